@@ -1,0 +1,28 @@
+# `make test` and `make demo` each set up .venv (created if missing) and install the
+# project into it in editable mode; the install re-runs only when pyproject.toml changes.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: test demo ops-table clean
+
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q
+
+demo: $(VENV)/.installed-demo
+	$(PY) -m autograd_gpu.demo
+
+# Rewrites the supported-ops table in README.md from autograd_gpu.ops.OPS.
+ops-table: $(VENV)/.installed-test
+	$(PY) tools/gen_ops_table.py
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-%: pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[$*]'
+	touch $@
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .hypothesis

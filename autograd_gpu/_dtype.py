@@ -1,0 +1,142 @@
+"""dtypes with PyTorch's names and PyTorch's type-promotion rules."""
+import numpy as np
+
+# category order used by promotion: bool < integer < floating
+_BOOL, _INT, _FLOAT = 0, 1, 2
+
+
+class dtype:
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed", "_cat")
+
+    def __init__(self, name, np_dtype, cat):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self.is_floating_point = cat == _FLOAT
+        self.is_complex = False
+        self.is_signed = name not in ("bool", "uint8")
+        self._cat = cat
+
+    def __repr__(self):
+        return "torch." + self.name
+
+    def __reduce__(self):
+        return self.name
+
+    def to_real(self):
+        return self
+
+    def to_complex(self):
+        raise RuntimeError("complex dtypes are not supported by autograd_gpu")
+
+
+float16 = half = dtype("float16", np.float16, _FLOAT)
+float32 = float = dtype("float32", np.float32, _FLOAT)
+float64 = double = dtype("float64", np.float64, _FLOAT)
+uint8 = dtype("uint8", np.uint8, _INT)
+int8 = dtype("int8", np.int8, _INT)
+int16 = short = dtype("int16", np.int16, _INT)
+int32 = int = dtype("int32", np.int32, _INT)
+int64 = long = dtype("int64", np.int64, _INT)
+bool = dtype("bool", np.bool_, _BOOL)  # noqa: A001  (PyTorch's name)
+
+ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
+_FROM_NP = {d.np: d for d in ALL}
+
+_default_float = float32
+
+
+def get_default_dtype():
+    return _default_float
+
+
+def set_default_dtype(d):
+    global _default_float
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError("only floating-point types are supported as the default type")
+    _default_float = d
+
+
+def from_numpy_dtype(np_dtype):
+    """Our dtype for a numpy dtype; float data of other widths is refused with a clear error."""
+    try:
+        return _FROM_NP[np_dtype]
+    except KeyError:
+        try:
+            return _FROM_NP[np.dtype(np_dtype)]
+        except (KeyError, TypeError):
+            raise TypeError(f"can't convert np.ndarray of type {np_dtype}. The only supported types are: "
+                            "float64, float32, float16, int64, int32, int16, int8, uint8, and bool.") from None
+
+
+def to_dtype(d):
+    """Accept our dtype, a numpy dtype, a Python type (float, int, bool) or None."""
+    if d is None or isinstance(d, dtype):
+        return d
+    import builtins
+    if d is builtins.float:
+        return _default_float
+    if d is builtins.int:
+        return int64
+    if d is builtins.bool:
+        return bool
+    if isinstance(d, str):
+        d = d.removeprefix("torch.")
+        for cand in ALL:
+            if cand.name == d:
+                return cand
+    return from_numpy_dtype(d)
+
+
+def promote_types(a, b):
+    """torch.promote_types: within a category the wider type wins; across categories the higher one."""
+    if a is b:
+        return a
+    if a._cat != b._cat:
+        return a if a._cat > b._cat else b
+    if a._cat == _BOOL:
+        return a
+    return _FROM_NP[np.promote_types(a.np, b.np)]
+
+
+def _scalar_dtype(x):
+    import builtins
+    if isinstance(x, builtins.bool):
+        return bool
+    if isinstance(x, builtins.int):
+        return int64
+    return _default_float
+
+
+def _combine(higher, lower):
+    # at::native::combine_categories: a higher-priority operand wins unless a lower one is of a higher category
+    if higher is None:
+        return lower
+    if lower is None or higher._cat == _FLOAT:
+        return higher
+    if higher is bool or lower._cat == _FLOAT:
+        return promote_types(higher, lower)
+    if lower is bool or lower._cat <= higher._cat:
+        return higher
+    return promote_types(higher, lower)
+
+
+def result_type(operands):
+    """torch.result_type over tensors and Python scalars: dimensioned tensors take priority over
+    zero-dimensional ones, which take priority over Python scalars, unless a lower-priority operand is
+    of a higher category (an int tensor times 0.5 is float32; a float64 tensor times 0.5 stays float64)."""
+    dim = zero = wrapped = None
+    for x in operands:
+        d = getattr(x, "_data", None)
+        if d is None:
+            if x is None:
+                continue
+            sd = _scalar_dtype(x)
+            wrapped = sd if wrapped is None else promote_types(wrapped, sd)
+        elif d.ndim:
+            td = _FROM_NP[d.dtype]
+            dim = td if dim is None else promote_types(dim, td)
+        else:
+            td = _FROM_NP[d.dtype]
+            zero = td if zero is None else promote_types(zero, td)
+    return _combine(dim, _combine(zero, wrapped))

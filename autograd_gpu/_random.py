@@ -1,0 +1,99 @@
+"""Random numbers: one seeded numpy Generator for the CPU and one CuPy Generator per GPU, made lazily.
+`manual_seed` reseeds all of them; a `Generator` object carries its own state."""
+import numpy as np
+
+from . import _device
+
+_state = {"seed": None, "cpu": None, "cuda": {}}
+
+
+def _fresh_seed():
+    return int(np.random.SeedSequence().entropy % (2 ** 63))
+
+
+def manual_seed(seed):
+    seed = int(seed)
+    _state["seed"] = seed
+    _state["cpu"] = np.random.default_rng(seed)
+    _state["cuda"] = {}
+    return Generator().manual_seed(seed)
+
+
+def seed():
+    s = _fresh_seed()
+    manual_seed(s)
+    return s
+
+
+def initial_seed():
+    if _state["seed"] is None:
+        _state["seed"] = _fresh_seed()
+    return _state["seed"]
+
+
+class Generator:
+    """torch.Generator: an independent random stream (CPU or CUDA)."""
+
+    def __init__(self, device="cpu"):
+        self.device = _device.device(device) if not isinstance(device, _device.device) else device
+        self._seed = _fresh_seed()
+        self._rng = None
+
+    def manual_seed(self, seed):
+        self._seed = int(seed)
+        self._rng = None
+        return self
+
+    def seed(self):
+        self._seed = _fresh_seed()
+        self._rng = None
+        return self._seed
+
+    def initial_seed(self):
+        return self._seed
+
+    def _get(self, dev):
+        if self._rng is None:
+            self._rng = _make_rng(dev, self._seed)
+        return self._rng
+
+
+def _make_rng(dev, seed):
+    if dev.type == "cpu":
+        return np.random.default_rng(seed)
+    cp = _device.cupy()
+    with cp.cuda.Device(dev.index):
+        return cp.random.default_rng(seed)
+
+
+def _rng(dev, generator):
+    if generator is not None:
+        return generator._get(dev)
+    if dev.type == "cpu":
+        if _state["cpu"] is None:
+            _state["cpu"] = np.random.default_rng(initial_seed())
+        return _state["cpu"]
+    g = _state["cuda"].get(dev.index)
+    if g is None:
+        g = _state["cuda"][dev.index] = _make_rng(dev, initial_seed() + dev.index)
+    return g
+
+
+def sample(kind, size, dt, dev, generator=None, low=None, high=None):
+    """uniform [0, 1) ('random'), standard normal ('normal') or integers in [low, high) of dtype dt on dev."""
+    rng = _rng(dev, generator)
+    with _device.on(dev):
+        if kind == "integers":
+            return rng.integers(low, high, size=size, dtype=np.int64).astype(dt.np, copy=False)
+        fdt = dt.np if dt.np in (np.float32, np.float64) else np.float32
+        if kind == "random":
+            out = rng.random(size, dtype=fdt)
+        else:
+            out = rng.standard_normal(size, dtype=fdt)
+        return out.astype(dt.np, copy=False)
+
+
+def permutation(n, dev, generator=None):
+    rng = _rng(dev, generator)
+    with _device.on(dev):
+        return rng.permutation(n).astype(np.int64)

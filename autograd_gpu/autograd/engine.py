@@ -1,0 +1,250 @@
+"""The backward graph and the engine that walks it.
+
+A Node is one recorded operation. `next_functions` holds one edge `(node, output_nr)` per input:
+`(None, 0)` for an input that needs no gradient, an AccumulateGrad node for a leaf. The engine is a
+worklist: one iterative pass finds the nodes and orders them (consumers before producers, newest
+first, as PyTorch does), a second runs each node once with the sum of all gradients sent to it.
+"""
+import heapq
+import itertools
+import weakref
+
+from . import grad_mode
+
+_seq = itertools.count()
+
+_FREED_MSG = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have "
+    "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+    "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
+    "if you need to access saved tensors after calling backward.")
+
+
+class RemovableHandle:
+    """Returned by register_hook; `remove()` unregisters the hook."""
+    _ids = itertools.count()
+    __slots__ = ("_dict_ref", "id")
+
+    def __init__(self, hooks_dict):
+        self.id = next(RemovableHandle._ids)
+        self._dict_ref = weakref.ref(hooks_dict) if hooks_dict is not None else None
+
+    def remove(self):
+        d = self._dict_ref() if self._dict_ref is not None else None
+        if d is not None:
+            d.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.remove()
+
+
+class _HookDict(dict):
+    __slots__ = ("__weakref__",)
+
+
+def add_hook(hooks, fn):
+    h = RemovableHandle(hooks)
+    hooks[h.id] = fn
+    return h
+
+
+class Node:
+    """A node of the backward graph (PyTorch's `grad_fn`)."""
+    __slots__ = ("next_functions", "_seq", "_pre_hooks", "_retain", "_post_hooks", "_hooks_prehook",
+                 "metadata", "_trace", "__weakref__", "__dict__")
+    num_outputs = 1
+
+    def __init__(self):
+        self._seq = next(_seq)
+        self._pre_hooks = None   # output_nr -> _HookDict of tensor hooks (register_hook on a non-leaf)
+        self._retain = None      # output_nr -> weakref to a tensor that called retain_grad()
+        self._post_hooks = None
+        self._hooks_prehook = None
+        self._trace = None
+
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    def __call__(self, *grads):
+        return self.apply(list(grads))
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) runs after this node; it may return new grad_inputs."""
+        if self._post_hooks is None:
+            self._post_hooks = _HookDict()
+        return add_hook(self._post_hooks, fn)
+
+    def register_prehook(self, fn):
+        """fn(grad_outputs) runs before this node; it may return new grad_outputs."""
+        if self._hooks_prehook is None:
+            self._hooks_prehook = _HookDict()
+        return add_hook(self._hooks_prehook, fn)
+
+    def _tensor_hooks(self, output_nr):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        d = self._pre_hooks.get(output_nr)
+        if d is None:
+            d = self._pre_hooks[output_nr] = _HookDict()
+        return d
+
+    def _release(self):
+        pass
+
+    def apply(self, grads):
+        raise NotImplementedError(f"{self.name()} has no backward")
+
+
+class AccumulateGrad(Node):
+    """The sink for a leaf tensor: adds the incoming gradient into `variable.grad`."""
+    __slots__ = ("variable",)
+    num_outputs = 1
+
+    def __init__(self, variable):
+        super().__init__()
+        self._seq = float("inf")  # run as soon as ready, as PyTorch does
+        self.variable = variable
+        self.next_functions = ()
+
+    def accumulate(self, g, create_graph):
+        var = self.variable
+        if var._grad is None:
+            var._grad = g if create_graph else g._owned_copy()
+        elif create_graph or var._grad.requires_grad:
+            var._grad = var._grad + g
+        else:
+            var._grad._iadd_data(g)
+
+
+def run_leaf_hooks(var, g):
+    if var._hooks:
+        for fn in list(var._hooks.values()):
+            r = fn(g)
+            if r is not None:
+                g = r
+    return g
+
+
+def _topological_order(root_nodes):
+    """Every node reachable from the roots, each after all of its consumers, newest first."""
+    deps = {}
+    stack = list(root_nodes)
+    seen = set(stack)
+    while stack:
+        n = stack.pop()
+        for c, _ in n.next_functions:
+            if c is None:
+                continue
+            deps[c] = deps.get(c, 0) + 1
+            if c not in seen:
+                seen.add(c)
+                stack.append(c)
+    heap = [(-n._seq, id(n), n) for n in seen if n not in deps]
+    heapq.heapify(heap)
+    order = []
+    while heap:
+        n = heapq.heappop(heap)[2]
+        order.append(n)
+        for c, _ in n.next_functions:
+            if c is None:
+                continue
+            k = deps[c] - 1
+            deps[c] = k
+            if k == 0:
+                heapq.heappush(heap, (-c._seq, id(c), c))
+    return order
+
+
+def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulate=True):
+    """Run backward from `edges` (one (node, output_nr) per root) seeded with `grads`.
+
+    targets: optional list of (node, output_nr) edges; when given, only the part of the graph that
+    reaches them runs, and their gradients are returned (in order) instead of being accumulated into
+    leaves unless `accumulate` is True.
+    """
+    order = _topological_order({n for n, _ in edges})
+    buffers = {}
+    for (n, nr), g in zip(edges, grads):
+        b = buffers.setdefault(n, [None] * n.num_outputs)
+        b[nr] = g if b[nr] is None else b[nr] + g
+
+    captured = None
+    run = None  # the nodes whose backward must run (None: all)
+    if targets is not None:
+        captured = [None] * len(targets)
+        want = {}
+        for i, (n, nr) in enumerate(targets):
+            want.setdefault(n, []).append((nr, i))
+        needed = set()
+        run = set()
+        for n in reversed(order):
+            if any(c in needed for c, _ in n.next_functions if c is not None):
+                run.add(n)
+                needed.add(n)
+            elif n in want:
+                needed.add(n)
+    else:
+        want = None
+
+    prev = grad_mode.is_grad_enabled()
+    grad_mode._set(create_graph)
+    try:
+        for node in order:
+            buf = buffers.pop(node, None)
+            if buf is None:
+                continue
+            if node._pre_hooks:
+                for nr, hooks in node._pre_hooks.items():
+                    if buf[nr] is not None:
+                        for fn in list(hooks.values()):
+                            r = fn(buf[nr])
+                            if r is not None:
+                                buf[nr] = r
+            if node._retain:
+                for nr, ref in node._retain.items():
+                    t = ref()
+                    if t is not None and buf[nr] is not None:
+                        g = buf[nr] if create_graph else buf[nr].detach()
+                        t._grad = g if t._grad is None else t._grad + g
+            if isinstance(node, AccumulateGrad):
+                g = run_leaf_hooks(node.variable, buf[0])
+                if want is not None and node in want:
+                    for _, i in want[node]:
+                        captured[i] = g
+                if accumulate and (want is None or node in want):
+                    node.accumulate(g, create_graph)
+                continue
+            if want is not None and node in want:
+                for nr, i in want[node]:
+                    captured[i] = buf[nr]
+            if run is not None and node not in run:
+                continue
+            if node._hooks_prehook:
+                for fn in list(node._hooks_prehook.values()):
+                    r = fn(tuple(buf))
+                    if r is not None:
+                        buf = list(r)
+            outs = node.apply(buf)
+            if node._post_hooks:
+                for fn in list(node._post_hooks.values()):
+                    r = fn(tuple(outs), tuple(buf))
+                    if r is not None:
+                        outs = list(r)
+            if not retain_graph:
+                node._release()
+            for (child, nr), g in zip(node.next_functions, outs):
+                if child is None or g is None:
+                    continue
+                b = buffers.get(child)
+                if b is None:
+                    b = buffers[child] = [None] * child.num_outputs
+                b[nr] = g if b[nr] is None else b[nr] + g
+    finally:
+        grad_mode._set(prev)
+    return captured

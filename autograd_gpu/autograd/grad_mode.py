@@ -1,0 +1,83 @@
+"""Thread-local grad mode: no_grad, enable_grad, set_grad_enabled, inference_mode."""
+import functools
+import threading
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.enabled = True
+
+
+_state = _State()
+
+
+def is_grad_enabled():
+    return _state.enabled
+
+
+def _set(mode):
+    _state.enabled = bool(mode)
+
+
+class _GradModeContext:
+    """Base for the grad-mode context managers; each also works as a decorator."""
+
+    _mode = True
+
+    def __enter__(self):
+        self._prev = _state.enabled
+        _state.enabled = self._mode
+
+    def __exit__(self, *exc):
+        _state.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with _Mode(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class _Mode(_GradModeContext):
+    def __init__(self, mode):
+        self._mode = mode
+
+
+class no_grad(_GradModeContext):
+    """Disable gradient recording.
+
+    >>> with no_grad():
+    ...     y = x * 2          # y.requires_grad is False
+    """
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """set_grad_enabled(False) switches recording off at once; as a context manager it restores on exit."""
+
+    def __init__(self, mode):
+        self._prev = _state.enabled
+        self._mode = bool(mode)
+        _state.enabled = self._mode
+
+    def __enter__(self):
+        pass
+
+    def __call__(self, fn):
+        _state.enabled = self._prev  # used as a decorator: undo the switch made by __init__
+        return super().__call__(fn)
+
+
+class inference_mode(_GradModeContext):
+    """Like no_grad (autograd_gpu has no separate inference tensors)."""
+
+    def __init__(self, mode=True):
+        self._mode = not mode

@@ -1,0 +1,42 @@
+"""softmax and log_softmax: primitives, because their row-wise backward is one kernel launch."""
+from . import backward_kernels as K
+from .core import apply, defop
+from .reduction import _dims
+
+
+def _softmax_fwd(xp, x, dim):
+    # NOTE: subtract the row max so exp cannot overflow (logits of +-1000 stay finite)
+    e = xp.exp(x - xp.max(x, axis=dim, keepdims=True)) if x.size else x.copy()
+    return e / xp.sum(e, axis=dim, keepdims=True) if x.size else e
+
+
+def _log_softmax_fwd(xp, x, dim):
+    if not x.size:
+        return x.copy()
+    s = x - xp.max(x, axis=dim, keepdims=True)
+    return s - xp.log(xp.sum(xp.exp(s), axis=dim, keepdims=True))
+
+
+SOFTMAX = defop("softmax", _softmax_fwd, lambda ctx, g: apply(K.SOFTMAX_BWD, g, ctx.saved[0], dim=ctx.params["dim"]),
+                save=("out",), family="activation", kernel="softmax_bwd", dtype="float")
+LOG_SOFTMAX = defop("log_softmax", _log_softmax_fwd,
+                    lambda ctx, g: apply(K.LOG_SOFTMAX_BWD, g, ctx.saved[0], dim=ctx.params["dim"]),
+                    save=("out",), family="activation", kernel="log_softmax_bwd", dtype="float")
+
+
+def _softmax_dim(input, dim, name):
+    if dim is None:  # PyTorch's legacy implicit dim
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return _dims(dim, input.ndim)[0] if input.ndim else 0
+
+
+def softmax(input, dim=None, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    return apply(SOFTMAX, input, dim=_softmax_dim(input, dim, "softmax"))
+
+
+def log_softmax(input, dim=None, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    return apply(LOG_SOFTMAX, input, dim=_softmax_dim(input, dim, "log_softmax"))

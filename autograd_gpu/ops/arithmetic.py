@@ -1,0 +1,419 @@
+"""Arithmetic and binary elementwise ops, comparisons and logical ops."""
+from . import backward_kernels as K
+from .core import apply, defop
+
+
+def _is_t(x):
+    from ..tensor import Tensor
+    return isinstance(x, Tensor)
+
+
+def _both_tensors(ctx):
+    return all(m is not None for m in ctx._meta)
+
+
+# ---- + - * / --------------------------------------------------------------------------------------
+def _add_bwd(ctx, g):
+    alpha = ctx.params.get("alpha", 1)
+    return g, (g if alpha == 1 else g * alpha)
+
+
+def _sub_bwd(ctx, g):
+    alpha = ctx.params.get("alpha", 1)
+    return g, (-g if alpha == 1 else g * -alpha)
+
+
+ADD = defop("add", lambda xp, a, b, alpha=1: a + b if alpha == 1 else a + alpha * b, _add_bwd, family="arithmetic")
+SUB = defop("sub", lambda xp, a, b, alpha=1: a - b if alpha == 1 else a - alpha * b, _sub_bwd, family="arithmetic")
+RSUB = defop("rsub", lambda xp, a, b: b - a, lambda ctx, g: (-g, g), node="RsubBackward1", family="arithmetic",
+             public=False)
+
+
+def _mul_bwd(ctx, g):
+    a, b = ctx.saved
+    return (g * b if ctx.needs_input_grad[0] else None), (g * a if ctx.needs_input_grad[1] else None)
+
+
+MUL = defop("mul", lambda xp, a, b: a * b, _mul_bwd, save=(0, 1), family="arithmetic")
+
+
+def _div_bwd(ctx, g):
+    a, b = ctx.saved
+    if _both_tensors(ctx) and g.shape == a.shape == b.shape:
+        return apply(K.DIV_BWD, g, a, b)
+    ga = g / b if ctx.needs_input_grad[0] else None
+    gb = -g * ((a / b) / b) if ctx.needs_input_grad[1] else None
+    return ga, gb
+
+
+def _div_fwd(xp, a, b, rounding_mode=None):
+    if rounding_mode is None:
+        return a / b
+    if rounding_mode == "floor":
+        return xp.floor_divide(a, b)
+    if rounding_mode == "trunc":
+        q = a / b
+        return xp.trunc(q).astype(q.dtype) if getattr(q, "dtype", None) is not None else q
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+
+
+DIV = defop("div", _div_fwd, _div_bwd, save=(0, 1), family="arithmetic", kernel="div_bwd", dtype="float")
+FLOOR_DIVIDE = defop("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), family="arithmetic")
+REMAINDER = defop("remainder", lambda xp, a, b: xp.remainder(a, b),
+                  lambda ctx, g: (g, None), family="arithmetic")
+FMOD = defop("fmod", lambda xp, a, b: xp.fmod(a, b), lambda ctx, g: (g, None), family="arithmetic")
+
+
+def add(input, other, *, alpha=1):
+    return apply(ADD, input, other, alpha=alpha) if alpha != 1 else apply(ADD, input, other)
+
+
+def sub(input, other, *, alpha=1):
+    return apply(SUB, input, other, alpha=alpha) if alpha != 1 else apply(SUB, input, other)
+
+
+subtract = sub
+
+
+def rsub(input, other, *, alpha=1):
+    return apply(RSUB, input, other) if alpha == 1 else sub(other, input * alpha)
+
+
+def mul(input, other):
+    return apply(MUL, input, other)
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None):
+    if rounding_mode is None:
+        return apply(DIV, input, other)
+    return apply(FLOOR_DIV_MODES[rounding_mode], input, other)
+
+
+FLOOR_DIV_MODES = {
+    "floor": defop("div_floor", lambda xp, a, b: xp.floor_divide(a, b), family="arithmetic", public=False),
+    "trunc": defop("div_trunc", lambda xp, a, b: _trunc_div(xp, a, b), family="arithmetic", public=False),
+}
+
+
+def _trunc_div(xp, a, b):
+    if getattr(a, "dtype", None) is not None and a.dtype.kind in "iu":
+        q = xp.floor_divide(a, b)
+        return q + ((a % b != 0) & ((a < 0) != (b < 0)))
+    return xp.trunc(a / b)
+
+
+divide = true_divide = div
+
+
+def floor_divide(input, other):
+    return apply(FLOOR_DIVIDE, input, other)
+
+
+def remainder(input, other):
+    return apply(REMAINDER, input, other)
+
+
+def fmod(input, other):
+    return apply(FMOD, input, other)
+
+
+# ---- pow -----------------------------------------------------------------------------------------
+def _pow_scalar_bwd(ctx, g):
+    a, = ctx.saved
+    e = ctx.params["exponent"]
+    if e == 0:
+        return g * 0
+    return g * (e * a ** (e - 1)) if e != 1 else g
+
+
+def _pow_tensor_bwd(ctx, g):
+    a, b = ctx.saved
+    if not (g.shape == a.shape == b.shape):
+        from .shape import broadcast_tensors
+        g, a, b = broadcast_tensors(g, a, b)
+    return apply(K.POW_BWD, g, a, b, a.detach() ** b.detach())
+
+
+def _rpow_bwd(ctx, g):
+    b, = ctx.saved  # base ** b with a Python number base
+    base = ctx.params["base"]
+    import math
+    if base == 0:
+        return g * 0  # PyTorch: zero where the base is 0 (and the exponent non-negative)
+    return g * (base ** b) * (math.log(base) if base > 0 else float("nan"))
+
+
+POW_SCALAR = defop("pow_scalar", lambda xp, a, exponent: a ** exponent, _pow_scalar_bwd, save=(0,),
+                   node="PowBackward0", family="arithmetic", kernel="pow_bwd", public=False)
+POW = defop("pow", lambda xp, a, b: a ** b, _pow_tensor_bwd, save=(0, 1), node="PowBackward1",
+            family="arithmetic", kernel="pow_bwd")
+RPOW = defop("rpow", lambda xp, b, base: xp.asarray(base, dtype=b.dtype) ** b, _rpow_bwd, save=(0,),
+             node="PowBackward2", family="arithmetic", public=False)
+
+
+def pow(input, exponent):
+    if not _is_t(exponent):
+        if not _is_t(input):
+            raise TypeError("pow() needs at least one tensor argument")
+        if input._data.dtype.kind in "iub" and isinstance(exponent, int) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if isinstance(exponent, float) and input._data.dtype.kind in "iub":
+            input = input.float()
+        return apply(POW_SCALAR, input, exponent=exponent)
+    if not _is_t(input):
+        dt = exponent._data.dtype
+        if dt.kind in "iub" and isinstance(input, float):
+            exponent = exponent.float()
+        return apply(RPOW, exponent, base=input)
+    return apply(POW, input, exponent)
+
+
+float_power = pow
+
+
+# ---- unary arithmetic ------------------------------------------------------------------------------
+def _abs_bwd(ctx, g):
+    x, = ctx.saved
+    return apply(K.ABS_BWD, g, x)
+
+
+NEG = defop("neg", lambda xp, a: -a, lambda ctx, g: -g, family="arithmetic", dtype="keep")
+ABS = defop("abs", lambda xp, a: xp.abs(a), _abs_bwd, save=(0,), family="arithmetic", kernel="abs_bwd",
+            dtype="keep")
+RECIPROCAL = defop("reciprocal", lambda xp, a: 1 / a, lambda ctx, g: -g * ctx.saved[0] * ctx.saved[0],
+                   save=("out",), family="arithmetic", dtype="float")
+
+
+def neg(input):
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
+    return apply(NEG, input)
+
+
+negative = neg
+
+
+def abs(input):
+    return apply(ABS, input)
+
+
+absolute = abs
+
+
+def reciprocal(input):
+    return apply(RECIPROCAL, input)
+
+
+# ---- maximum / minimum / where ---------------------------------------------------------------------
+def _maxmin_bwd(is_max):
+    def bwd(ctx, g):
+        a, b = ctx.saved
+        from .shape import broadcast_tensors
+        g2, a2, b2 = broadcast_tensors(g, a, b) if not (g.shape == a.shape == b.shape) else (g, a, b)
+        return apply(K.MAXMIN_BWD, g2, a2, b2, is_max=is_max)
+    return bwd
+
+
+def _maxmin_fwd(fn):
+    return lambda xp, a, b: getattr(xp, fn)(a, b)
+
+
+MAXIMUM = defop("maximum", _maxmin_fwd("maximum"), _maxmin_bwd(True), save=(0, 1), family="binary",
+                kernel="maxmin_bwd")
+MINIMUM = defop("minimum", _maxmin_fwd("minimum"), _maxmin_bwd(False), save=(0, 1), family="binary",
+                kernel="maxmin_bwd")
+
+
+def maximum(input, other):
+    return apply(MAXIMUM, input, other)
+
+
+def minimum(input, other):
+    return apply(MINIMUM, input, other)
+
+
+def _where_bwd(ctx, g):
+    cond = ctx.params["condition"]
+    from .shape import broadcast_tensors
+    c2, g2 = broadcast_tensors(cond, g) if cond.shape != g.shape else (cond, g)
+    return apply(K.WHERE_BWD, g2, c2)
+
+
+WHERE = defop("where", lambda xp, a, b, condition: xp.where(condition._data, a, b), _where_bwd, family="binary",
+              kernel="where_bwd")
+
+
+def where(condition, input=None, other=None):
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    if condition._data.dtype.kind != "b":
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{condition.dtype.name.capitalize()}")
+    return apply(WHERE, input, other, condition=condition)
+
+
+# ---- comparisons and logical ops (no gradient) -------------------------------------------------------
+def _cmp(name, fn):
+    op = defop(name, lambda xp, a, b: getattr(xp, fn)(a, b), family="comparison", dtype="compare")
+    return lambda input, other: apply(op, input, other)
+
+
+eq = _cmp("eq", "equal")
+ne = _cmp("ne", "not_equal")
+lt = _cmp("lt", "less")
+le = _cmp("le", "less_equal")
+gt = _cmp("gt", "greater")
+ge = _cmp("ge", "greater_equal")
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+logical_and = _cmp("logical_and", "logical_and")
+logical_or = _cmp("logical_or", "logical_or")
+logical_xor = _cmp("logical_xor", "logical_xor")
+_LOGICAL_NOT = defop("logical_not", lambda xp, a: xp.logical_not(a), family="comparison", dtype="keep")
+_BITWISE_NOT = defop("bitwise_not", lambda xp, a: ~a, family="comparison", dtype="keep")
+_BITWISE = {n: defop(n, (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(n), family="comparison")
+            for n in ("bitwise_and", "bitwise_or", "bitwise_xor")}
+
+
+def logical_not(input):
+    return apply(_LOGICAL_NOT, input)
+
+
+def bitwise_not(input):
+    if input._data.dtype.kind == "f":
+        raise TypeError("bitwise_not is only supported for integer and boolean tensors")
+    return apply(_BITWISE_NOT, input)
+
+
+def bitwise_and(input, other):
+    return apply(_BITWISE["bitwise_and"], input, other)
+
+
+def bitwise_or(input, other):
+    return apply(_BITWISE["bitwise_or"], input, other)
+
+
+def bitwise_xor(input, other):
+    return apply(_BITWISE["bitwise_xor"], input, other)
+
+
+def equal(input, other):
+    return input.shape == other.shape and bool(eq(input, other).all())
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    xp = input._xp
+    from ..tensor import Tensor
+    o = other._data if _is_t(other) else other
+    return Tensor._make(xp.isclose(input._data, o, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+# ---- matrix products ---------------------------------------------------------------------------------
+def _mm_bwd(ctx, g):
+    a, b = ctx.saved
+    return (g.mm(b.t()) if ctx.needs_input_grad[0] else None,
+            a.t().mm(g) if ctx.needs_input_grad[1] else None)
+
+
+def _bmm_bwd(ctx, g):
+    a, b = ctx.saved
+    return (g.bmm(b.transpose(1, 2)) if ctx.needs_input_grad[0] else None,
+            a.transpose(1, 2).bmm(g) if ctx.needs_input_grad[1] else None)
+
+
+def _matmul_bwd(ctx, g):
+    a, b = ctx.saved
+    return (g.matmul(b.transpose(-1, -2)) if ctx.needs_input_grad[0] else None,
+            a.transpose(-1, -2).matmul(g) if ctx.needs_input_grad[1] else None)
+
+
+MM = defop("mm", lambda xp, a, b: a @ b, _mm_bwd, save=(0, 1), family="matmul")
+BMM = defop("bmm", lambda xp, a, b: xp.matmul(a, b), _bmm_bwd, save=(0, 1), family="matmul")
+# batched / broadcast matmul of >= 2-D operands (1-D operands are unsqueezed around it, as PyTorch does)
+MATMUL = defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_bwd, save=(0, 1), node="UnsafeViewBackward0",
+               family="matmul")
+DOT = defop("dot", lambda xp, a, b: xp.dot(a, b), lambda ctx, g: (g * ctx.saved[1], g * ctx.saved[0]),
+            save=(0, 1), family="matmul")
+MV = defop("mv", lambda xp, a, b: a @ b,
+           lambda ctx, g: (g.unsqueeze(1) * ctx.saved[1] if ctx.needs_input_grad[0] else None,
+                           ctx.saved[0].t().mv(g) if ctx.needs_input_grad[1] else None),
+           save=(0, 1), family="matmul")
+
+
+def _check_matmul_dtypes(a, b, name):
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}")
+
+
+def mm(input, mat2):
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
+    if input.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({input.shape[0]}x{input.shape[1]} and "
+                           f"{mat2.shape[0]}x{mat2.shape[1]})")
+    _check_matmul_dtypes(input, mat2, "mm")
+    return apply(MM, input, mat2)
+
+
+def bmm(input, mat2):
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor (got {input.ndim}-D and {mat2.ndim}-D)")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{input.shape[0]}, {input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
+    _check_matmul_dtypes(input, mat2, "bmm")
+    return apply(BMM, input, mat2)
+
+
+def dot(input, other):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.shape[0] != other.shape[0]:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+                           f"[{other.shape[0]}] to have the same number of elements, but got {input.shape[0]} "
+                           f"and {other.shape[0]} elements respectively")
+    return apply(DOT, input, other)
+
+
+def mv(input, vec):
+    return apply(MV, input, vec)
+
+
+def matmul(input, other):
+    """PyTorch's matmul: 1-D x 1-D is a dot product, 2-D x 2-D mm, 2-D x 1-D mv; otherwise batched
+    and broadcast, with 1-D operands unsqueezed and the added dimension removed afterwards."""
+    da, db = input.ndim, other.ndim
+    if da == 0 or db == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
+    if da == 1 and db == 1:
+        return dot(input, other)
+    if da == 2 and db == 2:
+        return mm(input, other)
+    if da == 2 and db == 1:
+        if input.shape[1] != other.shape[0]:
+            raise RuntimeError(f"size mismatch, got input ({input.shape[0]}x{input.shape[1]}), vec "
+                               f"({other.shape[0]})")
+        return mv(input, other)
+    if da == 1 and db == 2:
+        return mm(input.unsqueeze(0), other).squeeze(0)
+    a = input.unsqueeze(0) if da == 1 else input
+    b = other.unsqueeze(-1) if db == 1 else other
+    if a.shape[-1] != b.shape[-2]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[-1]}] but "
+                           f"got: [{b.shape[-2]}]; shapes {list(input.shape)} and {list(other.shape)} cannot be "
+                           "multiplied")
+    _check_matmul_dtypes(a, b, "matmul")
+    out = apply(MATMUL, a, b)
+    if da == 1:
+        out = out.squeeze(-2)
+    if db == 1:
+        out = out.squeeze(-1)
+    return out

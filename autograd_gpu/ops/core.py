@@ -1,0 +1,263 @@
+"""The op table's machinery: an Op row, the dispatcher that runs it and records it, and the node it records.
+
+Every primitive is one `defop(...)` row: its forward over raw arrays (`xp` is numpy or cupy), its backward
+over Tensors (so backward is itself differentiable and create_graph works), what it saves, the name of its
+backward node as PyTorch spells it, and the kernel (if any) that runs its backward on the GPU.
+Broadcasting is undone in exactly one place, OpNode.apply, by sum_to.
+"""
+import numpy as np
+
+from .. import _dtype
+from .._device import device_of_array
+from ..autograd import grad_mode
+from ..autograd.engine import Node, _FREED_MSG
+
+OPS = {}
+
+DTYPE_RULES = ("promote", "float", "compare", "keep")
+
+
+class Op:
+    __slots__ = ("name", "forward", "backward", "save", "node_name", "family", "kernel", "dtype", "view",
+                 "nout", "node_cls", "differentiable", "public")
+
+    def __init__(self, name, forward, backward, save, node, family, kernel, dtype, view, nout, public):
+        assert dtype in DTYPE_RULES, dtype
+        self.name, self.forward, self.backward = name, forward, backward
+        self.save = tuple(save)
+        self.differentiable = backward is not None
+        self.node_name = node if self.differentiable else None
+        self.family, self.kernel, self.dtype, self.view, self.nout = family, kernel, dtype, view, nout
+        self.public = public
+        self.node_cls = type(node, (OpNode,), {"__slots__": ()}) if self.differentiable else None
+
+    def __repr__(self):
+        return f"<op {self.name}>"
+
+
+def defop(name, forward, backward=None, *, save=(), node=None, family, kernel=None, dtype="promote",
+          view=False, nout=1, public=True):
+    """Declare a primitive. `save` lists positional-input indices and/or "out" (the result)."""
+    if node is None and backward is not None:
+        node = "".join(p.capitalize() for p in name.strip("_").split("_")) + "Backward0"
+    op = Op(name, forward, backward, save, node, family, kernel, dtype, view, nout, public)
+    assert name not in OPS, f"op {name} declared twice"
+    OPS[name] = op
+    return op
+
+
+class SavedTensor:
+    """A tensor kept for backward, with the version it had; unpacking checks it was not modified since."""
+    __slots__ = ("tensor", "version", "data", "counter", "is_output", "output_nr")
+
+    def __init__(self, t, is_output=False, output_nr=0):
+        self.version = t._version.value
+        self.is_output = is_output
+        self.output_nr = output_nr
+        if is_output:  # keep only the data: a reference to the output itself would be a cycle
+            self.data, self.counter, self.tensor = t._data, t._version, None
+        else:
+            self.tensor, self.data, self.counter = t, None, t._version
+
+    def unpack(self, node):
+        if self.counter.value != self.version:
+            t = self.tensor
+            shape = list(t.shape) if t is not None else list(self.data.shape)
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: [{_dtype.from_numpy_dtype(self.data.dtype if t is None else t._data.dtype)!r} "
+                f"{shape}], which is {'output' if self.is_output else 'an input'} of {node.name()}, is at "
+                f"version {self.counter.value}; expected version {self.version} instead. Hint: the operation "
+                "that modified it came after the forward call; use .clone() before the in-place operation, "
+                "or avoid it.")
+        if self.is_output:
+            from ..tensor import Tensor
+            if self.data.dtype.kind != "f":  # e.g. the indices output of max(dim)
+                return Tensor._make(self.data, False, None, 0, self.counter)
+            return Tensor._make(self.data, True, node, self.output_nr, self.counter)
+        return self.tensor
+
+
+class OpNode(Node):
+    """The node recorded by a table op. It is also the `ctx` its backward formula sees."""
+    __slots__ = ("op", "params", "_saved", "_meta", "needs_input_grad", "_out_meta")
+
+    @property
+    def saved(self):
+        s = self._saved
+        if s is None:
+            raise RuntimeError(_FREED_MSG)
+        return tuple(x.unpack(self) if type(x) is SavedTensor else x for x in s)
+
+    @property
+    def shapes(self):
+        """Shapes of the tensor inputs (None for Python scalars)."""
+        return tuple(m[0] if m is not None else None for m in self._meta)
+
+    def _release(self):
+        if self._saved:
+            self._saved = None
+
+    def apply(self, grads):
+        if self.op.nout == 1:
+            g = grads[0]
+        else:
+            g = [gi if gi is not None else _zeros_like_meta(m, grads) for gi, m in zip(grads, self._out_meta)]
+        res = self.op.backward(self, g)
+        if not isinstance(res, (tuple, list)):
+            res = (res,)
+        out = []
+        for r, need, meta in zip(res, self.needs_input_grad, self._meta):
+            if r is None or not need:
+                out.append(None)
+                continue
+            shape, dt = meta
+            if r.shape != shape:
+                r = sum_to(r, shape)
+            if r._data.dtype != dt:
+                r = r.to(_dtype.from_numpy_dtype(dt))
+            out.append(r)
+        return out
+
+
+def _zeros_like_meta(meta, grads):
+    from ..tensor import Tensor
+    ref = next(g for g in grads if g is not None)
+    xp = ref._xp
+    return Tensor._make(xp.zeros(meta[0], dtype=meta[1]), False)
+
+
+def sum_to(grad, shape):
+    """Undo broadcasting: sum `grad` down to `shape` (the one place where this happens)."""
+    from .reduction import sum as _sum
+    shape = tuple(shape)
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and grad.shape[i + lead] != 1)
+    if axes:
+        grad = _sum(grad, axes, keepdim=True)
+    if lead or grad.shape != shape:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def _check_devices(arrays):
+    devs = {device_of_array(a) for a in arrays}
+    if len(devs) > 1:
+        a, b = sorted(str(d) for d in devs)[:2]
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{b} and {a}! Move them with .to(device) first.")
+
+
+def apply(op, *inputs, **params):
+    """Run `op` on tensors / Python scalars and record it for backward when grad mode needs it."""
+    from ..tensor import Tensor
+    arrays = []
+    tensors = False
+    first = None
+    atype = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            d = x._data
+            if first is None:
+                first, atype = x, type(d)
+            elif type(d) is not atype or (atype is not np.ndarray and d.device != first._data.device):
+                if d.ndim == 0 and type(d) is np.ndarray:  # a CPU scalar tensor may join a GPU op, as in PyTorch
+                    d = first._xp.asarray(d)
+                else:
+                    _check_devices([first._data, d])
+            arrays.append(d)
+            tensors = True
+        else:
+            arrays.append(x)
+    rule = op.dtype
+    if rule != "keep":
+        dt = _dtype.result_type(inputs)
+        if rule == "float" and not dt.is_floating_point:
+            dt = _dtype.get_default_dtype()
+        npdt = dt.np
+        arrays = [a.astype(npdt) if hasattr(a, "dtype") and a.dtype != npdt else a for a in arrays]
+    xp = first._xp if first is not None else np
+    out = op.forward(xp, *arrays, **params)
+    if op.nout == 1:
+        out = _finish(out, rule, dt if rule in ("promote", "float") else None, xp)
+    else:
+        out = tuple(_finish(o, "keep", None, xp) for o in out)
+
+    requires_grad = (op.differentiable and tensors and grad_mode._state.enabled
+                     and any(isinstance(x, Tensor) and x.requires_grad for x in inputs))
+    if op.nout == 1:
+        result = Tensor._make(out, False)
+        results = (result,)
+    else:
+        results = tuple(Tensor._make(o, False) for o in out)
+        result = results
+    if op.view:
+        base = first._base if first._base is not None else first
+        for i, r in enumerate(results):
+            if _shares_memory(r._data, first._data):
+                r._version = first._version
+                r._base = base
+                r._view_chain = first._view_chain + ((op, params, i if op.nout != 1 else None),)
+                r._view_version = r._version.value
+    if requires_grad:
+        record(op, inputs, results, params)
+    return result
+
+
+def _shares_memory(a, b):
+    ab = a.base if a.base is not None else a
+    bb = b.base if b.base is not None else b
+    return ab is bb
+
+
+def _finish(out, rule, dt, xp):
+    if xp is np and type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if rule == "compare":
+        return out
+    if dt is not None and out.dtype != dt.np:
+        out = out.astype(dt.np)
+    return out
+
+
+def record(op, inputs, results, params, node=None):
+    """Attach a new node of `op` to `results` (already computed from `inputs`)."""
+    from ..tensor import Tensor
+    if node is None:
+        node = op.node_cls()
+    node.op = op
+    node.params = params
+    edges = []
+    meta = []
+    needs = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            meta.append((x._data.shape, x._data.dtype))
+            if x.requires_grad:
+                edges.append(x._edge())
+                needs.append(True)
+                continue
+        else:
+            meta.append(None)
+        edges.append((None, 0))
+        needs.append(False)
+    node.next_functions = tuple(edges)
+    node._meta = meta
+    node.needs_input_grad = tuple(needs)
+    saved = []
+    for s in op.save:
+        if isinstance(s, str):  # "out", "out1", ...: an output of this op
+            k = int(s[3:] or 0)
+            saved.append(SavedTensor(results[k], is_output=True, output_nr=k))
+        else:
+            x = inputs[s]
+            saved.append(SavedTensor(x) if isinstance(x, Tensor) else x)
+    node._saved = saved
+    if op.nout != 1:
+        node._out_meta = [(r._data.shape, r._data.dtype) for r in results]
+    for i, r in enumerate(results):
+        if r._data.dtype.kind == "f":
+            r._requires_grad = True
+            r._grad_fn = node
+            r._output_nr = i
+    return node

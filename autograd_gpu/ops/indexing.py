@@ -1,0 +1,418 @@
+"""Indexing: __getitem__ (basic indexing gives views, advanced indexing copies), gather, index_select,
+masked_fill, and the scatters their backward formulas need (repeated indices add up)."""
+import numpy as np
+
+from .core import apply, defop
+from .reduction import _dims
+
+
+def _is_t(x):
+    from ..tensor import Tensor
+    return isinstance(x, Tensor)
+
+
+def _index_array(x, xp):
+    """An index element as an array on the data's device (tensors, lists and numpy arrays)."""
+    if _is_t(x):
+        a = x._data
+        if a.dtype.kind == "f":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return a if type(a) is np.ndarray and xp is np else xp.asarray(a)
+    a = np.asarray(x)
+    if a.dtype.kind == "f":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    if a.dtype == object:
+        raise IndexError(f"unsupported index {x!r}")
+    return xp.asarray(a)
+
+
+def _consumes(i):
+    """How many dimensions of the indexed tensor one index element uses up."""
+    if i is None or i is Ellipsis or isinstance(i, bool):
+        return 0
+    if isinstance(i, (int, np.integer, slice)):
+        return 1
+    dt = getattr(getattr(i, "_data", i), "dtype", None)
+    if dt is not None and np.dtype(dt).kind == "b":
+        return getattr(i, "ndim", 1)
+    if isinstance(i, (list, tuple)) and i and all(isinstance(v, bool) for v in i):
+        return 1
+    return 1
+
+
+def convert_index(idx, xp, ndim, shape):
+    """(numpy index tuple, is_basic). Checks integer bounds as PyTorch does (IndexError)."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    if sum(1 for i in idx if i is Ellipsis) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    total = sum(_consumes(i) for i in idx)
+    if total > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    out = []
+    basic = True
+    dim = 0
+    for i in idx:
+        if i is None or i is Ellipsis:
+            out.append(i)
+            if i is Ellipsis:
+                dim = ndim - (total - dim)
+        elif isinstance(i, bool):
+            out.append(i)
+            basic = False
+        elif isinstance(i, (int, np.integer)):
+            i = int(i)
+            size = shape[dim]
+            if not -size <= i < size:
+                raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {size}")
+            out.append(i)
+            dim += 1
+        elif isinstance(i, slice):
+            if i.step is not None and i.step <= 0:
+                raise ValueError("step must be greater than zero")
+            out.append(slice(*(int(v) if v is not None else None for v in (i.start, i.stop, i.step))))
+            dim += 1
+        else:
+            a = _index_array(i, xp)
+            if a.dtype.kind == "b":
+                if a.shape != tuple(shape[dim:dim + a.ndim]):
+                    raise IndexError(f"The shape of the mask {list(a.shape)} at index {dim} does not match the "
+                                     f"shape of the indexed tensor {list(shape[dim:dim + a.ndim])}")
+            elif a.size:
+                size = shape[dim]
+                lo, hi = int(a.min()), int(a.max())  # NOTE: the bounds check syncs, as PyTorch's does
+                if lo < -size or hi >= size:
+                    raise IndexError(f"index {hi if hi >= size else lo} is out of bounds for dimension {dim} "
+                                     f"with size {size}")
+            out.append(a)
+            basic = False
+            dim += _consumes(i)
+    return tuple(out), basic
+
+
+def _getitem_bwd(ctx, g):
+    return apply(INDEX_SCATTER, g, shape=ctx.shapes[0], index=ctx.params["index"])
+
+
+def _getitem_fwd(xp, x, index):
+    return x[index]
+
+
+SELECT = defop("select", _getitem_fwd, _getitem_bwd, family="indexing", dtype="keep", view=True)
+SLICE = defop("slice", _getitem_fwd, _getitem_bwd, family="indexing", dtype="keep", view=True, public=False)
+UNSQUEEZE_INDEX = defop("index_none", _getitem_fwd, _getitem_bwd, node="UnsqueezeBackward0", family="indexing",
+                        dtype="keep", view=True, public=False)
+INDEX = defop("index", _getitem_fwd, _getitem_bwd, family="indexing", dtype="keep")
+
+
+def _scatter_fwd(xp, g, shape, index):
+    z = xp.zeros(shape, dtype=g.dtype)
+    if all(not hasattr(i, "dtype") for i in index):
+        z[index] = g
+    elif xp is np:
+        np.add.at(z, _bool_to_int(index, np), g)
+    else:
+        import cupyx
+        cupyx.scatter_add(z, _bool_to_int(index, xp), g)
+    return z
+
+
+def _bool_to_int(index, xp):
+    out = []
+    for i in index:
+        if hasattr(i, "dtype") and i.dtype.kind == "b":
+            out.extend(xp.nonzero(i))
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+INDEX_SCATTER = defop("index_scatter", _scatter_fwd, lambda ctx, g: apply(INDEX, g, index=ctx.params["index"]), node="IndexBackwardBackward0",
+                      family="indexing", dtype="keep", public=False)
+
+
+def getitem(input, idx):
+    index, basic = convert_index(idx, input._xp, input.ndim, input._data.shape)
+    if not basic:
+        return apply(INDEX, input, index=index)
+    if Ellipsis not in index:
+        index = index + (Ellipsis,)  # NOTE: x[0, 0] on numpy gives a scalar copy; x[0, 0, ...] a 0-d view
+    if len(index) == 2 and isinstance(index[0], int):
+        op = SELECT
+    elif all(i is None or i is Ellipsis for i in index):
+        op = UNSQUEEZE_INDEX
+    else:
+        op = SLICE
+    return apply(op, input, index=index)
+
+
+def select(input, dim, index):
+    d = _dims(dim, input.ndim)[0]
+    return getitem(input, (slice(None),) * d + (index,))
+
+
+def narrow(input, dim, start, length):
+    d = _dims(dim, input.ndim)[0]
+    n = input.shape[d]
+    if start < 0:
+        start += n
+    if not (0 <= start and start + length <= n):
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return getitem(input, (slice(None),) * d + (slice(start, start + length),))
+
+
+# ---- setitem -------------------------------------------------------------------------------------
+def _index_put_fwd(xp, x, value, index, accumulate=False):
+    out = x.copy()
+    v = value if hasattr(value, "dtype") else xp.asarray(value, dtype=x.dtype)
+    if accumulate:
+        if xp is np:
+            np.add.at(out, _bool_to_int(index, np), v)
+        else:
+            import cupyx
+            cupyx.scatter_add(out, _bool_to_int(index, xp), v)
+    else:
+        out[index] = v
+    return out
+
+
+def _index_put_bwd(ctx, g):
+    index = ctx.params["index"]
+    gx = None
+    if ctx.needs_input_grad[0]:
+        gx = g if ctx.params.get("accumulate") else apply(INDEX_PUT, g, 0.0, index=index)
+    gv = apply(INDEX, g, index=index) if ctx.needs_input_grad[1] else None
+    return gx, gv
+
+
+INDEX_PUT = defop("index_put", _index_put_fwd, _index_put_bwd, family="indexing", dtype="keep")
+
+
+def setitem(t, idx, value):
+    from .inplace import inplace
+    if _is_t(value) and value._data.dtype != t._data.dtype:
+        value = value.to(t.dtype)
+    index, basic = convert_index(idx, t._xp, t.ndim, t._data.shape)
+    if basic:
+        view = getitem(t, idx) if index != () else t
+        if view is t:
+            view = apply(SLICE, t, index=(Ellipsis,))
+        view.copy_(value)
+        return
+    inplace(t, lambda old: apply(INDEX_PUT, old, value, index=index))
+
+
+def index_put_(input, indices, values, accumulate=False):
+    from .inplace import inplace
+    index, _ = convert_index(tuple(indices), input._xp, input.ndim, input._data.shape)
+    return inplace(input, lambda old: apply(INDEX_PUT, old, values, index=index, accumulate=accumulate))
+
+
+def index_put(input, indices, values, accumulate=False):
+    index, _ = convert_index(tuple(indices), input._xp, input.ndim, input._data.shape)
+    return apply(INDEX_PUT, input, values, index=index, accumulate=accumulate)
+
+
+# ---- gather / scatter / index_select ------------------------------------------------------------
+def _full_index(xp, idx, dim):
+    """Open-grid index that addresses positions idx along `dim` and every position elsewhere."""
+    grids = []
+    for d, n in enumerate(idx.shape):
+        if d == dim:
+            grids.append(idx)
+        else:
+            shape = [1] * idx.ndim
+            shape[d] = n
+            grids.append(xp.arange(n).reshape(shape))
+    return tuple(grids)
+
+
+def _gather_fwd(xp, x, dim, index):
+    return x[_full_index(xp, index._data, dim)]
+
+
+def _scatter_add_zeros_fwd(xp, g, shape, dim, index):
+    z = xp.zeros(shape, dtype=g.dtype)
+    full = _full_index(xp, index._data, dim)
+    if xp is np:
+        np.add.at(z, full, g)
+    else:
+        import cupyx
+        cupyx.scatter_add(z, full, g)
+    return z
+
+
+GATHER = defop("gather", _gather_fwd,
+               lambda ctx, g: apply(SCATTER_ADD_ZEROS, g, shape=ctx.shapes[0], dim=ctx.params["dim"],
+                                    index=ctx.params["index"]), family="indexing", dtype="keep")
+SCATTER_ADD_ZEROS = defop("scatter_add_zeros", _scatter_add_zeros_fwd,
+                          lambda ctx, g: apply(GATHER, g, dim=ctx.params["dim"], index=ctx.params["index"]),
+                          node="ScatterAddBackward0", family="indexing", dtype="keep", public=False)
+
+
+def _check_gather(input, dim, index, name):
+    if index._data.dtype != np.int64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
+    for d in range(index.ndim):
+        if d != dim and index.shape[d] > input.shape[d]:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
+                               f"smaller than self {list(input.shape)} apart from dimension {dim}")
+    if index.numel():
+        hi, lo = int(index._data.max()), int(index._data.min())
+        n = input.shape[dim] if input.ndim else 1
+        if hi >= n or lo < -n:
+            raise RuntimeError(f"index {hi if hi >= n else lo} is out of bounds for dimension {dim} with size {n}")
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    d = _dims(dim, input.ndim)[0] if input.ndim else 0
+    _check_gather(input, d, index, "gather")
+    return apply(GATHER, input, dim=d, index=index)
+
+
+def scatter_zeros(src, shape, dim, index):
+    """zeros(shape) with src added at `index` along `dim` (differentiable in src)."""
+    return apply(SCATTER_ADD_ZEROS, src, shape=tuple(shape), dim=dim, index=index)
+
+
+def _scatter_fwd_op(reduce_add):
+    def fwd(xp, x, src, dim, index):
+        out = x.copy()
+        full = _full_index(xp, index._data, dim)
+        s = src if hasattr(src, "shape") else xp.full(index._data.shape, src, dtype=x.dtype)
+        s = s[tuple(slice(0, n) for n in index._data.shape)] if s.shape != index._data.shape else s
+        if reduce_add:
+            if xp is np:
+                np.add.at(out, full, s)
+            else:
+                import cupyx
+                cupyx.scatter_add(out, full, s)
+        else:
+            out[full] = s
+        return out
+    return fwd
+
+
+def _scatter_bwd(reduce_add):
+    def bwd(ctx, g):
+        dim, index = ctx.params["dim"], ctx.params["index"]
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = g if reduce_add else apply(SCATTER, g, 0.0, dim=dim, index=index)
+        gs = None
+        if ctx.needs_input_grad[1]:
+            gs = apply(GATHER, g, dim=dim, index=index)
+            shp = ctx.shapes[1]
+            if tuple(gs.shape) != tuple(shp):
+                gs = apply(SCATTER_ADD_ZEROS, gs, shape=shp, dim=dim, index=_arange_index(index, shp, dim))
+        return gx, gs
+    return bwd
+
+
+def _arange_index(index, shape, dim):
+    from ..tensor import Tensor
+    xp = index._xp
+    n = index._data.shape
+    ar = xp.broadcast_to(xp.arange(n[dim]).reshape([-1 if d == dim else 1 for d in range(len(n))]), n).copy()
+    return Tensor._make(ar)
+
+
+SCATTER = defop("scatter", _scatter_fwd_op(False), _scatter_bwd(False), family="indexing", dtype="keep")
+SCATTER_ADD = defop("scatter_add", _scatter_fwd_op(True), _scatter_bwd(True), family="indexing", dtype="keep")
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    if reduce is not None:
+        raise RuntimeError("scatter(reduce=...) is not supported by autograd_gpu; use scatter_add")
+    d = _dims(dim, input.ndim)[0]
+    return apply(SCATTER, input, src if src is not None else value, dim=d, index=index)
+
+
+def scatter_add(input, dim, index, src):
+    d = _dims(dim, input.ndim)[0]
+    return apply(SCATTER_ADD, input, src, dim=d, index=index)
+
+
+def _index_select_bwd(ctx, g):
+    return apply(INDEX_ADD_ZEROS, g, shape=ctx.shapes[0], dim=ctx.params["dim"], index=ctx.params["index"])
+
+
+def _index_add_zeros_fwd(xp, g, shape, dim, index):
+    z = xp.zeros(shape, dtype=g.dtype)
+    ix = (slice(None),) * dim + (index._data,)
+    if xp is np:
+        np.add.at(z, ix, g)
+    else:
+        import cupyx
+        cupyx.scatter_add(z, ix, g)
+    return z
+
+
+INDEX_SELECT = defop("index_select", lambda xp, x, dim, index: xp.take(x, index._data, axis=dim),
+                     _index_select_bwd, family="indexing", dtype="keep")
+INDEX_ADD_ZEROS = defop("index_add_zeros", _index_add_zeros_fwd,
+                        lambda ctx, g: apply(INDEX_SELECT, g, dim=ctx.params["dim"], index=ctx.params["index"]),
+                        node="IndexAddBackward0", family="indexing", dtype="keep", public=False)
+
+
+def index_select(input, dim, index):
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError("index_select(): Expected dtype int32/int64 for index")
+    d = _dims(dim, input.ndim)[0] if input.ndim else 0
+    if index.numel():
+        hi, lo = int(index._data.max()), int(index._data.min())
+        n = input.shape[d] if input.ndim else 1
+        if hi >= n or lo < -n:
+            raise IndexError(f"index out of range in self")
+    return apply(INDEX_SELECT, input, dim=d, index=index.reshape(-1) if index.ndim == 0 else index)
+
+
+def _masked_fill_fwd(xp, x, value, mask):
+    v = value.astype(x.dtype) if hasattr(value, "dtype") else value
+    return xp.where(mask._data, v, x).astype(x.dtype, copy=False)
+
+
+def _masked_fill_bwd(ctx, g):
+    from .arithmetic import where
+    mask = ctx.params["mask"]
+    gx = where(mask, 0.0, g) if ctx.needs_input_grad[0] else None
+    gv = where(mask, g, 0.0).sum() if ctx.needs_input_grad[1] else None
+    return gx, gv
+
+
+MASKED_FILL = defop("masked_fill", _masked_fill_fwd, _masked_fill_bwd, family="indexing", dtype="keep")
+
+
+def masked_fill(input, mask, value):
+    if mask._data.dtype.kind != "b":
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{mask.dtype.name}")
+    if _is_t(value) and value.ndim != 0:
+        raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{value.ndim} dimension(s).")
+    return apply(MASKED_FILL, input, value, mask=mask)
+
+
+def masked_select(input, mask):
+    from .shape import broadcast_tensors
+    x, m = broadcast_tensors(input, mask)
+    return getitem(x, m)
+
+
+def nonzero(input, *, as_tuple=False):
+    from ..tensor import Tensor
+    xp = input._xp
+    nz = xp.nonzero(input._data)
+    if as_tuple:
+        return tuple(Tensor._make(a.astype(np.int64)) for a in nz)
+    return Tensor._make(xp.stack(nz, axis=1).astype(np.int64) if nz else xp.zeros((0, 0), np.int64))
+
+
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    return gather(input, dim, indices)

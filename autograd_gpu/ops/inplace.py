@@ -1,0 +1,117 @@
+"""In-place ops: compute the new value with the out-of-place op, write it into the tensor's memory, bump the
+storage's version counter, and rewrite the history: the tensor's own grad_fn, or its base's (CopySlices)
+when it is a view."""
+import numpy as np
+
+from .. import _dtype
+from ..autograd import grad_mode
+from .core import defop, record
+
+
+def _check_inplace_allowed(t):
+    if t._base is None:
+        if t._grad_fn is None and t._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        return
+    base = t._base
+    if base._grad_fn is None and base._requires_grad:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    for _, _, idx in t._view_chain:
+        if idx is not None:
+            raise RuntimeError(
+                f"Output {idx} of {t.grad_fn.name() if t.grad_fn is not None else 'a split'} is a view and is "
+                "being modified inplace. This view is the output of a function that returns multiple views. "
+                "Such functions do not allow the output views to be modified inplace. You should replace the "
+                "inplace operation by an out-of-place one.")
+
+
+_CAST_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _write(t, out):
+    """Copy out's data into t's memory (broadcasting and casting as PyTorch's in-place rules allow)."""
+    src = out._data
+    if _CAST_ORDER[src.dtype.kind] > _CAST_ORDER[t._data.dtype.kind]:
+        raise RuntimeError(f"result type {_dtype.from_numpy_dtype(src.dtype).name.capitalize()} can't be cast "
+                           f"to the desired output type {_dtype.from_numpy_dtype(t._data.dtype).name.capitalize()}")
+    if src.shape != t._data.shape:
+        try:
+            ok = np.broadcast_shapes(src.shape, t._data.shape) == t._data.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(f"output with shape {list(t._data.shape)} doesn't match the broadcast shape "
+                               f"{list(np.broadcast_shapes(src.shape, t._data.shape)) if ok is not False else list(src.shape)}")
+    if t._data.ndim == 0 and type(t._data) is np.ndarray:
+        t._data[()] = src
+    else:
+        t._data[...] = src
+    t._version.value += 1
+
+
+def _alias(t):
+    """Same data and history as t but its own version counter: the 'old self' an in-place op consumes."""
+    from ..tensor import Tensor
+    return Tensor._make(t._data, t.requires_grad, t.grad_fn, t._output_nr)
+
+
+def inplace(t, compute):
+    """t = compute(t), written into t's own memory; `compute` builds the new value out of place."""
+    if not grad_mode._state.enabled:
+        _write(t, compute(t))
+        return t
+    if t.requires_grad:
+        _check_inplace_allowed(t)
+    old = _alias(t)
+    out = compute(old)
+    if not out._requires_grad:
+        _write(t, out)
+        return t
+    _check_inplace_allowed(t)
+    old._data = old._data.copy()  # NOTE: nodes that saved the old value must not see it overwritten
+    _write(t, out)
+    if t._base is None:
+        t._grad_fn, t._output_nr, t._requires_grad = out._grad_fn, out._output_nr, True
+    else:
+        _copy_slices(t, out)
+    return t
+
+
+def _copy_slices(view, src):
+    """Record base := base with the view's region replaced by src (PyTorch's CopySlices node)."""
+    base = view._base
+    old_base = _alias(base)
+    xp = base._xp
+    mask = xp.zeros(base._data.shape, dtype=bool)
+    region = mask
+    for op, params, idx in view._view_chain:
+        region = op.forward(xp, region, **params)
+        if idx is not None:
+            region = region[idx]
+    region[...] = True
+    from ..tensor import Tensor
+    record(COPY_SLICES, (old_base, src), (base,), {"chain": view._view_chain, "mask": Tensor._make(mask)})
+    view._view_version = -1  # the view rebuilds its grad_fn from the base's new history on next use
+
+
+def _copy_slices_bwd(ctx, g):
+    from ..tensor import _replay
+    chain, mask = ctx.params["chain"], ctx.params["mask"]
+    g_base = g.masked_fill(mask, 0) if ctx.needs_input_grad[0] else None
+    g_src = _replay(g, chain) if ctx.needs_input_grad[1] else None
+    return g_base, g_src
+
+
+COPY_SLICES = defop("copy_slices", None, _copy_slices_bwd, node="CopySlices", family="inplace", dtype="keep",
+                    public=False)
+
+
+# ---- the ops behind copy_ and fill_ -----------------------------------------------------------------
+def _copy_fwd(xp, x, src):
+    return xp.broadcast_to(xp.asarray(src, dtype=x.dtype), x.shape).copy()
+
+
+COPY = defop("copy", _copy_fwd, lambda ctx, g: (g * 0, g), node="CopyBackwards", family="inplace", dtype="keep",
+             public=False)
+FILL = defop("fill", lambda xp, x, value: xp.full_like(x, value), lambda ctx, g: (g * 0, g.sum()),
+             family="inplace", dtype="keep", public=False)

@@ -1,0 +1,434 @@
+"""Reductions over `dim` (an int, a tuple or None for all) with `keepdim`."""
+import builtins
+from collections import namedtuple
+
+from .core import apply, defop
+
+_max = builtins.max
+
+
+def _dims(dim, ndim):
+    """Normalise `dim` to a sorted tuple of non-negative axes (all axes for None or ())."""
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return tuple(range(ndim))
+    if isinstance(dim, (tuple, list)):
+        dims = dim
+    else:
+        dims = (dim,)
+    n = _max(ndim, 1)
+    out = []
+    for d in dims:
+        d = int(d)
+        if not -n <= d < n:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+        d %= n
+        if d in out:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        out.append(d)
+    return tuple(sorted(d for d in out if d < ndim or ndim == 0)) if ndim else ()
+
+
+def _expand_back(g, shape, dims, keepdim):
+    """Broadcast a reduced gradient back over the reduced dims."""
+    if not keepdim and dims:
+        kshape = list(shape)
+        for d in dims:
+            kshape[d] = 1
+        g = g.reshape(tuple(kshape))
+    return g.expand(shape)
+
+
+def _count(shape, dims):
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
+
+
+def _axis(dims, ndim):
+    return None if len(dims) == ndim else dims
+
+
+# ---- sum / mean / prod ------------------------------------------------------------------------------
+def _sum_fwd(xp, x, dims, keepdim, dtype=None):
+    if dtype is None and x.dtype.kind in "biu":
+        dtype = "int64"
+    return xp.sum(x, axis=_axis(dims, x.ndim), keepdims=keepdim, dtype=dtype)
+
+
+def _sum_bwd(ctx, g):
+    p = ctx.params
+    return _expand_back(g, ctx.shapes[0], p["dims"], p["keepdim"])
+
+
+SUM = defop("sum", _sum_fwd, _sum_bwd, family="reduction", dtype="keep")
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    from .. import _dtype
+    dims = _dims(dim, input.ndim)
+    if dtype is not None:
+        return apply(SUM, input, dims=dims, keepdim=keepdim, dtype=_dtype.to_dtype(dtype).np)
+    return apply(SUM, input, dims=dims, keepdim=keepdim)
+
+
+def _mean_bwd(ctx, g):
+    p = ctx.params
+    shape = ctx.shapes[0]
+    return _expand_back(g, shape, p["dims"], p["keepdim"]) / _max(_count(shape, p["dims"]), 1) \
+        if _count(shape, p["dims"]) else _expand_back(g, shape, p["dims"], p["keepdim"]) * float("nan")
+
+
+MEAN = defop("mean", lambda xp, x, dims, keepdim: xp.mean(x, axis=_axis(dims, x.ndim), keepdims=keepdim),
+             _mean_bwd, family="reduction", dtype="keep")
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.is_floating_point():
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                           f"complex dtype. Got: {input.dtype.name.capitalize()}")
+    return apply(MEAN, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
+
+
+def _prod_others_fwd(xp, x, axis):
+    # product of all the other elements along `axis`, exact when some are zero (no division)
+    n = x.shape[axis]
+    ones_shape = list(x.shape)
+    ones_shape[axis] = 1
+    one = xp.ones(ones_shape, dtype=x.dtype)
+    left = xp.cumprod(xp.concatenate([one, xp.take(x, range(n - 1), axis=axis)], axis=axis), axis=axis)
+    rx = xp.flip(x, axis)
+    right = xp.flip(xp.cumprod(xp.concatenate([one, xp.take(rx, range(n - 1), axis=axis)], axis=axis),
+                               axis=axis), axis)
+    return left * right
+
+
+def _prod_others_bwd(ctx, g):
+    # d out_i / d x_j = prod of x_k over k not in {i, j} (j != i), else 0. Only double backward needs this;
+    # it costs O(n^2) along the axis: row i of x2 is x with x_i replaced by 1.
+    from .arithmetic import where
+    x, = ctx.saved
+    axis = ctx.params["axis"]
+    n = x.shape[axis]
+    eye = _eye_bool(n, x)
+    x2 = where(eye, 1.0, x.movedim(axis, -1).unsqueeze(-2))
+    pair = where(eye, 0.0, apply(PROD_OTHERS, x2, axis=x2.ndim - 1))
+    return (g.movedim(axis, -1).unsqueeze(-1) * pair).sum(-2).movedim(-1, axis)
+
+
+def _eye_bool(n, like):
+    from ..tensor import Tensor
+    return Tensor._make(like._xp.eye(n, dtype=bool))
+
+
+PROD_OTHERS = defop("prod_others", _prod_others_fwd, _prod_others_bwd, save=(0,), family="reduction",
+                    dtype="keep", public=False)
+
+
+def _prod_fwd(xp, x, dim, keepdim):
+    dtype = "int64" if x.dtype.kind in "biu" else None
+    if dim is None:
+        return xp.prod(x, dtype=dtype)
+    return xp.prod(x, axis=dim, keepdims=keepdim, dtype=dtype)
+
+
+def _prod_bwd(ctx, g):
+    x, = ctx.saved
+    dim, keepdim = ctx.params["dim"], ctx.params["keepdim"]
+    if dim is None:
+        flat = x.reshape(-1)
+        return (g * apply(PROD_OTHERS, flat, axis=0)).reshape(x.shape) if flat.numel() else g.expand(x.shape) * 0
+    return _expand_back(g, x.shape, (dim,), keepdim) * apply(PROD_OTHERS, x, axis=dim)
+
+
+PROD = defop("prod", _prod_fwd, _prod_bwd, save=(0,), family="reduction", dtype="keep")
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is not None:
+        dim = _dims(dim, input.ndim)
+        dim = dim[0] if dim else None
+    return apply(PROD, input, dim=dim, keepdim=keepdim)
+
+
+# ---- max / min / amax / amin ------------------------------------------------------------------------
+def _amax_bwd(ctx, g):
+    # NOTE: ties share the gradient evenly, as PyTorch's amax/amin/max() do
+    x, out = ctx.saved
+    p = ctx.params
+    mask = x == _expand_back(out, x.shape, p["dims"], p["keepdim"])
+    return _expand_back(g, x.shape, p["dims"], p["keepdim"]) * mask / mask.sum(p["dims"], keepdim=True)
+
+
+def _amax_fwd(fn):
+    def fwd(xp, x, dims, keepdim):
+        if x.size == 0 and any(x.shape[d] == 0 for d in dims):
+            raise IndexError(f"{fn}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+                             "the reduction dim with the 'dim' argument.")
+        return getattr(xp, fn)(x, axis=_axis(dims, x.ndim), keepdims=keepdim)
+    return fwd
+
+
+AMAX = defop("amax", _amax_fwd("max"), _amax_bwd, save=(0, "out"), family="reduction", dtype="keep")
+AMIN = defop("amin", _amax_fwd("min"), _amax_bwd, save=(0, "out"), family="reduction", dtype="keep")
+MAX_ALL = defop("max_all", _amax_fwd("max"), _amax_bwd, save=(0, "out"), node="MaxBackward1", family="reduction",
+                dtype="keep", public=False)
+MIN_ALL = defop("min_all", _amax_fwd("min"), _amax_bwd, save=(0, "out"), node="MinBackward1", family="reduction",
+                dtype="keep", public=False)
+
+
+def amax(input, dim=(), keepdim=False):
+    return apply(AMAX, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    return apply(AMIN, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
+
+
+def _select_bwd(ctx, g):
+    # the gradient goes to the position the index output names (one per reduced slice)
+    x_shape = ctx.shapes[0]
+    dim, keepdim = ctx.params["dim"], ctx.params["keepdim"]
+    idx = ctx.saved[0]
+    gv = g[0]
+    if not keepdim:
+        gv = gv.unsqueeze(dim)
+        idx = idx.unsqueeze(dim)
+    from .indexing import scatter_zeros
+    return scatter_zeros(gv, x_shape, dim, idx)
+
+
+def _maxdim_fwd(fn):
+    def fwd(xp, x, dim, keepdim):
+        if x.shape and x.shape[dim] == 0:
+            raise IndexError(f"{fn}(): Expected reduction dim {dim} to have non-zero size.")
+        idx = getattr(xp, "arg" + fn)(x, axis=dim)
+        if keepdim:
+            idx = xp.expand_dims(idx, dim)
+        vals = xp.take_along_axis(x, idx if keepdim else xp.expand_dims(idx, dim), axis=dim)
+        if not keepdim:
+            vals = vals.squeeze(dim)
+        return vals, idx.astype("int64")
+    return fwd
+
+
+MAX_DIM = defop("max_dim", _maxdim_fwd("max"), _select_bwd, save=("out1",), node="MaxBackward0", family="reduction",
+                dtype="keep", nout=2, public=False)
+MIN_DIM = defop("min_dim", _maxdim_fwd("min"), _select_bwd, save=("out1",), node="MinBackward0", family="reduction",
+                dtype="keep", nout=2, public=False)
+
+return_types_max = namedtuple("max", ["values", "indices"])
+return_types_min = namedtuple("min", ["values", "indices"])
+
+
+def _minmax(name, input, dim, keepdim, other, all_op, dim_op, binary, rtype):
+    from ..tensor import Tensor
+    if isinstance(dim, Tensor):
+        return binary(input, dim)
+    if other is not None:
+        return binary(input, other)
+    if dim is None:
+        if input.numel() == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
+        return apply(all_op, input, dims=tuple(range(input.ndim)), keepdim=False)
+    d = _dims(dim, input.ndim)
+    d = d[0] if d else 0
+    return rtype(*apply(dim_op, input, dim=d, keepdim=keepdim))
+
+
+def max(input, dim=None, keepdim=False, *, other=None):
+    from .arithmetic import maximum
+    return _minmax("max", input, dim, keepdim, other, MAX_ALL, MAX_DIM, maximum, return_types_max)
+
+
+def min(input, dim=None, keepdim=False, *, other=None):
+    from .arithmetic import minimum
+    return _minmax("min", input, dim, keepdim, other, MIN_ALL, MIN_DIM, minimum, return_types_min)
+
+
+def _arg(fn):
+    def f(input, dim=None, keepdim=False):
+        from ..tensor import Tensor
+        xp = input._xp
+        x = input._data
+        if dim is None:
+            r = getattr(xp, fn)(x.reshape(-1))
+            out = xp.asarray(r, dtype="int64")
+            if keepdim:
+                out = out.reshape((1,) * x.ndim)
+        else:
+            d = _dims(dim, x.ndim)
+            d = d[0] if d else 0
+            out = getattr(xp, fn)(x, axis=d) if x.ndim else xp.asarray(0)
+            if keepdim and x.ndim:
+                out = xp.expand_dims(out, d)
+            out = out.astype("int64")
+        return Tensor._make(xp.asarray(out))
+    return f
+
+
+argmax = _arg("argmax")
+argmin = _arg("argmin")
+
+
+def _bool_reduce(fn):
+    op = defop(fn, lambda xp, x, dims, keepdim: getattr(xp, fn)(x, axis=_axis(dims, x.ndim), keepdims=keepdim),
+               family="reduction", dtype="keep")
+
+    def f(input, dim=None, keepdim=False):
+        return apply(op, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
+    return f
+
+
+all = _bool_reduce("all")
+any = _bool_reduce("any")
+
+
+# ---- var / std ---------------------------------------------------------------------------------------
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+def _var_fwd(xp, x, dims, keepdim, correction):
+    n = _count(x.shape, dims)
+    m = xp.mean(x, axis=_axis(dims, x.ndim), keepdims=True)
+    d = x - m
+    s = xp.sum(d * d, axis=_axis(dims, x.ndim), keepdims=keepdim)
+    denom = _max(n - correction, 0)
+    return s / denom if denom else s * float("nan") if n == 0 else s / x.dtype.type(0)
+
+
+def _var_grad(ctx, g):
+    x, = ctx.saved[:1]
+    p = ctx.params
+    denom = _count(x.shape, p["dims"]) - p["correction"]
+    return (2.0 / denom) * _expand_back(g, x.shape, p["dims"], p["keepdim"]) * (x - x.mean(p["dims"], keepdim=True))
+
+
+def _std_bwd(ctx, g):
+    out = ctx.saved[1]
+    return _var_grad(ctx, g / (2 * out))
+
+
+def _std_fwd(xp, x, dims, keepdim, correction):
+    return xp.sqrt(_var_fwd(xp, x, dims, keepdim, correction))
+
+
+VAR = defop("var", _var_fwd, _var_grad, save=(0,), family="reduction", dtype="keep")
+STD = defop("std", _std_fwd, _std_bwd, save=(0, "out"), family="reduction", dtype="keep")
+
+
+def _var_like(op, input, dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):  # var(input, unbiased) positional form
+        dim, unbiased = None, dim
+    if not input.is_floating_point():
+        raise RuntimeError(f"std and var only support floating point and complex dtypes, got {input.dtype.name}")
+    return apply(op, input, dims=_dims(dim, input.ndim), keepdim=keepdim, correction=_correction(unbiased, correction))
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _var_like(VAR, input, dim, unbiased, keepdim, correction)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _var_like(STD, input, dim, unbiased, keepdim, correction)
+
+
+# ---- logsumexp / norm / cumsum -----------------------------------------------------------------------
+def _logsumexp_fwd(xp, x, dims, keepdim):
+    # NOTE: subtract the max so exp cannot overflow; an all -inf (or inf) slice keeps its max as the result
+    ax = _axis(dims, x.ndim)
+    m = xp.max(x, axis=ax, keepdims=True) if x.size else xp.zeros([1] * x.ndim, x.dtype)
+    m = xp.where(xp.isinf(m), 0, m).astype(x.dtype, copy=False)
+    s = xp.log(xp.sum(xp.exp(x - m), axis=ax, keepdims=True)) + m
+    return s if keepdim else s.reshape([x.shape[i] for i in range(x.ndim) if i not in dims])
+
+
+def _logsumexp_bwd(ctx, g):
+    x, out = ctx.saved
+    p = ctx.params
+    return _expand_back(g, x.shape, p["dims"], p["keepdim"]) * (x - _expand_back(out, x.shape, p["dims"],
+                                                                                 p["keepdim"])).exp()
+
+
+LOGSUMEXP = defop("logsumexp", _logsumexp_fwd, _logsumexp_bwd, save=(0, "out"), family="reduction", dtype="float")
+
+
+def logsumexp(input, dim=None, keepdim=False):
+    return apply(LOGSUMEXP, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
+
+
+def _norm_fwd(xp, x, p, dims, keepdim):
+    ax = _axis(dims, x.ndim)
+    a = xp.abs(x)
+    if p == 2:
+        r = xp.sqrt(xp.sum(x * x, axis=ax, keepdims=keepdim))
+    elif p == 1:
+        r = xp.sum(a, axis=ax, keepdims=keepdim)
+    elif p == float("inf"):
+        r = xp.max(a, axis=ax, keepdims=keepdim)
+    elif p == float("-inf"):
+        r = xp.min(a, axis=ax, keepdims=keepdim)
+    elif p == 0:
+        r = xp.sum(x != 0, axis=ax, keepdims=keepdim).astype(x.dtype)
+    else:
+        r = xp.sum(a ** p, axis=ax, keepdims=keepdim) ** (1.0 / p)
+    return r
+
+
+def _norm_bwd(ctx, g):
+    x, out = ctx.saved
+    prm = ctx.params
+    p, dims, keepdim = prm["p"], prm["dims"], prm["keepdim"]
+    ge = _expand_back(g, x.shape, dims, keepdim)
+    ye = _expand_back(out, x.shape, dims, keepdim)
+    from .arithmetic import where
+    if p == 0:
+        return ge * 0
+    if p == 1:
+        return ge * x.sign()
+    if p == 2:
+        return where(ye == 0, 0.0, ge * x / ye)
+    if p in (float("inf"), float("-inf")):
+        mask = x.abs() == ye
+        return ge * x.sign() * mask / mask.sum(dims, keepdim=True)
+    return where(ye == 0, 0.0, ge * x * x.abs() ** (p - 2) / ye ** (p - 1))
+
+
+NORM = defop("norm", _norm_fwd, _norm_bwd, save=(0, "out"), node="LinalgVectorNormBackward0", family="reduction",
+             dtype="float")
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str):
+        raise RuntimeError(f"norm: p={p!r} is not supported; use a number, 'fro' or inf")
+    if dtype is not None:
+        input = input.to(dtype)
+    return apply(NORM, input, p=float(p), dims=_dims(dim, input.ndim), keepdim=keepdim)
+
+
+def _cumsum_bwd(ctx, g):
+    d = ctx.params["dim"]
+    return g.flip(d).cumsum(d).flip(d)
+
+
+CUMSUM = defop("cumsum", lambda xp, x, dim: xp.cumsum(x, axis=dim, dtype="int64" if x.dtype.kind in "biu" else None),
+               _cumsum_bwd, family="reduction", dtype="keep")
+
+
+def cumsum(input, dim, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    d = _dims(dim, input.ndim)
+    return apply(CUMSUM, input, dim=d[0] if d else 0)

@@ -1,0 +1,440 @@
+"""Shape ops. Those PyTorch treats as views (view, reshape when possible, squeeze, unsqueeze, permute,
+transpose, expand, split, ...) share memory with their input here too."""
+import builtins
+import math
+
+from .core import apply, defop
+from .reduction import _dims
+
+
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    elif len(shape) == 1 and hasattr(shape[0], "__iter__") and not hasattr(shape[0], "_data"):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def _infer(shape, numel):
+    shape = list(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = math.prod(s for s in shape if s != -1)
+    if neg:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape[neg[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    if builtins.any(s < -1 for s in shape):
+        raise RuntimeError(f"invalid shape dimension {min(shape)}")
+    return tuple(shape)
+
+
+def _reshape_bwd(ctx, g):
+    return g.reshape(ctx.shapes[0])
+
+
+def _view_fwd(xp, x, shape):
+    try:
+        return x.reshape(shape, copy=False)
+    except TypeError:  # CuPy's reshape has no copy=; check it returned a view
+        y = x.reshape(shape)
+        if y.base is None or (y.base is not x and y.base is not x.base):
+            raise ValueError from None
+        return y
+
+
+def _view_checked(xp, x, shape):
+    try:
+        return _view_fwd(xp, x, shape)
+    except ValueError:
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                           "dimension spans across two contiguous subspaces). Use .reshape(...) instead.") from None
+
+
+VIEW = defop("view", _view_checked, _reshape_bwd, family="shape", dtype="keep", view=True)
+RESHAPE = defop("reshape", lambda xp, x, shape: x.reshape(shape), _reshape_bwd, node="ViewBackward0",
+                family="shape", dtype="keep", view=True)
+UNSQUEEZE = defop("unsqueeze", lambda xp, x, dim: xp.expand_dims(x, dim), _reshape_bwd, family="shape",
+                  dtype="keep", view=True)
+SQUEEZE = defop("squeeze", lambda xp, x, dims: x.squeeze(dims) if dims else x.reshape(x.shape), _reshape_bwd,
+                node="SqueezeBackward1", family="shape", dtype="keep", view=True)
+SQUEEZE_ALL = defop("squeeze_all", lambda xp, x: x.squeeze(), _reshape_bwd, node="SqueezeBackward0",
+                    family="shape", dtype="keep", view=True, public=False)
+
+
+def view(input, *shape):
+    from .. import _dtype
+    if len(shape) == 1 and (isinstance(shape[0], _dtype.dtype)):
+        raise RuntimeError("view(dtype) is not supported by autograd_gpu; use .to(dtype)")
+    return apply(VIEW, input, shape=_infer(_shape_arg(shape), input.numel()))
+
+
+def reshape(input, *shape):
+    shape = _infer(_shape_arg(shape), input.numel())
+    if shape == input._data.shape:
+        return apply(VIEW, input, shape=shape)
+    return apply(RESHAPE, input, shape=shape)
+
+
+def view_as(input, other):
+    return view(input, other.shape)
+
+
+def reshape_as(input, other):
+    return reshape(input, other.shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    if input.ndim == 0:
+        return reshape(input, 1)
+    s = _dims(start_dim, input.ndim)[0]
+    e = _dims(end_dim, input.ndim)[0]
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shp = input.shape
+    return reshape(input, tuple(shp[:s]) + (math.prod(shp[s:e + 1]),) + tuple(shp[e + 1:]))
+
+
+def unflatten(input, dim, sizes):
+    d = _dims(dim, input.ndim)[0]
+    shp = input.shape
+    sizes = _infer(tuple(sizes), shp[d])
+    return reshape(input, tuple(shp[:d]) + sizes + tuple(shp[d + 1:]))
+
+
+def unsqueeze(input, dim):
+    n = input.ndim + 1
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return apply(UNSQUEEZE, input, dim=dim % n)
+
+
+def squeeze(input, dim=None):
+    if dim is None:
+        return apply(SQUEEZE_ALL, input)
+    dims = _dims(dim, input.ndim)
+    return apply(SQUEEZE, input, dims=tuple(d for d in dims if input._data.shape[d] == 1))
+
+
+# ---- permutations -----------------------------------------------------------------------------------
+def _permute_bwd(ctx, g):
+    dims = ctx.params["dims"]
+    inv = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inv[d] = i
+    return g.permute(inv)
+
+
+PERMUTE = defop("permute", lambda xp, x, dims: x.transpose(dims), _permute_bwd, family="shape", dtype="keep",
+                view=True)
+TRANSPOSE = defop("transpose", lambda xp, x, d0, d1: xp.swapaxes(x, d0, d1),
+                  lambda ctx, g: g.transpose(ctx.params["d0"], ctx.params["d1"]), family="shape", dtype="keep",
+                  view=True)
+T = defop("t", lambda xp, x: x.T, lambda ctx, g: g.t(), node="TBackward0", family="shape", dtype="keep",
+          view=True)
+
+
+def permute(input, *dims):
+    dims = _shape_arg(dims)
+    if len(dims) != input.ndim:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                           f"length of the desired ordering of dimensions i.e. input.dim() = {input.ndim} is not "
+                           f"equal to len(dims) = {len(dims)}")
+    dims = tuple(d % builtins.max(input.ndim, 1) for d in dims)
+    if sorted(dims) != list(range(input.ndim)):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return apply(PERMUTE, input, dims=dims)
+
+
+def transpose(input, dim0, dim1):
+    if input.ndim == 0:
+        return apply(TRANSPOSE, input, d0=0, d1=0) if dim0 in (0, -1) and dim1 in (0, -1) else \
+            _bad_dim(dim0, 0)
+    d0, d1 = _dims(dim0, input.ndim)[0], _dims(dim1, input.ndim)[0]
+    return apply(TRANSPOSE, input, d0=d0, d1=d1)
+
+
+def _bad_dim(d, n):
+    raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got {d})")
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return apply(T, input)
+
+
+def movedim(input, source, destination):
+    src = _dims(source, input.ndim) if isinstance(source, int) else tuple(s % input.ndim for s in source)
+    dst = _dims(destination, input.ndim) if isinstance(destination, int) else \
+        tuple(d % input.ndim for d in destination)
+    if isinstance(source, int):
+        src, dst = (source % input.ndim,), (destination % input.ndim,)
+    order = [d for d in range(input.ndim) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(input, order)
+
+
+moveaxis = movedim
+
+
+# ---- expand / repeat --------------------------------------------------------------------------------
+EXPAND = defop("expand", lambda xp, x, shape: xp.broadcast_to(x, shape), lambda ctx, g: g, family="shape",
+               dtype="keep", view=True)
+
+
+def expand(input, *sizes):
+    sizes = _shape_arg(sizes)
+    if len(sizes) < input.ndim:
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(input.shape)}}}, size={list(sizes)}): the number of "
+                           f"sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions "
+                           f"in the tensor ({input.ndim})")
+    lead = len(sizes) - input.ndim
+    shape = []
+    for i, s in enumerate(sizes):
+        cur = input._data.shape[i - lead] if i >= lead else None
+        if s == -1:
+            if cur is None:
+                raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, "
+                                   f"non-existing dimension {i}")
+            s = cur
+        elif cur is not None and cur != 1 and cur != s:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                               f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                               f"{list(input.shape)}")
+        shape.append(s)
+    shape = tuple(shape)
+    if shape == input._data.shape:
+        return apply(EXPAND, input, shape=shape)
+    return apply(EXPAND, input, shape=shape)
+
+
+def expand_as(input, other):
+    return expand(input, other.shape)
+
+
+def broadcast_to(input, shape):
+    return expand(input, tuple(shape))
+
+
+def broadcast_shapes(*shapes):
+    import numpy as np
+    from ..size import Size
+    try:
+        return Size(np.broadcast_shapes(*[tuple(s) if not isinstance(s, int) else (s,) for s in shapes]))
+    except ValueError:
+        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape: {shapes}") from None
+
+
+def broadcast_tensors(*tensors):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    shape = tuple(broadcast_shapes(*[t.shape for t in tensors]))
+    return tuple(t if tuple(t.shape) == shape else expand(t, shape) for t in tensors)
+
+
+def _repeat_bwd(ctx, g):
+    reps = ctx.params["reps"]
+    shape = ctx.shapes[0]
+    lead = len(reps) - len(shape)
+    full = (1,) * lead + tuple(shape)
+    split = []
+    for r, s in zip(reps, full):
+        split += [r, s]
+    g = g.reshape(tuple(split)).sum(tuple(range(0, 2 * len(reps), 2)))
+    return g.reshape(shape)
+
+
+REPEAT = defop("repeat", lambda xp, x, reps: xp.tile(x, reps), _repeat_bwd, family="shape", dtype="keep")
+
+
+def repeat(input, *sizes):
+    sizes = _shape_arg(sizes)
+    if len(sizes) < input.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+                           "tensor")
+    return apply(REPEAT, input, reps=sizes)
+
+
+# ---- copies -----------------------------------------------------------------------------------------
+CLONE = defop("clone", lambda xp, x: x.copy(), lambda ctx, g: g, family="shape", dtype="keep")
+
+
+def clone(input, *, memory_format=None):
+    return apply(CLONE, input)
+
+
+def contiguous(input, memory_format=None):
+    return input if input._data.flags.c_contiguous else apply(CLONE, input)
+
+
+FLIP = defop("flip", lambda xp, x, dims: xp.flip(x, dims).copy(), lambda ctx, g: g.flip(ctx.params["dims"]),
+             family="shape", dtype="keep")
+
+
+def flip(input, *dims):
+    dims = _dims(_shape_arg(dims), input.ndim)
+    return apply(FLIP, input, dims=dims)
+
+
+def fliplr(input):
+    return flip(input, 1)
+
+
+def flipud(input):
+    return flip(input, 0)
+
+
+def roll(input, shifts, dims=None):
+    if dims is None:
+        return roll(input.flatten(), shifts, 0).view(input.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    out = input
+    for s, d in zip(shifts, dims):
+        n = out.shape[d]
+        if n == 0:
+            continue
+        s %= n
+        if s:
+            out = cat([out.narrow(d, n - s, s), out.narrow(d, 0, n - s)], d)
+    return out
+
+
+# ---- joining and splitting ---------------------------------------------------------------------------
+def _cat_bwd(ctx, g):
+    dim = ctx.params["dim"]
+    out, offset = [], 0
+    for shape, need in zip(ctx.shapes, ctx.needs_input_grad):
+        n = shape[dim] if len(shape) > dim else 0
+        out.append(g.narrow(dim, offset, n) if need else None)
+        offset += n
+    return tuple(out)
+
+
+def _cat_fwd(xp, *arrays, dim):
+    arrays = [a for a in arrays if not (a.ndim == 1 and a.shape[0] == 0)] or arrays[:1]
+    return xp.concatenate(arrays, axis=dim)
+
+
+CAT = defop("cat", _cat_fwd, _cat_bwd, family="shape")
+
+
+def cat(tensors, dim=0, *, axis=None):
+    if axis is not None:
+        dim = axis
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    ref = next((t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)), tensors[0])
+    d = _dims(dim, ref.ndim)[0] if ref.ndim else 0
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    for i, t in enumerate(tensors):
+        if t.ndim == 1 and t.shape[0] == 0:
+            continue
+        if t.ndim != ref.ndim:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
+        for k in range(ref.ndim):
+            if k != d and t.shape[k] != ref.shape[k]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
+                                   f"{ref.shape[k]} but got size {t.shape[k]} for tensor number {i} in the list.")
+    return apply(CAT, *tensors, dim=d)
+
+
+concat = concatenate = cat
+
+
+def _stack_bwd(ctx, g):
+    dim = ctx.params["dim"]
+    return tuple(g.select(dim, i) if need else None for i, need in enumerate(ctx.needs_input_grad))
+
+
+STACK = defop("stack", lambda xp, *arrays, dim: xp.stack(arrays, axis=dim), _stack_bwd, family="shape")
+
+
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at "
+                               f"entry 0 and {list(t.shape)} at entry {i}")
+    n = tensors[0].ndim + 1
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return apply(STACK, *tensors, dim=dim % n)
+
+
+def hstack(tensors):
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t.reshape(1, -1) if t.ndim == 1 else t for t in tensors], 0)
+
+
+def _split_bwd(ctx, g):
+    return cat(list(g), ctx.params["dim"])
+
+
+def _split_fwd(xp, x, sections, dim):
+    out, start = [], 0
+    idx = [slice(None)] * x.ndim
+    for s in sections:
+        idx[dim] = slice(start, start + s)
+        out.append(x[tuple(idx)])
+        start += s
+    return tuple(out)
+
+
+SPLIT = defop("split", _split_fwd, _split_bwd, family="shape", dtype="keep", view=True, nout=-1)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    d = _dims(dim, tensor.ndim)[0]
+    n = tensor.shape[d]
+    if isinstance(split_size_or_sections, int):
+        s = split_size_or_sections
+        if s <= 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+        sections = [s] * (n // s) + ([n % s] if n % s else []) if s else [0]
+    else:
+        sections = [int(s) for s in split_size_or_sections]
+        if builtins.sum(sections) != n:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+                               f"dimension {d}), but got split_sizes={sections}")
+    return apply(SPLIT, tensor, sections=tuple(sections), dim=d)
+
+
+def chunk(input, chunks, dim=0):
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+    d = _dims(dim, input.ndim)[0]
+    n = input.shape[d]
+    return split(input, builtins.max(-(-n // chunks), 1) if n else 1, d) if n else split(input, [0] * 1, d)
+
+
+def unbind(input, dim=0):
+    d = _dims(dim, input.ndim)[0]
+    return tuple(input.select(d, i) for i in range(input.shape[d]))
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    d = _dims(dim, input.ndim)[0]
+    n = input.shape[d]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        sizes = [n // k + 1] * (n % k) + [n // k] * (k - n % k)
+    else:
+        bounds = [0] + [builtins.min(builtins.max(i, 0), n) for i in indices_or_sections] + [n]
+        sizes = [builtins.max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
+    return split(input, sizes, d)
