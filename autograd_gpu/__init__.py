@@ -36,6 +36,11 @@ from .ops.shape import (broadcast_shapes, broadcast_tensors, broadcast_to, cat, 
                         concatenate, flatten, flip, fliplr, flipud, hstack, movedim, moveaxis, permute, reshape,
                         roll, split, squeeze, stack, swapaxes, swapdims, t, tensor_split, transpose, unbind,
                         unflatten, unsqueeze, vstack)
+from .serialization import load, save  # noqa: F401
+from . import utils  # noqa: F401
+from . import viz  # noqa: F401
+from . import nn  # noqa: F401
+from . import optim  # noqa: F401
 from .ops.unary import (ceil, clamp, clamp_max, clamp_min, clip, cos, exp, expm1, floor, frac, log,  # noqa: F401
                         log1p, log2, log10, relu, round, rsqrt, sigmoid, sign, sin, sqrt, square, tan, tanh, trunc)
 

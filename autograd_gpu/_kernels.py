@@ -30,6 +30,8 @@ __all__ = [
     "relu_bwd", "tanh_bwd", "sigmoid_bwd", "exp_bwd", "log_bwd", "log1p_bwd",
     "sqrt_bwd", "rsqrt_bwd", "pow_bwd", "div_bwd", "abs_bwd", "clamp_bwd",
     "maxmin_bwd", "where_bwd", "softmax_bwd", "log_softmax_bwd",
+    "sgd_step", "adam_step", "rmsprop_step", "adagrad_step",
+    "col2im", "max_pool2d_bwd",
 ]
 
 #: C types the kernel templates are instantiated for, keyed by numpy dtype.
@@ -70,10 +72,173 @@ def _log_softmax_ref(xp, g, y, dim=-1):
     return g - xp.exp(y) * g.sum(axis=dim, keepdims=True)
 
 
+def _as_ctype(p, *scalars):
+    # the kernel receives every scalar as T: round them the same way here
+    return [p.dtype.type(s) for s in scalars]
+
+
+def _optim_grad(g, p, weight_decay, maximize):
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    return g
+
+
+def _lerp_(start, end, weight):
+    # torch.lerp_ as ATen writes it: the formula depends on |weight| < 0.5
+    if -0.5 < weight < 0.5:
+        start += weight * (end - start)
+    else:
+        start[...] = end - (end - start) * (1 - weight)
+
+
+def _sgd_ref(xp, p, g, *scalars):
+    lr, weight_decay, maximize = _as_ctype(p, *scalars)
+    p -= lr * _optim_grad(g, p, weight_decay, maximize)
+    return ()
+
+
+def _sgd_momentum_ref(xp, p, g, buf, *scalars):
+    lr, weight_decay, momentum, damp_alpha, nesterov, maximize, first = _as_ctype(p, *scalars)
+    g = _optim_grad(g, p, weight_decay, maximize)
+    if first:
+        buf[...] = g
+    else:
+        buf *= momentum
+        buf += damp_alpha * g
+    p -= lr * (g + momentum * buf if nesterov else buf)
+    return ()
+
+
+def _adam_ref(amsgrad):
+    def ref(xp, p, g, exp_avg, exp_avg_sq, *rest):
+        max_exp_avg_sq, rest = (rest[0], rest[1:]) if amsgrad else (None, rest)
+        (beta1_weight, beta2, one_minus_beta2, weight_decay, decay, eps, neg_step_size,
+         bias_correction2_sqrt, maximize) = _as_ctype(p, *rest)
+        if decay != 1:
+            p *= decay
+        g = _optim_grad(g, p, weight_decay, maximize)
+        _lerp_(exp_avg, g, beta1_weight)
+        exp_avg_sq *= beta2
+        exp_avg_sq += (one_minus_beta2 * g) * g
+        v = exp_avg_sq
+        if amsgrad:
+            v = xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        p += (neg_step_size * exp_avg) / (xp.sqrt(v) / bias_correction2_sqrt + eps)
+        return ()
+    return ref
+
+
+def _rmsprop_ref(centered, momentum):
+    def ref(xp, p, g, square_avg, *rest):
+        grad_avg, rest = (rest[0], rest[1:]) if centered else (None, rest)
+        buf, rest = (rest[0], rest[1:]) if momentum else (None, rest)
+        lr, alpha, one_minus_alpha, eps, weight_decay, *mom, maximize = _as_ctype(p, *rest)
+        g = _optim_grad(g, p, weight_decay, maximize)
+        square_avg *= alpha
+        square_avg += (one_minus_alpha * g) * g
+        if centered:
+            _lerp_(grad_avg, g, one_minus_alpha)
+            avg = xp.sqrt(square_avg - grad_avg * grad_avg)
+        else:
+            avg = xp.sqrt(square_avg)
+        avg += eps
+        if momentum:
+            buf *= mom[0]
+            buf += g / avg
+            p -= lr * buf
+        else:
+            p += (-lr * g) / avg
+        return ()
+    return ref
+
+
+def _adagrad_ref(xp, p, g, state_sum, *scalars):
+    neg_clr, eps, weight_decay, maximize = _as_ctype(p, *scalars)
+    g = _optim_grad(g, p, weight_decay, maximize)
+    state_sum += g * g
+    p += (neg_clr * g) / (xp.sqrt(state_sum) + eps)
+    return ()
+
+
+# Image kernels (conv.cu) take the geometry of a 2-d sliding window as `long long` sizes:
+# N, C, H, W the image; KH, KW the kernel; OH, OW the grid of windows; SH, SW the stride;
+# PH, PW the padding before the image; DH, DW the dilation. Window (oh, ow) reads pixel
+# (oh * SH - PH + ki * DH, ow * SW - PW + kj * DW).
+_IMAGE_SIZES = ("N", "C", "H", "W", "KH", "KW", "OH", "OW", "SH", "SW", "PH", "PW", "DH", "DW")
+
+
+def _image_shape(N, C, H, W, **_):
+    return (N, C, H, W)
+
+
+def _window_offsets(xp, dtype, N, C, H, W, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, **_):
+    """A zero image padded to hold every window, and for each offset (ki, kj) the strided view
+    of it that window offset (ki, kj) covers, as (ki, kj, view): adding into the views
+    scatters window values back onto the image; `_crop` then drops the padding."""
+    hp = max(PH + H, (OH - 1) * SH + (KH - 1) * DH + 1)
+    wp = max(PW + W, (OW - 1) * SW + (KW - 1) * DW + 1)
+    img = xp.zeros((N, C, hp, wp), dtype)
+    views = [(i, j, img[:, :, i * DH:i * DH + (OH - 1) * SH + 1:SH, j * DW:j * DW + (OW - 1) * SW + 1:SW])
+             for i in range(KH) for j in range(KW)]
+    return img, views
+
+
+def _crop(xp, img, H, W, PH, PW, **_):
+    if img.shape[2:] == (H, W):
+        return img
+    return xp.ascontiguousarray(img[:, :, PH:PH + H, PW:PW + W])
+
+
+def _col2im_ref(xp, cols, **geo):
+    # NOTE: one strided add per window offset (KH*KW numpy calls, not one per pixel); each pixel
+    # sums its windows in (ki, kj) order, like the kernel, so both round identically.
+    img, views = _window_offsets(xp, cols.dtype, **geo)
+    if geo["OH"] and geo["OW"]:
+        for i, j, v in views:
+            v += cols[:, i, j].transpose(1, 0, 2, 3)  # cols is (C, KH, KW, N, OH, OW)
+    return (_crop(xp, img, **geo),)
+
+
+def _max_pool2d_bwd_ref(xp, g, idx, **geo):
+    img, views = _window_offsets(xp, g.dtype, **geo)
+    if geo["OH"] and geo["OW"]:
+        rows = xp.arange(geo["OH"])[:, None] * geo["SH"] - geo["PH"]
+        cols = xp.arange(geo["OW"]) * geo["SW"] - geo["PW"]
+        for i, j, v in views:
+            # the flat index of the pixel at this window offset (garbage in the padding,
+            # which _crop drops; idx never points there)
+            here = (rows + i * geo["DH"]) * geo["W"] + (cols + j * geo["DW"])
+            v += _select(idx == here, g)
+    return (_crop(xp, img, **geo),)
+
+
+def _select(mask, x):
+    """``where(mask, x, 0)`` without branches: the bits of x ANDed with all-ones or zero.
+    NOTE: np.where with a random mask is ~10x slower, and ``x * mask`` turns inf into NaN."""
+    bits = numpy.dtype(f"u{x.dtype.itemsize}")
+    return (x.view(bits) & (mask.astype(bits) * bits.type(numpy.iinfo(bits).max))).view(x.dtype)
+
+
+def _optim(name, buffers, reference, scalars):
+    return KernelSpec(name, "optim", ("p", "g", *buffers), (), reference, scalars=scalars,
+                      inplace=("p", *buffers))
+
+
+_ADAM_SCALARS = ("beta1_weight", "beta2", "one_minus_beta2", "weight_decay", "decay", "eps",
+                 "neg_step_size", "bias_correction2_sqrt", "maximize")
+_RMSPROP_SCALARS = ("lr", "alpha", "one_minus_alpha", "eps", "weight_decay")
+
+
 @dataclass(frozen=True)
 class KernelSpec:
     """One kernel: its C signature (inputs, scalars, outputs, then sizes) and its
-    reference formula ``reference(xp, *inputs, *scalars) -> tuple of outputs``."""
+    reference formula ``reference(xp, *inputs, *scalars) -> tuple of outputs``.
+
+    Inputs named in ``inplace`` are updated in place (passed as ``T*``): the kernel
+    writes them, and the reference updates the same arrays with numpy/cupy in-place ops.
+    """
 
     name: str
     family: str
@@ -83,6 +248,13 @@ class KernelSpec:
     scalars: tuple[str, ...] = ()
     bool_inputs: tuple[str, ...] = ()  # inputs passed as `const bool*`
     rowwise: bool = False  # sizes are (rows, cols) over the last axis, not n
+    inplace: tuple[str, ...] = ()  # inputs the kernel updates in place
+    index_inputs: tuple[str, ...] = ()  # inputs passed as `const long long*`
+    # Image kernels: `long long` geometry arguments after the outputs (then n, the output
+    # size). Inputs are not broadcast; the outputs have shape ``out_shape(**sizes)`` and the
+    # reference is called as ``reference(xp, *inputs, **sizes)``.
+    sizes: tuple[str, ...] = ()
+    out_shape: Callable | None = None
 
     @property
     def arity(self) -> int:
@@ -121,6 +293,27 @@ _TABLE = [
     KernelSpec("minimum_bwd", "elementwise", ("g", "a", "b"), ("ga", "gb"), _maxmin_ref(False)),
     KernelSpec("where_bwd", "elementwise", ("g", "cond"), ("ga", "gb"),
                lambda xp, g, c: (xp.where(c, g, 0), xp.where(c, 0, g)), bool_inputs=("cond",)),
+    # optim.cu: fused optimizer steps, updating the parameter and its state in place
+    _optim("sgd_step", (), _sgd_ref, ("lr", "weight_decay", "maximize")),
+    _optim("sgd_momentum_step", ("buf",), _sgd_momentum_ref,
+           ("lr", "weight_decay", "momentum", "damp_alpha", "nesterov", "maximize", "first")),
+    _optim("adam_step", ("exp_avg", "exp_avg_sq"), _adam_ref(False), _ADAM_SCALARS),
+    _optim("adam_amsgrad_step", ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"), _adam_ref(True),
+           _ADAM_SCALARS),
+    _optim("rmsprop_step", ("square_avg",), _rmsprop_ref(False, False),
+           (*_RMSPROP_SCALARS, "maximize")),
+    _optim("rmsprop_centered_step", ("square_avg", "grad_avg"), _rmsprop_ref(True, False),
+           (*_RMSPROP_SCALARS, "maximize")),
+    _optim("rmsprop_momentum_step", ("square_avg", "buf"), _rmsprop_ref(False, True),
+           (*_RMSPROP_SCALARS, "momentum", "maximize")),
+    _optim("rmsprop_centered_momentum_step", ("square_avg", "grad_avg", "buf"),
+           _rmsprop_ref(True, True), (*_RMSPROP_SCALARS, "momentum", "maximize")),
+    _optim("adagrad_step", ("sum",), _adagrad_ref, ("neg_clr", "eps", "weight_decay", "maximize")),
+    # conv.cu: scatters of convolution and pooling backward
+    KernelSpec("col2im", "conv", ("cols",), ("img",), _col2im_ref, sizes=_IMAGE_SIZES,
+               out_shape=_image_shape),
+    KernelSpec("max_pool2d_bwd", "conv", ("g", "idx"), ("gx",), _max_pool2d_bwd_ref,
+               index_inputs=("idx",), sizes=_IMAGE_SIZES, out_shape=_image_shape),
 ]
 
 #: Every kernel by name.
@@ -220,11 +413,12 @@ def _is_cupy(a) -> bool:
     return type(a).__module__.split(".", 1)[0] == "cupy"
 
 
-def run_kernel(name: str, *arrays, scalars=(), dim: int = -1, launcher=None):
+def run_kernel(name: str, *arrays, scalars=(), dim: int = -1, sizes=None, launcher=None):
     """Run kernel ``name`` on arrays (all numpy or all cupy), returning a tuple of outputs.
 
     cupy float32/float64 arrays launch the CUDA kernel; everything else runs the
-    reference formula. ``dim`` is the reduced axis of row-wise kernels. ``launcher``
+    reference formula. ``dim`` is the reduced axis of row-wise kernels; ``sizes`` the
+    geometry dict of image kernels (``spec.sizes``). ``launcher``
     replaces the CUDA launch (the tests pass a CPU build of the same kernel source):
     it is called as ``launcher(spec, ctype, args, work)`` with contiguous arrays.
     """
@@ -236,8 +430,15 @@ def run_kernel(name: str, *arrays, scalars=(), dim: int = -1, launcher=None):
         import cupy as xp
     else:
         xp = numpy
+    if spec.sizes:
+        return _run_image_kernel(spec, xp, arrays, scalars, sizes, launcher, cupy_arrays)
     shape = numpy.broadcast_shapes(*(a.shape for a in arrays))
-    arrays = [xp.broadcast_to(a, shape) for a in arrays]
+    for n, a in zip(spec.inputs, arrays):
+        if n in spec.inplace and (a.shape != shape or a.dtype != arrays[0].dtype):
+            raise ValueError(f"{name}: {n} is updated in place, so it needs shape {shape} and "
+                             f"dtype {arrays[0].dtype}, got {a.shape} and {a.dtype}")
+    arrays = [a if n in spec.inplace else xp.broadcast_to(a, shape)
+              for n, a in zip(spec.inputs, arrays)]
     dtype = arrays[0].dtype
     ctype = CTYPES.get(dtype)
     if launcher is None and (not cupy_arrays or ctype is None):
@@ -254,7 +455,10 @@ def run_kernel(name: str, *arrays, scalars=(), dim: int = -1, launcher=None):
             return tuple(o.reshape(()) for o in outs)
         arrays = [xp.moveaxis(a, dim, -1) for a in arrays]
     work_shape = arrays[0].shape
-    ins = [xp.ascontiguousarray(a, dtype=bool if n in spec.bool_inputs else dtype)
+    # NOTE: an in-place buffer is passed as is when contiguous (ascontiguousarray would copy
+    # a 0-d array), else through a contiguous copy that is written back after the launch.
+    ins = [a if n in spec.inplace and a.flags.c_contiguous
+           else xp.ascontiguousarray(a, dtype=bool if n in spec.bool_inputs else dtype)
            for n, a in zip(spec.inputs, arrays)]
     outs = [xp.empty(work_shape, dtype) for _ in spec.outputs]
     size = math.prod(work_shape)
@@ -267,8 +471,34 @@ def run_kernel(name: str, *arrays, scalars=(), dim: int = -1, launcher=None):
     if work:
         scalar_args = [dtype.type(s) for s in scalars]  # the exact C type of T
         (launcher or _cupy_launcher)(spec, ctype, [*ins, *scalar_args, *outs, *sizes], work)
+    for n, a, c in zip(spec.inputs, arrays, ins):
+        if n in spec.inplace and c is not a:
+            a[...] = c
     if spec.rowwise:
         outs = [xp.moveaxis(o, -1, dim) for o in outs]
+    return tuple(outs)
+
+
+def _run_image_kernel(spec, xp, arrays, scalars, sizes, launcher, cupy_arrays):
+    if sizes is None or set(sizes) != set(spec.sizes):
+        raise TypeError(f"{spec.name} takes sizes {spec.sizes}")
+    dtype = arrays[0].dtype
+    ctype = CTYPES.get(dtype)
+    if launcher is None and (not cupy_arrays or ctype is None):
+        with numpy.errstate(all="ignore"):  # inf/NaN propagate silently, as in torch
+            outs = spec.reference(xp, *arrays, *scalars, **sizes)
+        return tuple(xp.asarray(o, dtype=dtype) for o in outs)
+    if ctype is None:
+        raise TypeError(f"{spec.name}: no kernel for dtype {dtype}")
+    ins = [xp.ascontiguousarray(a, dtype=numpy.int64 if n in spec.index_inputs else dtype)
+           for n, a in zip(spec.inputs, arrays)]
+    out_shape = spec.out_shape(**sizes)
+    outs = [xp.empty(out_shape, dtype) for _ in spec.outputs]
+    work = math.prod(out_shape)
+    if work:
+        args = [*ins, *(dtype.type(s) for s in scalars), *outs,
+                *(numpy.int64(sizes[k]) for k in spec.sizes), numpy.int64(work)]
+        (launcher or _cupy_launcher)(spec, ctype, args, work)
     return tuple(outs)
 
 
@@ -355,3 +585,70 @@ def softmax_bwd(g, y, dim):
 def log_softmax_bwd(g, y, dim):
     """Gradient of log_softmax along ``dim`` from its output: ``g - exp(y) * sum(g, dim)``."""
     return run_kernel("log_softmax_bwd", g, y, dim=dim)[0]
+
+
+# ---------------------------------------------------------------- fused optimizer steps
+# Each updates p and its state arrays in place with one kernel launch (cupy float32/64) or
+# the numpy/cupy in-place reference. Host-side numbers (lr, bias corrections) are computed
+# here in double precision, as torch.optim computes them in Python.
+
+def sgd_step(p, g, momentum_buffer=None, *, lr, weight_decay=0.0, momentum=0.0, dampening=0.0,
+             nesterov=False, maximize=False, first=False):
+    """One SGD step: with a ``momentum_buffer``, momentum (``first``: the buffer is set to g)."""
+    if momentum_buffer is None:
+        run_kernel("sgd_step", p, g, scalars=(lr, weight_decay, float(maximize)))
+    else:
+        run_kernel("sgd_momentum_step", p, g, momentum_buffer,
+                   scalars=(lr, weight_decay, momentum, 1 - dampening, float(nesterov),
+                            float(maximize), float(first)))
+
+
+def adam_step(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, step, lr, beta1, beta2, eps,
+              weight_decay=0.0, decoupled_weight_decay=False, maximize=False):
+    """One Adam (AdamW when ``decoupled_weight_decay``) step; ``step`` counts from 1;
+    AMSGrad when ``max_exp_avg_sq`` is given."""
+    bias_correction1 = 1 - beta1 ** step
+    bias_correction2 = 1 - beta2 ** step
+    step_size = lr / bias_correction1
+    decoupled = decoupled_weight_decay and weight_decay != 0
+    scalars = (1 - beta1, beta2, 1 - beta2, 0.0 if decoupled_weight_decay else weight_decay,
+               1 - lr * weight_decay if decoupled else 1.0, eps, -step_size,
+               bias_correction2 ** 0.5, float(maximize))
+    if max_exp_avg_sq is None:
+        run_kernel("adam_step", p, g, exp_avg, exp_avg_sq, scalars=scalars)
+    else:
+        run_kernel("adam_amsgrad_step", p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, scalars=scalars)
+
+
+def rmsprop_step(p, g, square_avg, grad_avg=None, momentum_buffer=None, *, lr, alpha, eps,
+                 weight_decay=0.0, momentum=0.0, maximize=False):
+    """One RMSprop step: centered when ``grad_avg`` is given, with momentum when
+    ``momentum_buffer`` is."""
+    buffers = [b for b in (grad_avg, momentum_buffer) if b is not None]
+    scalars = [lr, alpha, 1 - alpha, eps, weight_decay]
+    if momentum_buffer is not None:
+        scalars.append(momentum)
+    name = "rmsprop" + ("_centered" if grad_avg is not None else "") + (
+        "_momentum" if momentum_buffer is not None else "") + "_step"
+    run_kernel(name, p, g, square_avg, *buffers, scalars=(*scalars, float(maximize)))
+
+
+def adagrad_step(p, g, state_sum, *, step, lr, lr_decay=0.0, eps=1e-10, weight_decay=0.0,
+                 maximize=False):
+    """One Adagrad step; ``step`` counts from 1."""
+    clr = lr / (1 + (step - 1) * lr_decay)
+    run_kernel("adagrad_step", p, g, state_sum, scalars=(-clr, eps, weight_decay, float(maximize)))
+
+
+# ---------------------------------------------------------------- convolution and pooling
+
+def col2im(cols, geometry):
+    """The adjoint of im2col: sum the window values ``cols`` (C, KH, KW, N, OH, OW) back onto
+    the image (N, C, H, W). ``geometry`` is the dict of ``_IMAGE_SIZES``."""
+    return run_kernel("col2im", cols, sizes=geometry)[0]
+
+
+def max_pool2d_bwd(g, indices, geometry):
+    """Gradient of max_pool2d: each window's g goes to the pixel ``indices`` (N, C, OH, OW,
+    flat h * W + w) names; pixels that are the maximum of several windows sum them."""
+    return run_kernel("max_pool2d_bwd", g, indices, sizes=geometry)[0]

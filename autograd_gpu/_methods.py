@@ -7,7 +7,7 @@ from .ops import reduction as R
 from .ops import shape as S
 from .ops import unary as U
 from .ops.core import apply
-from .ops.inplace import COPY, FILL, inplace
+from .ops.inplace import COPY, FILL, FILL_TENSOR, ZERO, inplace
 from .tensor import Tensor
 
 # methods that are exactly the functional op with the tensor first
@@ -36,7 +36,7 @@ def _where(self, condition, other):
 
 
 Tensor.where = _where
-Tensor.T = property(lambda self: S.permute(self, tuple(reversed(range(self.ndim)))) if self.ndim != 2 else S.t(self))
+Tensor.T = property(lambda self: S.permute(self, tuple(reversed(range(self.ndim)))))  # PermuteBackward0, as PyTorch
 Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
 Tensor.H = Tensor.T
 Tensor.__getitem__ = I.getitem
@@ -105,18 +105,20 @@ Tensor.__ifloordiv__ = Tensor.floor_divide_
 def copy_(self, src, non_blocking=False):
     if isinstance(src, Tensor) and src.device != self.device:
         src = src.to(self.device)
-    return inplace(self, lambda old: apply(COPY, old, src))
+    return inplace(self, lambda old: apply(COPY, old, src), copy_src=src)
 
 
 def fill_(self, value):
-    if isinstance(value, Tensor) and value.ndim:
-        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
-                           "dimensions.")
-    return inplace(self, lambda old: apply(FILL, old, value))
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                               "dimensions.")
+        return inplace(self, lambda old: apply(FILL_TENSOR, old, value))
+    return inplace(self, lambda old: apply(FILL, old, value=value))
 
 
 def zero_(self):
-    return fill_(self, 0)
+    return inplace(self, lambda old: apply(ZERO, old))
 
 
 def _random_fill(kind):

@@ -199,7 +199,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0 and end != start:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     default = _dtype.int64 if builtins.all(isinstance(v, int) for v in vals) else _dtype.get_default_dtype()
     dt = _dtype.to_dtype(dtype) or default
     n = builtins.max(math.ceil((end - start) / step), 0)
@@ -219,14 +219,19 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
     dt = _dtype.to_dtype(dtype) or _dtype.get_default_dtype()
     dev = _device.resolve(device)
     xp = _device.xp_of(dev)
+    # NOTE: PyTorch computes in the result's float type (float64 for integer results), so do we
+    ct = dt.np if dt.is_floating_point else np.dtype(np.float64)
     with _device.on(dev):
-        i = xp.arange(steps, dtype=np.float64)
+        i = xp.arange(steps, dtype=ct)
         if steps == 1:
-            arr = xp.full((1,), start, dtype=np.float64)
+            arr = xp.full((1,), start, dtype=ct)
         else:
             # PyTorch's symmetric formula: the first half counts up from start, the second down from end
-            step = (end - start) / (steps - 1)
-            arr = xp.where(i < steps // 2, start + i * step, end - (steps - 1 - i) * step)
+            # NOTE: for an integer result PyTorch first truncates start and end to integers
+            lo, hi = (start, end) if dt.is_floating_point else (int(start), int(end))
+            lo, hi = ct.type(lo), ct.type(hi)
+            step = (hi - lo) / ct.type(steps - 1)
+            arr = xp.where(i < steps // 2, lo + i * step, hi - (ct.type(steps - 1) - i) * step)
         arr = arr.astype(dt.np)
     return _finish(arr, requires_grad)
 
@@ -249,8 +254,9 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, la
 def _random_tensor(kind, size, dtype, device, requires_grad, generator, **kw):
     dt = _dtype.to_dtype(dtype) or (_dtype.int64 if kind == "integers" else _dtype.get_default_dtype())
     if kind != "integers" and not dt.is_floating_point:
-        raise RuntimeError(f"\"{'uniform' if kind == 'random' else 'normal'}_kernel\" not implemented for "
-                           f"'{dt.name.capitalize()}'")
+        from .tensor import SCALAR_TYPE_NAMES
+        raise NotImplementedError(f"\"{'check_uniform_bounds' if kind == 'random' else 'normal_kernel_cpu'}\" not "
+                                  f"implemented for '{SCALAR_TYPE_NAMES[dt.np.name]}'")
     dev = _device.resolve(device)
     arr = _random.sample(kind, _size(size), dt, dev, generator, **kw)
     return _finish(arr, requires_grad)
@@ -299,7 +305,7 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
 
 
 # ---- moves between devices and dtypes -----------------------------------------------------------------
-def _to_fwd(xp, x, dtype, device):
+def _to_fwd(xp, x, dtype, device, src_device=None):
     out = x
     if device is not None:
         out = _on_device(out, device)

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import _device, _dtype
 from ._tensor_str import tensor_repr
+from .size import Size
 from .autograd import grad_mode
 from .autograd.engine import AccumulateGrad, _HookDict, add_hook
 
@@ -20,6 +21,14 @@ _NONLEAF_GRAD_WARNING = (
     "be populated during autograd.backward(). If you indeed want the .grad field to be populated for a "
     "non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by "
     "mistake, make sure you access the leaf Tensor instead.")
+
+_NO_GRAD_VIEW_HINT = (" Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+                      "code by moving both the view and the inplace either both inside the no_grad block (if you "
+                      "don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).")
+NO_GRAD_VIEW_INPLACE = ("A view was created in no_grad mode and is being modified inplace with grad mode enabled."
+                        + _NO_GRAD_VIEW_HINT)
+NO_GRAD_VIEW_REBASED = ("A view was created in no_grad mode and its base or another view of its base has been "
+                        "modified inplace with grad mode enabled." + _NO_GRAD_VIEW_HINT)
 
 
 class _Version:
@@ -36,8 +45,9 @@ def _check_can_require_grad(data, flag):
 
 class Tensor:
     """An n-dimensional array with autograd, on 'cpu' (numpy) or 'cuda' (CuPy)."""
-    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_version", "_base",
-                 "_view_chain", "_view_version", "_hooks", "_accumulate", "_retains_grad", "__weakref__")
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_vc", "_base",
+                 "_view_chain", "_view_version", "_view_no_grad", "_hooks", "_accumulate", "_retains_grad",
+                 "__weakref__")
     __array_priority__ = 1000  # numpy scalars on the left defer to our reflected operators
 
     def __new__(cls, *args, **kwargs):
@@ -53,10 +63,11 @@ class Tensor:
         t._grad_fn = grad_fn
         t._output_nr = output_nr
         t._grad = None
-        t._version = version if version is not None else _Version()
+        t._vc = version if version is not None else _Version()
         t._base = None
         t._view_chain = ()
         t._view_version = 0
+        t._view_no_grad = False  # a view made in no_grad mode: it may not rewrite its base's history
         t._hooks = None
         t._accumulate = None
         t._retains_grad = False
@@ -69,7 +80,6 @@ class Tensor:
 
     @property
     def shape(self):
-        from .size import Size
         return Size(self._data.shape)
 
     def size(self, dim=None):
@@ -136,7 +146,7 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()))
 
     def __float__(self):
@@ -162,7 +172,7 @@ class Tensor:
         fn = self.grad_fn
         return tensor_repr(_device.to_host(self._data), dtype=self._data.dtype.name, device=str(self.device),
                            default_device=str(_device.get_default_device()), requires_grad=self.requires_grad,
-                           is_leaf=fn is None, grad_fn_name=fn.name() if fn is not None else None, prefix=prefix)
+                           is_leaf=fn is None, grad_fn_name=None if fn is None else type(fn).__name__, prefix=prefix)
 
     __str__ = __repr__
 
@@ -205,26 +215,35 @@ class Tensor:
         # NOTE: the base was written in place since this view last looked: rebuild grad_fn from the base's
         # current history, as PyTorch regenerates a view's grad_fn, so gradients never go to stale history.
         base = self._base
-        self._view_version = self._version.value
+        if self._view_no_grad and base.requires_grad and grad_mode.is_grad_enabled():
+            raise RuntimeError(NO_GRAD_VIEW_REBASED)
+        self._view_version = self._vc.value
         if base.requires_grad and grad_mode.is_grad_enabled():
             with grad_mode.enable_grad():
                 t = _replay(base, self._view_chain)
             self._grad_fn, self._output_nr, self._requires_grad = t._grad_fn, t._output_nr, True
 
     @property
+    def _version(self):
+        """How many in-place writes this tensor's storage has seen (shared by its views and detach())."""
+        return self._vc.value
+
+    @property
     def grad_fn(self):
-        if self._base is not None and self._view_version != self._version.value:
+        if self._base is not None and self._view_version != self._vc.value:
             self._refresh_view()
         return self._grad_fn
 
     @property
     def requires_grad(self):
-        if self._base is not None and self._view_version != self._version.value:
+        if self._base is not None and self._view_version != self._vc.value:
             self._refresh_view()
         return self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag):
+        if flag and self._data.dtype.kind != "f":  # PyTorch words this unlike requires_grad_() and tensor(...)
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad=True):
@@ -234,7 +253,8 @@ class Tensor:
                                    "use a computed variable in a subgraph that doesn't require differentiation "
                                    "use var_no_grad = var.detach().")
             return self
-        _check_can_require_grad(self._data, requires_grad)
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -259,13 +279,17 @@ class Tensor:
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
                                 f"{type(value).__name__}")
             if value._data.shape != self._data.shape:
-                raise RuntimeError(f"assigned grad has data of a different size: {list(value.shape)} vs "
-                                   f"{list(self.shape)}")
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of "
+                                   f"size '{list(self.shape)}'. Please ensure that the gradient and the tensor are "
+                                   "the same size")
             if value._data.dtype != self._data.dtype:
-                raise RuntimeError(f"assigned grad has data of a different type: {value.dtype} vs {self.dtype}")
+                raise RuntimeError("attempting to assign a gradient with dtype "
+                                   f"'{_C_TYPE_NAMES[value._data.dtype.name]}' to a tensor with grad_dtype '{SCALAR_TYPE_NAMES[self._data.dtype.name]}'. The "
+                                   "gradient must match the tensor's grad_dtype (defaults to the tensor's dtype).")
             if value.device != self.device:
-                raise RuntimeError(f"assigned grad has data located on a different device: {value.device} vs "
-                                   f"{self.device}")
+                raise RuntimeError(f"attempting to assign a gradient with device type '{value.device.type}' to a "
+                                   f"tensor with device type '{self.device.type}'. Please ensure that the gradient "
+                                   "and the tensor are on the same device")
         self._grad = value
 
     @property
@@ -318,7 +342,7 @@ class Tensor:
 
     def detach(self):
         """A new leaf sharing this tensor's storage and version counter, outside the graph."""
-        return Tensor._make(self._data, False, None, 0, self._version)
+        return Tensor._make(self._data, False, None, 0, self._vc)
 
     def detach_(self):
         if self._base is not None:
@@ -343,7 +367,7 @@ class Tensor:
 
     def _iadd_data(self, other):
         self._data += other._data
-        self._version.value += 1
+        self._vc.value += 1
 
     # ---- device and dtype moves -------------------------------------------------------------
     def to(self, *args, **kwargs):
@@ -406,12 +430,21 @@ class Tensor:
         return self._new_filled(0, size, dtype, device, requires_grad)
 
 
+# PyTorch's C++ ScalarType names, as its error messages spell dtypes
+SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                     "int32": "Int", "int64": "Long", "bool": "Bool", "uint8": "Byte", "int8": "Char",
+                     "int16": "Short"}
+
+# the C type names PyTorch's messages use for a dtype ('float', 'double', 'long int', ...)
+_C_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+                 "int32": "int", "int64": "long int", "bool": "bool", "uint8": "unsigned char",
+                 "int8": "signed char", "int16": "short int"}
+
+
 def _legacy_type_name(t):
-    names = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "int32": "IntTensor",
-             "int64": "LongTensor", "bool": "BoolTensor", "uint8": "ByteTensor", "int8": "CharTensor",
-             "int16": "ShortTensor"}
-    prefix = "torch." if t.device.type == "cpu" else "torch.cuda."
-    return prefix + names[t._data.dtype.name]
+    """'torch.FloatTensor', 'torch.cuda.LongTensor', ...: the legacy name of t's type."""
+    prefix = "torch." if type(t._data) is np.ndarray else "torch.cuda."
+    return prefix + SCALAR_TYPE_NAMES[t._data.dtype.name] + "Tensor"
 
 
 def _wrap_dim(dim, ndim):

@@ -79,7 +79,7 @@ def test_nvrtc_compiles(family, arch):
                    *(f"--include-path={d}" for d in _cuda_include_dirs())]
         (err,) = nvrtc.nvrtcCompileProgram(prog, len(options), [o.encode() for o in options])
         size = check(nvrtc.nvrtcGetProgramLogSize(prog))
-        log = b" " * size
+        log = bytearray(size)  # NOTE: b" " * 1 is the interned b" ", which nvrtc would overwrite
         check(nvrtc.nvrtcGetProgramLog(prog, log))
         assert err == nvrtc.nvrtcResult.NVRTC_SUCCESS, log.decode(errors="replace")
         for name in names:
@@ -95,9 +95,13 @@ _CTYPES = {"float": ctypes.c_float, "double": ctypes.c_double}
 
 def _wrapper(spec, ctype):
     """extern "C" entry point that runs spec's kernel over a simulated grid."""
-    params = ([f"const {'bool' if n in spec.bool_inputs else ctype}* {n}" for n in spec.inputs]
+    def c_type(n):
+        return "bool" if n in spec.bool_inputs else "long long" if n in spec.index_inputs else ctype
+
+    params = ([f"{'' if n in spec.inplace else 'const '}{c_type(n)}* {n}" for n in spec.inputs]
               + [f"{ctype} {n}" for n in spec.scalars]
               + [f"{ctype}* {n}" for n in spec.outputs]
+              + [f"long long {n}" for n in spec.sizes]
               + (["long long rows", "long long cols"] if spec.rowwise else ["long long n"]))
     names = [p.split()[-1].lstrip("*") for p in params]
     return (f'extern "C" void shim_{spec.name}_{ctype}(unsigned grid, unsigned block, '
@@ -206,26 +210,53 @@ def _maxulp(spec):
     return 4 if re.search(r"\bag_(exp|log|pow)\(", body.group(0)) else 0
 
 
+# optimizer steps: typical values, both lerp branches (weight below and above 0.5), every flag
+_OPTIM_SCALARS = {
+    "sgd_step": [(0.1, 0.0, 0.0), (0.05, 0.01, 1.0)],
+    "sgd_momentum_step": [(0.1, 0.0, 0.9, 1.0, 0.0, 0.0, 1.0), (0.1, 0.01, 0.9, 0.8, 0.0, 1.0, 0.0),
+                          (0.05, 0.0, 0.9, 1.0, 1.0, 0.0, 0.0)],
+    "adam": [(0.1, 0.999, 0.001, 0.0, 1.0, 1e-8, -0.01, 0.0316, 0.0),
+             (0.6, 0.9, 0.1, 0.01, 1.0, 1e-8, -0.002, 0.5, 1.0),
+             (0.1, 0.999, 0.001, 0.0, 0.999, 1e-6, -0.001, 0.1, 0.0)],
+    "rmsprop": [(0.01, 0.99, 0.01, 1e-8, 0.0, 0.9, 0.0), (0.01, 0.3, 0.7, 1e-6, 0.1, 0.5, 1.0)],
+    "adagrad_step": [(-0.01, 1e-10, 0.0, 0.0), (-0.005, 1e-6, 0.1, 1.0)],
+}
+
+
 def _scalar_cases(spec):
     if spec.name == "clamp_bwd":
         return [(-0.5, 0.75), (-math.inf, 0.3), (0.0, math.inf)]
+    if spec.family == "optim":
+        cases = _OPTIM_SCALARS.get(spec.name) or _OPTIM_SCALARS[spec.name.split("_")[0]]
+        if spec.name.startswith("rmsprop") and "momentum" not in spec.scalars:
+            cases = [c[:5] + c[6:] for c in cases]
+        assert all(len(c) == len(spec.scalars) for c in cases), spec.name
+        return cases
     assert not spec.scalars, f"add scalar values for {spec.name} here"
     return [()]
+
+
+ELEMENTWISE_KERNELS = sorted(n for n, spec in K.KERNELS.items() if not spec.sizes)
+IMAGE_KERNELS = sorted(n for n, spec in K.KERNELS.items() if spec.sizes)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("size", sorted(SHAPES))
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("name", sorted(K.KERNELS))
+@pytest.mark.parametrize("name", ELEMENTWISE_KERNELS)
 def test_kernel_matches_reference(shim_lib, name, dtype, size, layout):
     spec = K.KERNELS[name]
-    arrays = _inputs(spec, size, dtype, layout, seed=size)
     launcher = _shim_launcher(shim_lib)
     for scalars in _scalar_cases(spec):
         for dim in ((0, -1) if spec.rowwise else (-1,)):
-            got = K.run_kernel(name, *arrays, scalars=scalars, dim=dim, launcher=launcher)
-            want = K.run_kernel(name, *arrays, scalars=scalars, dim=dim)
-            assert len(got) == len(want) == len(spec.outputs)
+            results = []
+            for run_with in (launcher, None):  # fresh inputs each: in-place kernels update them
+                arrays = _inputs(spec, size, dtype, layout, seed=size)
+                outs = K.run_kernel(name, *arrays, scalars=scalars, dim=dim, launcher=run_with)
+                updated = [a for n, a in zip(spec.inputs, arrays) if n in spec.inplace]
+                results.append((*outs, *updated))
+            got, want = results
+            assert len(got) == len(want) == len(spec.outputs) + len(spec.inplace)
             for out_got, out_want in zip(got, want):
                 if spec.rowwise:  # sums: the kernel accumulates in order, numpy pairwise
                     tol = 1e-5 if dtype == np.float32 else 1e-12
@@ -233,6 +264,53 @@ def test_kernel_matches_reference(shim_lib, name, dtype, size, layout):
                     assert out_got.dtype == out_want.dtype
                 else:
                     assert_ulp_equal(out_got, out_want, maxulp=_maxulp(spec))
+
+
+# Image kernels (conv.cu) take a window geometry instead of a broadcast shape. Each case is
+# (N, C, H, W), kernel, stride, padding, dilation, ceil_mode; the grid of windows is the one
+# torch's max_pool2d makes, so max_pool2d and fold serve as oracles below. "large" has more
+# pixels than the 3 simulated blocks have threads, so the grid-stride loop wraps.
+IMAGE_CASES = {
+    "plain": ((2, 3, 5, 6), (2, 2), (2, 2), (0, 0), (1, 1), False),
+    "overlap-padded": ((1, 2, 7, 6), (3, 3), (1, 2), (1, 1), (1, 1), False),
+    "dilated-ceil": ((2, 2, 9, 8), (3, 2), (2, 3), (1, 0), (2, 2), True),
+    "large": ((2, 3, 17, 19), (3, 3), (2, 2), (1, 1), (1, 1), True),
+}
+
+
+def _image_geometry(case):
+    (n, c, h, w), k, s, p, d, ceil = IMAGE_CASES[case]
+    oh, ow = torch.nn.functional.max_pool2d(torch.zeros(n, c, h, w), k, s, p, d, ceil_mode=ceil).shape[2:]
+    return dict(N=n, C=c, H=h, W=w, KH=k[0], KW=k[1], OH=oh, OW=ow, SH=s[0], SW=s[1], PH=p[0], PW=p[1],
+                DH=d[0], DW=d[1])
+
+
+def _image_inputs(name, case, dtype, rng, special=True):
+    """The kernel's inputs for a geometry; max-pool indices come from torch on random pixels."""
+    geo = _image_geometry(case)
+    if name == "col2im":
+        return [_values(rng, (geo["C"], geo["KH"], geo["KW"], geo["N"], geo["OH"], geo["OW"]), dtype, special)]
+    assert name == "max_pool2d_bwd", f"add inputs for the image kernel {name} here"
+    (n, c, h, w), k, s, p, d, ceil = IMAGE_CASES[case]
+    x = torch.tensor(rng.normal(size=(n, c, h, w)))
+    _, idx = torch.nn.functional.max_pool2d(x, k, s, p, d, ceil_mode=ceil, return_indices=True)
+    return [_values(rng, tuple(idx.shape), dtype, special), idx.numpy()]
+
+
+@pytest.mark.parametrize("case", sorted(IMAGE_CASES))
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", IMAGE_KERNELS)
+def test_image_kernel_matches_reference(shim_lib, name, dtype, case):
+    """Bit for bit: each pixel sums its windows in the same (ki, kj) order in the kernel and the reference."""
+    spec = K.KERNELS[name]
+    arrays = _image_inputs(name, case, dtype, np.random.default_rng(len(case)))
+    geo = _image_geometry(case)
+    got = K.run_kernel(name, *arrays, sizes=geo, launcher=_shim_launcher(shim_lib))
+    want = K.run_kernel(name, *arrays, sizes=geo)
+    assert len(got) == len(want) == len(spec.outputs)
+    for out_got, out_want in zip(got, want):
+        assert out_got.shape == spec.out_shape(**geo)
+        assert_ulp_equal(out_got, np.ascontiguousarray(out_want), maxulp=0)
 
 
 def test_reference_keeps_dtype_and_broadcasts():
@@ -322,7 +400,97 @@ def _softmax_case(torch_fn, ours):
     return case
 
 
+def _optim_case(torch_cls, options, ours, buffers=()):
+    """Two steps of a torch optimizer against the array-level step on the same numbers;
+    ``ours(p, g, state, step)`` updates p and the state arrays (named as torch's) in place."""
+    def case(rng):
+        p = rng.normal(size=(6, 7))
+        tp = torch.tensor(p, requires_grad=True)
+        opt = torch_cls([tp], **options)
+        state = {}
+        for step in (1, 2):
+            g = rng.normal(size=p.shape)
+            tp.grad = torch.tensor(g)
+            opt.step()
+            ours(p, g, state, step)
+        theirs = {k: v.numpy() for k, v in opt.state[tp].items() if k != "step"}
+        assert sorted(theirs) == sorted(state)
+        return [((p, *(state[k] for k in sorted(state))), [tp.detach().numpy(), *(theirs[k] for k in sorted(state))])]
+    return case
+
+
+def _state(state, *names, fill=0.0):
+    for n in names:
+        state.setdefault(n, np.full((6, 7), fill))
+    return [state[n] for n in names]
+
+
+def _sgd(**o):
+    def ours(p, g, state, step):
+        buf = _state(state, "momentum_buffer")[0] if o.get("momentum") else None
+        K.sgd_step(p, g, buf, first=step == 1, **o)
+    return _optim_case(torch.optim.SGD, o, ours)
+
+
+def _adam(torch_cls=torch.optim.Adam, **o):
+    def ours(p, g, state, step):
+        names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if o.get("amsgrad") else [])
+        kw = {k: v for k, v in o.items() if k != "amsgrad"}
+        K.adam_step(p, g, *_state(state, *names), step=step, beta1=0.9, beta2=0.999, eps=1e-8,
+                    decoupled_weight_decay=torch_cls is torch.optim.AdamW, **kw)
+    return _optim_case(torch_cls, o, ours)
+
+
+def _rmsprop(**o):
+    def ours(p, g, state, step):
+        (sq,) = _state(state, "square_avg")
+        ga = _state(state, "grad_avg")[0] if o.get("centered") else None
+        buf = _state(state, "momentum_buffer")[0] if o.get("momentum") else None
+        kw = {k: v for k, v in o.items() if k != "centered"}
+        K.rmsprop_step(p, g, sq, ga, buf, alpha=0.99, eps=1e-8, **kw)
+    return _optim_case(torch.optim.RMSprop, o, ours)
+
+
+def _adagrad(**o):
+    def ours(p, g, state, step):
+        (total,) = _state(state, "sum", fill=o.get("initial_accumulator_value", 0.0))
+        kw = {k: v for k, v in o.items() if k != "initial_accumulator_value"}
+        K.adagrad_step(p, g, total, step=step, **kw)
+    return _optim_case(torch.optim.Adagrad, o, ours)
+
+
+def _cases(*cases):
+    return lambda rng: [c for case in cases for c in case(rng)]
+
+
+def _col2im_case(rng):
+    """col2im is fold, with the columns channel-major: (C, KH, KW, N, OH, OW) instead of (N, C*KH*KW, L)."""
+    cases = []
+    for case in ("plain", "overlap-padded"):  # fold's grid is floor-mode
+        (cols,) = _image_inputs("col2im", case, np.float64, rng, special=False)
+        geo = _image_geometry(case)
+        (n, c, h, w), k, s, p, d, _ = IMAGE_CASES[case]
+        batched = torch.tensor(cols.transpose(3, 0, 1, 2, 4, 5).reshape(n, c * k[0] * k[1], -1))
+        folded = torch.nn.functional.fold(batched, (h, w), k, d, p, s)
+        cases.append(((K.col2im(cols, geo),), [folded.numpy()]))
+    return cases
+
+
+def _max_pool2d_bwd_case(rng):
+    cases = []
+    for case in sorted(IMAGE_CASES):
+        (n, c, h, w), k, s, p, d, ceil = IMAGE_CASES[case]
+        x = torch.tensor(rng.normal(size=(n, c, h, w)), requires_grad=True)
+        y, idx = torch.nn.functional.max_pool2d(x, k, s, p, d, ceil_mode=ceil, return_indices=True)
+        g = rng.normal(size=tuple(y.shape))
+        (gx,) = torch.autograd.grad(y, x, torch.tensor(g))
+        cases.append(((K.max_pool2d_bwd(g, idx.numpy(), _image_geometry(case)),), [gx.numpy()]))
+    return cases
+
+
 ORACLES = {
+    "col2im": _col2im_case,
+    "max_pool2d_bwd": _max_pool2d_bwd_case,
     "relu_bwd": _unary_case(torch.relu, K.relu_bwd, special=[0.0, np.nan, -np.inf]),
     "tanh_bwd": _unary_case(torch.tanh, K.tanh_bwd),
     "sigmoid_bwd": _unary_case(torch.sigmoid, K.sigmoid_bwd),
@@ -340,6 +508,18 @@ ORACLES = {
     "where_bwd": _where_case,
     "softmax_bwd": _softmax_case(torch.softmax, K.softmax_bwd),
     "log_softmax_bwd": _softmax_case(torch.log_softmax, K.log_softmax_bwd),
+    "sgd_step": _cases(_sgd(lr=0.1), _sgd(lr=0.1, weight_decay=0.01, maximize=True)),
+    "sgd_momentum_step": _cases(_sgd(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01),
+                                _sgd(lr=0.1, momentum=0.9, nesterov=True, maximize=True)),
+    "adam_step": _cases(_adam(lr=0.01, weight_decay=0.01, maximize=True),
+                        _adam(torch.optim.AdamW, lr=0.01, weight_decay=0.1)),
+    "adam_amsgrad_step": _adam(lr=0.01, amsgrad=True, weight_decay=0.01),
+    "rmsprop_step": _rmsprop(lr=0.01, weight_decay=0.01, maximize=True),
+    "rmsprop_centered_step": _rmsprop(lr=0.01, centered=True),
+    "rmsprop_momentum_step": _rmsprop(lr=0.01, momentum=0.9),
+    "rmsprop_centered_momentum_step": _rmsprop(lr=0.01, centered=True, momentum=0.9, weight_decay=0.1),
+    "adagrad_step": _adagrad(lr=0.1, lr_decay=0.01, weight_decay=0.01, initial_accumulator_value=0.1,
+                             maximize=True),
 }
 
 

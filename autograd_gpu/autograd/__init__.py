@@ -1,6 +1,11 @@
 """autograd: backward, grad, grad modes and the graph nodes."""
 from .engine import AccumulateGrad, Node, RemovableHandle, execute  # noqa: F401
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from .anomaly_mode import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,  # noqa: F401
+                           set_detect_anomaly)
+from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: F401
+from . import functional  # noqa: F401,E402
 
 
 def _as_tuple(x):
@@ -60,6 +65,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         retain_graph = create_graph
     grads = _make_grads(outputs, grads)
     edges = _root_edges(outputs)
+    if inputs is not None and not _as_tuple(inputs):
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     inputs = _as_tuple(inputs)
     if not inputs:
         execute(edges, grads, retain_graph=retain_graph, create_graph=create_graph)
@@ -69,8 +76,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     captured = execute(edges, grads, retain_graph=retain_graph, create_graph=create_graph,
                        targets=[t._edge() for t in inputs], accumulate=True)
-    for t, g in zip(inputs, captured):  # non-leaf inputs get their .grad set here (leaves accumulate)
-        if t.grad_fn is not None and g is not None:
+    for t, g in zip(inputs, captured):  # non-leaf inputs get their .grad here (leaves and retain_grad: engine)
+        if t.grad_fn is not None and g is not None and not t._retains_grad:
             g = g if create_graph else g.detach()
             t._grad = g if t._grad is None else t._grad + g
 
@@ -89,6 +96,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if len(grad_outputs) != len(outputs):
         raise RuntimeError(f"grad requires one grad_output per output: got {len(grad_outputs)} grad_outputs and "
                            f"{len(outputs)} outputs")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
     if allow_unused is None:
         allow_unused = materialize_grads
     if retain_graph is None:
@@ -101,13 +111,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     captured = execute(edges, grads, retain_graph=retain_graph, create_graph=create_graph,
                        targets=[t._edge() for t in inputs], accumulate=False)
     result = []
-    for t, g in zip(inputs, captured):
+    for i, (t, g) in enumerate(zip(inputs, captured)):
         if g is None:
             if materialize_grads:
                 g = zeros_like(t)
             elif not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
-                                   "Set allow_unused=True if this is the desired behavior.")
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
         elif not create_graph:
             g = g.detach()
         result.append(g)

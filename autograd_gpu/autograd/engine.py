@@ -9,7 +9,7 @@ import heapq
 import itertools
 import weakref
 
-from . import grad_mode
+from . import anomaly_mode, grad_mode
 
 _seq = itertools.count()
 
@@ -18,6 +18,10 @@ _FREED_MSG = (
     "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
     "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or "
     "if you need to access saved tensors after calling backward.")
+
+
+# nodes PyTorch implements by hand in C++: their name() carries the namespace (type(node).__name__ does not)
+_CPP_NODES = frozenset({"AccumulateGrad", "CopySlices", "CopyBackwards"})
 
 
 class RemovableHandle:
@@ -66,7 +70,8 @@ class Node:
         self._trace = None
 
     def name(self):
-        return type(self).__name__
+        n = type(self).__name__
+        return "torch::autograd::" + n if n in _CPP_NODES else n
 
     def __repr__(self):
         return f"<{type(self).__name__} object at {hex(id(self))}>"
@@ -230,7 +235,7 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
                     r = fn(tuple(buf))
                     if r is not None:
                         buf = list(r)
-            outs = node.apply(buf)
+            outs = node.apply(buf) if not anomaly_mode._enabled else anomaly_mode.run_node(node, buf)
             if node._post_hooks:
                 for fn in list(node._post_hooks.values()):
                     r = fn(tuple(outs), tuple(buf))

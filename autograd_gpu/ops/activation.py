@@ -30,13 +30,24 @@ def _softmax_dim(input, dim, name):
     return _dims(dim, input.ndim)[0] if input.ndim else 0
 
 
+def _check_float(input, name):
+    if not input.is_floating_point():
+        raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for '
+                                  f"'{_LEGACY_NAMES.get(input.dtype.name, input.dtype.name)}'")
+
+
+_LEGACY_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
 def softmax(input, dim=None, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
+    _check_float(input, "softmax")
     return apply(SOFTMAX, input, dim=_softmax_dim(input, dim, "softmax"))
 
 
 def log_softmax(input, dim=None, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
+    _check_float(input, "log_softmax")
     return apply(LOG_SOFTMAX, input, dim=_softmax_dim(input, dim, "log_softmax"))

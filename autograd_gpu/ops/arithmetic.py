@@ -1,6 +1,8 @@
 """Arithmetic and binary elementwise ops, comparisons and logical ops."""
+from ..autograd import grad_mode
 from . import backward_kernels as K
 from .core import apply, defop
+from .shape import broadcast_shapes
 
 
 def _is_t(x):
@@ -59,9 +61,24 @@ def _div_fwd(xp, a, b, rounding_mode=None):
 
 DIV = defop("div", _div_fwd, _div_bwd, save=(0, 1), family="arithmetic", kernel="div_bwd", dtype="float")
 FLOOR_DIVIDE = defop("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), family="arithmetic")
-REMAINDER = defop("remainder", lambda xp, a, b: xp.remainder(a, b),
-                  lambda ctx, g: (g, None), family="arithmetic")
+
+
+def _rounded_quotient_bwd(mode):
+    # remainder(a, b) = a - b * floor(a / b) (fmod: trunc): d/da = 1, d/db = -floor(a / b) away from the jumps
+    def bwd(ctx, g):
+        a, b = ctx.saved
+        ga = g if ctx.needs_input_grad[0] else None
+        gb = -g * div(a, b, rounding_mode=mode) if ctx.needs_input_grad[1] else None
+        return ga, gb
+    return bwd
+
+
+REMAINDER = defop("remainder", lambda xp, a, b: xp.remainder(a, b), lambda ctx, g: (g, None), family="arithmetic")
+REMAINDER_TENSOR = defop("remainder_tensor", lambda xp, a, b: xp.remainder(a, b), _rounded_quotient_bwd("floor"),
+                         save=(0, 1), node="RemainderBackward1", family="arithmetic", public=False)
 FMOD = defop("fmod", lambda xp, a, b: xp.fmod(a, b), lambda ctx, g: (g, None), family="arithmetic")
+FMOD_TENSOR = defop("fmod_tensor", lambda xp, a, b: xp.fmod(a, b), _rounded_quotient_bwd("trunc"), save=(0, 1),
+                    node="FmodBackward1", family="arithmetic", public=False)
 
 
 def add(input, other, *, alpha=1):
@@ -69,6 +86,9 @@ def add(input, other, *, alpha=1):
 
 
 def sub(input, other, *, alpha=1):
+    if _is_t(input) and _is_t(other) and input._data.dtype.kind == "b" and other._data.dtype.kind == "b":
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
     return apply(SUB, input, other, alpha=alpha) if alpha != 1 else apply(SUB, input, other)
 
 
@@ -89,12 +109,22 @@ multiply = mul
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
         return apply(DIV, input, other)
+    if rounding_mode not in FLOOR_DIV_MODES:
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"'{rounding_mode}'")
     return apply(FLOOR_DIV_MODES[rounding_mode], input, other)
 
 
+def _zero_grads(ctx, g):
+    return tuple(g * 0 if need else None for need in ctx.needs_input_grad)
+
+
+# a rounded quotient is piecewise constant: PyTorch records DivBackward2 with zero gradients
 FLOOR_DIV_MODES = {
-    "floor": defop("div_floor", lambda xp, a, b: xp.floor_divide(a, b), family="arithmetic", public=False),
-    "trunc": defop("div_trunc", lambda xp, a, b: _trunc_div(xp, a, b), family="arithmetic", public=False),
+    "floor": defop("div_floor", lambda xp, a, b: xp.floor_divide(a, b), _zero_grads, node="DivBackward2",
+                   family="arithmetic", public=False),
+    "trunc": defop("div_trunc", lambda xp, a, b: _trunc_div(xp, a, b), _zero_grads, node="DivBackward2",
+                   family="arithmetic", public=False),
 }
 
 
@@ -113,11 +143,11 @@ def floor_divide(input, other):
 
 
 def remainder(input, other):
-    return apply(REMAINDER, input, other)
+    return apply(REMAINDER_TENSOR if _is_t(other) else REMAINDER, input, other)
 
 
 def fmod(input, other):
-    return apply(FMOD, input, other)
+    return apply(FMOD_TENSOR if _is_t(other) else FMOD, input, other)
 
 
 # ---- pow -----------------------------------------------------------------------------------------
@@ -289,16 +319,24 @@ def bitwise_not(input):
     return apply(_BITWISE_NOT, input)
 
 
+def _bitwise(name, input, other):
+    from .. import _dtype
+    dt = _dtype.result_type((input, other))
+    if dt.is_floating_point:
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'{dt.name.capitalize()}\'')
+    return apply(_BITWISE[name], input, other)
+
+
 def bitwise_and(input, other):
-    return apply(_BITWISE["bitwise_and"], input, other)
+    return _bitwise("bitwise_and", input, other)
 
 
 def bitwise_or(input, other):
-    return apply(_BITWISE["bitwise_or"], input, other)
+    return _bitwise("bitwise_or", input, other)
 
 
 def bitwise_xor(input, other):
-    return apply(_BITWISE["bitwise_xor"], input, other)
+    return _bitwise("bitwise_xor", input, other)
 
 
 def equal(input, other):
@@ -330,16 +368,34 @@ def _bmm_bwd(ctx, g):
 
 
 def _matmul_bwd(ctx, g):
+    # a 1-D operand acts as a row (a) or column (b) vector; the batch dims are summed away by sum_to
     a, b = ctx.saved
-    return (g.matmul(b.transpose(-1, -2)) if ctx.needs_input_grad[0] else None,
-            a.transpose(-1, -2).matmul(g) if ctx.needs_input_grad[1] else None)
+    a2 = a.unsqueeze(0) if a.ndim == 1 else a
+    b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+    g2 = g.unsqueeze(-2) if a.ndim == 1 else g
+    g2 = g2.unsqueeze(-1) if b.ndim == 1 else g2
+    ga = gb = None
+    if ctx.needs_input_grad[0]:
+        ga = g2.matmul(b2.transpose(-1, -2))
+        ga = ga.squeeze(-2) if a.ndim == 1 else ga
+    if ctx.needs_input_grad[1]:
+        gb = a2.transpose(-1, -2).matmul(g2)
+        gb = gb.squeeze(-1) if b.ndim == 1 else gb
+    return ga, gb
 
 
 MM = defop("mm", lambda xp, a, b: a @ b, _mm_bwd, save=(0, 1), family="matmul")
 BMM = defop("bmm", lambda xp, a, b: xp.matmul(a, b), _bmm_bwd, save=(0, 1), family="matmul")
-# batched / broadcast matmul of >= 2-D operands (1-D operands are unsqueezed around it, as PyTorch does)
+# batched / broadcast matmul where one operand has >= 3 dims (a 1-D operand is a vector, as in PyTorch)
 MATMUL = defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_bwd, save=(0, 1), node="UnsafeViewBackward0",
                family="matmul")
+# PyTorch computes 2-D @ batched, when the 2-D operand requires grad, as (b^T @ a^T)^T and copies the result
+# contiguous, so its last node is a CloneBackward0: the same op under that name
+MATMUL_2D_BATCHED = defop("matmul_2d_batched", lambda xp, a, b: xp.matmul(a, b), _matmul_bwd, save=(0, 1),
+                          node="CloneBackward0", family="matmul", public=False)
+# 1-D @ 2-D is mm on the unsqueezed vector, then an in-place squeeze_(0) in PyTorch (SqueezeBackward4)
+SQUEEZE_ROW = defop("matmul_squeeze_row", lambda xp, x: x[0], lambda ctx, g: g.unsqueeze(0),
+                    node="SqueezeBackward4", family="matmul", dtype="keep", public=False)
 DOT = defop("dot", lambda xp, a, b: xp.dot(a, b), lambda ctx, g: (g * ctx.saved[1], g * ctx.saved[0]),
             save=(0, 1), family="matmul")
 MV = defop("mv", lambda xp, a, b: a @ b,
@@ -384,6 +440,11 @@ def dot(input, other):
 
 
 def mv(input, vec):
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
+    if input.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0]}), mat ({input.shape[0]}x{input.shape[1]}), "
+                           f"vec ({vec.shape[0]})")
     return apply(MV, input, vec)
 
 
@@ -403,17 +464,21 @@ def matmul(input, other):
                                f"({other.shape[0]})")
         return mv(input, other)
     if da == 1 and db == 2:
-        return mm(input.unsqueeze(0), other).squeeze(0)
-    a = input.unsqueeze(0) if da == 1 else input
-    b = other.unsqueeze(-1) if db == 1 else other
-    if a.shape[-1] != b.shape[-2]:
-        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{a.shape[-1]}] but "
-                           f"got: [{b.shape[-2]}]; shapes {list(input.shape)} and {list(other.shape)} cannot be "
-                           "multiplied")
-    _check_matmul_dtypes(a, b, "matmul")
-    out = apply(MATMUL, a, b)
-    if da == 1:
-        out = out.squeeze(-2)
-    if db == 1:
-        out = out.squeeze(-1)
-    return out
+        if input.shape[0] != other.shape[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied (1x{input.shape[0]} and "
+                               f"{other.shape[0]}x{other.shape[1]})")
+        return apply(SQUEEZE_ROW, mm(input.unsqueeze(0), other))
+    k_a = input.shape[-1]
+    k_b = other.shape[0] if db == 1 else other.shape[-2]
+    if k_a != k_b:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{k_a}] but got: "
+                           f"[{k_b}]; shapes {list(input.shape)} and {list(other.shape)} cannot be multiplied")
+    batch_a, batch_b = input.shape[:-2], (other.shape[:-2] if db >= 2 else ())
+    try:
+        broadcast_shapes(batch_a, batch_b)
+    except RuntimeError:
+        raise RuntimeError(f"The size of tensor a must match the size of tensor b at non-singleton dimension; "
+                           f"batch shapes {list(batch_a)} and {list(batch_b)} do not broadcast") from None
+    _check_matmul_dtypes(input, other, "matmul")
+    op = MATMUL_2D_BATCHED if da == 2 and input.requires_grad and grad_mode.is_grad_enabled() else MATMUL
+    return apply(op, input, other)

@@ -21,6 +21,9 @@ def kernel_op(name, kernel, composite, *, node, nout=1, ninputs):
         inputs = ctx.saved
         gg = gg if isinstance(gg, (list, tuple)) else [gg]
         with grad_mode.enable_grad():
+            # NOTE: differentiate w.r.t. fresh aliases: at third order g itself depends on y, and a grad w.r.t.
+            # y itself would add the path through g (a total derivative) to the partial one we need here.
+            inputs = [x.view_as(x) if need else x for x, need in zip(inputs, ctx.needs_input_grad)]
             outs = composite(*inputs, **ctx.params)
             outs = outs if isinstance(outs, tuple) else (outs,)
             wrt = [x for x, need in zip(inputs, ctx.needs_input_grad) if need]

@@ -5,11 +5,13 @@ over Tensors (so backward is itself differentiable and create_graph works), what
 backward node as PyTorch spells it, and the kernel (if any) that runs its backward on the GPU.
 Broadcasting is undone in exactly one place, OpNode.apply, by sum_to.
 """
+import re
+
 import numpy as np
 
 from .. import _dtype
 from .._device import device_of_array
-from ..autograd import grad_mode
+from ..autograd import anomaly_mode, grad_mode
 from ..autograd.engine import Node, _FREED_MSG
 
 OPS = {}
@@ -51,25 +53,31 @@ class SavedTensor:
     __slots__ = ("tensor", "version", "data", "counter", "is_output", "output_nr")
 
     def __init__(self, t, is_output=False, output_nr=0):
-        self.version = t._version.value
+        self.version = t._vc.value
         self.is_output = is_output
         self.output_nr = output_nr
         if is_output:  # keep only the data: a reference to the output itself would be a cycle
-            self.data, self.counter, self.tensor = t._data, t._version, None
+            self.data, self.counter, self.tensor = t._data, t._vc, None
         else:
-            self.tensor, self.data, self.counter = t, None, t._version
+            self.tensor, self.data, self.counter = t, None, t._vc
 
     def unpack(self, node):
         if self.counter.value != self.version:
+            from ..tensor import Tensor, _legacy_type_name
             t = self.tensor
-            shape = list(t.shape) if t is not None else list(self.data.shape)
+            if t is None:
+                t = Tensor._make(self.data, False)
+                producer, nr = node, self.output_nr
+            else:
+                producer, nr = t._grad_fn, t._output_nr
+            what = "" if producer is None else \
+                f", which is output {nr} of {re.sub(r'Backward[0-9]*$', '', type(producer).__name__)},"
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [{_dtype.from_numpy_dtype(self.data.dtype if t is None else t._data.dtype)!r} "
-                f"{shape}], which is {'output' if self.is_output else 'an input'} of {node.name()}, is at "
-                f"version {self.counter.value}; expected version {self.version} instead. Hint: the operation "
-                "that modified it came after the forward call; use .clone() before the in-place operation, "
-                "or avoid it.")
+                f"operation: [{_legacy_type_name(t)} {list(t._data.shape)}]{what} is at version "
+                f"{self.counter.value}; expected version {self.version} instead. Hint: the operation that "
+                "modified it came after the forward call; use .clone() before the in-place operation, or "
+                "avoid it.")
         if self.is_output:
             from ..tensor import Tensor
             if self.data.dtype.kind != "f":  # e.g. the indices output of max(dim)
@@ -112,7 +120,7 @@ class OpNode(Node):
                 out.append(None)
                 continue
             shape, dt = meta
-            if r.shape != shape:
+            if r._data.shape != shape:
                 r = sum_to(r, shape)
             if r._data.dtype != dt:
                 r = r.to(_dtype.from_numpy_dtype(dt))
@@ -177,7 +185,12 @@ def apply(op, *inputs, **params):
         npdt = dt.np
         arrays = [a.astype(npdt) if hasattr(a, "dtype") and a.dtype != npdt else a for a in arrays]
     xp = first._xp if first is not None else np
-    out = op.forward(xp, *arrays, **params)
+    try:
+        out = op.forward(xp, *arrays, **params)
+    except ValueError as e:  # numpy/CuPy broadcasting failures are RuntimeErrors in PyTorch
+        if "broadcast" not in str(e):
+            raise
+        raise RuntimeError(_broadcast_error([a.shape for a in arrays if hasattr(a, "shape")])) from None
     if op.nout == 1:
         out = _finish(out, rule, dt if rule in ("promote", "float") else None, xp)
     else:
@@ -195,13 +208,25 @@ def apply(op, *inputs, **params):
         base = first._base if first._base is not None else first
         for i, r in enumerate(results):
             if _shares_memory(r._data, first._data):
-                r._version = first._version
+                r._vc = first._vc
                 r._base = base
                 r._view_chain = first._view_chain + ((op, params, i if op.nout != 1 else None),)
-                r._view_version = r._version.value
+                r._view_version = r._vc.value
+                r._view_no_grad = first._view_no_grad or not grad_mode._state.enabled
     if requires_grad:
         record(op, inputs, results, params)
     return result
+
+
+def _broadcast_error(shapes):
+    """PyTorch's message for the first pair of shapes that do not broadcast."""
+    for i, a in enumerate(shapes):
+        for b in shapes[i + 1:]:
+            for k in range(1, min(len(a), len(b)) + 1):
+                if a[-k] != b[-k] and a[-k] != 1 and b[-k] != 1:
+                    return (f"The size of tensor a ({a[-k]}) must match the size of tensor b ({b[-k]}) at "
+                            f"non-singleton dimension {max(len(a), len(b)) - k}")
+    return f"shapes {[list(s) for s in shapes]} cannot be broadcast together"
 
 
 def _shares_memory(a, b):
@@ -243,6 +268,8 @@ def record(op, inputs, results, params, node=None):
         needs.append(False)
     node.next_functions = tuple(edges)
     node._meta = meta
+    if anomaly_mode._enabled:
+        node._trace = anomaly_mode.current_trace()
     node.needs_input_grad = tuple(needs)
     saved = []
     for s in op.save:
@@ -255,6 +282,7 @@ def record(op, inputs, results, params, node=None):
     node._saved = saved
     if op.nout != 1:
         node._out_meta = [(r._data.shape, r._data.dtype) for r in results]
+        node.num_outputs = len(results)  # the engine keeps one gradient slot per output
     for i, r in enumerate(results):
         if r._data.dtype.kind == "f":
             r._requires_grad = True

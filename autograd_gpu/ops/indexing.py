@@ -98,10 +98,12 @@ def _getitem_fwd(xp, x, index):
     return x[index]
 
 
+# basic indexing is one numpy view; its node is named after the last step PyTorch would record
 SELECT = defop("select", _getitem_fwd, _getitem_bwd, family="indexing", dtype="keep", view=True)
 SLICE = defop("slice", _getitem_fwd, _getitem_bwd, family="indexing", dtype="keep", view=True, public=False)
 UNSQUEEZE_INDEX = defop("index_none", _getitem_fwd, _getitem_bwd, node="UnsqueezeBackward0", family="indexing",
                         dtype="keep", view=True, public=False)
+ALIAS = defop("alias", _getitem_fwd, _getitem_bwd, family="indexing", dtype="keep", view=True, public=False)
 INDEX = defop("index", _getitem_fwd, _getitem_bwd, family="indexing", dtype="keep")
 
 
@@ -127,7 +129,8 @@ def _bool_to_int(index, xp):
     return tuple(out)
 
 
-INDEX_SCATTER = defop("index_scatter", _scatter_fwd, lambda ctx, g: apply(INDEX, g, index=ctx.params["index"]), node="IndexBackwardBackward0",
+INDEX_SCATTER = defop("index_scatter", _scatter_fwd, lambda ctx, g: apply(INDEX, g, index=ctx.params["index"]),
+                      node="IndexBackwardBackward0",
                       family="indexing", dtype="keep", public=False)
 
 
@@ -135,15 +138,31 @@ def getitem(input, idx):
     index, basic = convert_index(idx, input._xp, input.ndim, input._data.shape)
     if not basic:
         return apply(INDEX, input, index=index)
+    op = SLICE if isinstance(idx, slice) else _basic_index_op(index, input._data.shape)
     if Ellipsis not in index:
         index = index + (Ellipsis,)  # NOTE: x[0, 0] on numpy gives a scalar copy; x[0, 0, ...] a 0-d view
-    if len(index) == 2 and isinstance(index[0], int):
-        op = SELECT
-    elif all(i is None or i is Ellipsis for i in index):
-        op = UNSQUEEZE_INDEX
-    else:
-        op = SLICE
     return apply(op, input, index=index)
+
+
+def _basic_index_op(index, shape):
+    """PyTorch applies a basic index step by step (select, slice, unsqueeze), skipping full slices; the result's
+    node is the last step's (AliasBackward0 when every step was skipped)."""
+    op = ALIAS
+    dim = 0
+    n_ell = len(shape) - sum(1 for i in index if i is not None and i is not Ellipsis)
+    for i in index:
+        if i is None:
+            op = UNSQUEEZE_INDEX
+        elif i is Ellipsis:
+            dim += n_ell
+        elif isinstance(i, slice):
+            if i.indices(shape[dim]) != (0, shape[dim], 1):
+                op = SLICE
+            dim += 1
+        else:
+            op = SELECT
+            dim += 1
+    return op
 
 
 def select(input, dim, index):
@@ -254,7 +273,7 @@ def _check_gather(input, dim, index, name):
     if index._data.dtype != np.int64:
         raise RuntimeError(f"{name}(): Expected dtype int64 for index")
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
-        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
     for d in range(index.ndim):
         if d != dim and index.shape[d] > input.shape[d]:
             raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
@@ -320,6 +339,8 @@ def _arange_index(index, shape, dim):
 
 
 SCATTER = defop("scatter", _scatter_fwd_op(False), _scatter_bwd(False), family="indexing", dtype="keep")
+SCATTER_VALUE = defop("scatter_value", _scatter_fwd_op(False), _scatter_bwd(False), node="ScatterBackward1",
+                      family="indexing", dtype="keep", public=False)
 SCATTER_ADD = defop("scatter_add", _scatter_fwd_op(True), _scatter_bwd(True), family="indexing", dtype="keep")
 
 
@@ -327,11 +348,14 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     if reduce is not None:
         raise RuntimeError("scatter(reduce=...) is not supported by autograd_gpu; use scatter_add")
     d = _dims(dim, input.ndim)[0]
-    return apply(SCATTER, input, src if src is not None else value, dim=d, index=index)
+    _check_gather(input, d, index, "scatter")
+    src = src if src is not None else value
+    return apply(SCATTER if _is_t(src) else SCATTER_VALUE, input, src, dim=d, index=index)
 
 
 def scatter_add(input, dim, index, src):
     d = _dims(dim, input.ndim)[0]
+    _check_gather(input, d, index, "scatter_add")
     return apply(SCATTER_ADD, input, src, dim=d, index=index)
 
 
@@ -367,7 +391,7 @@ def index_select(input, dim, index):
         hi, lo = int(index._data.max()), int(index._data.min())
         n = input.shape[d] if input.ndim else 1
         if hi >= n or lo < -n:
-            raise IndexError(f"index out of range in self")
+            raise IndexError("index out of range in self")
     return apply(INDEX_SELECT, input, dim=d, index=index.reshape(-1) if index.ndim == 0 else index)
 
 
@@ -385,6 +409,8 @@ def _masked_fill_bwd(ctx, g):
 
 
 MASKED_FILL = defop("masked_fill", _masked_fill_fwd, _masked_fill_bwd, family="indexing", dtype="keep")
+MASKED_FILL_TENSOR = defop("masked_fill_tensor", _masked_fill_fwd, _masked_fill_bwd, node="MaskedFillBackward1",
+                           family="indexing", dtype="keep", public=False)
 
 
 def masked_fill(input, mask, value):
@@ -394,7 +420,7 @@ def masked_fill(input, mask, value):
     if _is_t(value) and value.ndim != 0:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")
-    return apply(MASKED_FILL, input, value, mask=mask)
+    return apply(MASKED_FILL_TENSOR if _is_t(value) else MASKED_FILL, input, value, mask=mask)
 
 
 def masked_select(input, mask):

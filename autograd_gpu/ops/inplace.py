@@ -1,9 +1,11 @@
 """In-place ops: compute the new value with the out-of-place op, write it into the tensor's memory, bump the
 storage's version counter, and rewrite the history: the tensor's own grad_fn, or its base's (CopySlices)
 when it is a view."""
+import builtins
+
 import numpy as np
 
-from .. import _dtype
+from ..tensor import NO_GRAD_VIEW_INPLACE, SCALAR_TYPE_NAMES, Tensor
 from ..autograd import grad_mode
 from .core import defop, record
 
@@ -16,11 +18,11 @@ def _check_inplace_allowed(t):
     base = t._base
     if base._grad_fn is None and base._requires_grad:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
-    for _, _, idx in t._view_chain:
+    for op, _, idx in t._view_chain:
         if idx is not None:
             raise RuntimeError(
-                f"Output {idx} of {t.grad_fn.name() if t.grad_fn is not None else 'a split'} is a view and is "
-                "being modified inplace. This view is the output of a function that returns multiple views. "
+                f"Output {idx} of {(op.node_name or op.name).removesuffix('Backward0')} is a view and is being "
+                "modified inplace. This view is the output of a function that returns multiple views. "
                 "Such functions do not allow the output views to be modified inplace. You should replace the "
                 "inplace operation by an out-of-place one.")
 
@@ -32,31 +34,36 @@ def _write(t, out):
     """Copy out's data into t's memory (broadcasting and casting as PyTorch's in-place rules allow)."""
     src = out._data
     if _CAST_ORDER[src.dtype.kind] > _CAST_ORDER[t._data.dtype.kind]:
-        raise RuntimeError(f"result type {_dtype.from_numpy_dtype(src.dtype).name.capitalize()} can't be cast "
-                           f"to the desired output type {_dtype.from_numpy_dtype(t._data.dtype).name.capitalize()}")
+        raise RuntimeError(f"result type {SCALAR_TYPE_NAMES[src.dtype.name]} can't be cast to the desired output "
+                           f"type {SCALAR_TYPE_NAMES[t._data.dtype.name]}")
+    if builtins.any(st == 0 and n > 1 for st, n in zip(t._data.strides, t._data.shape)):
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location. Please clone() the tensor before performing the operation.")
     if src.shape != t._data.shape:
         try:
-            ok = np.broadcast_shapes(src.shape, t._data.shape) == t._data.shape
+            shape = np.broadcast_shapes(src.shape, t._data.shape)
         except ValueError:
-            ok = False
-        if not ok:
+            shape = src.shape
+        if shape != t._data.shape:
             raise RuntimeError(f"output with shape {list(t._data.shape)} doesn't match the broadcast shape "
-                               f"{list(np.broadcast_shapes(src.shape, t._data.shape)) if ok is not False else list(src.shape)}")
+                               f"{list(shape)}")
     if t._data.ndim == 0 and type(t._data) is np.ndarray:
         t._data[()] = src
     else:
         t._data[...] = src
-    t._version.value += 1
+    t._vc.value += 1
 
 
 def _alias(t):
     """Same data and history as t but its own version counter: the 'old self' an in-place op consumes."""
-    from ..tensor import Tensor
     return Tensor._make(t._data, t.requires_grad, t.grad_fn, t._output_nr)
 
 
-def inplace(t, compute):
-    """t = compute(t), written into t's own memory; `compute` builds the new value out of place."""
+def inplace(t, compute, copy_src=None):
+    """t = compute(t), written into t's own memory; `compute` builds the new value out of place.
+
+    copy_src: for copy_ (and setitem), the tensor copied in; a view's CopySlices then links to it directly,
+    as PyTorch's does."""
     if not grad_mode._state.enabled:
         _write(t, compute(t))
         return t
@@ -64,6 +71,8 @@ def inplace(t, compute):
         _check_inplace_allowed(t)
     old = _alias(t)
     out = compute(old)
+    if t._view_no_grad and (out._requires_grad or t._base.requires_grad):
+        raise RuntimeError(NO_GRAD_VIEW_INPLACE)
     if not out._requires_grad:
         _write(t, out)
         return t
@@ -73,12 +82,14 @@ def inplace(t, compute):
     if t._base is None:
         t._grad_fn, t._output_nr, t._requires_grad = out._grad_fn, out._output_nr, True
     else:
-        _copy_slices(t, out)
+        _copy_slices(t, copy_src if isinstance(copy_src, Tensor) and copy_src.requires_grad else out)
     return t
 
 
 def _copy_slices(view, src):
-    """Record base := base with the view's region replaced by src (PyTorch's CopySlices node)."""
+    """Record base := base with the view's region replaced by src (PyTorch's CopySlices node).
+
+    src has the view's shape or broadcasts to it (OpNode.apply sums its gradient back to src's shape)."""
     base = view._base
     old_base = _alias(base)
     xp = base._xp
@@ -89,7 +100,6 @@ def _copy_slices(view, src):
         if idx is not None:
             region = region[idx]
     region[...] = True
-    from ..tensor import Tensor
     record(COPY_SLICES, (old_base, src), (base,), {"chain": view._view_chain, "mask": Tensor._make(mask)})
     view._view_version = -1  # the view rebuilds its grad_fn from the base's new history on next use
 
@@ -111,7 +121,16 @@ def _copy_fwd(xp, x, src):
     return xp.broadcast_to(xp.asarray(src, dtype=x.dtype), x.shape).copy()
 
 
-COPY = defop("copy", _copy_fwd, lambda ctx, g: (g * 0, g), node="CopyBackwards", family="inplace", dtype="keep",
-             public=False)
-FILL = defop("fill", lambda xp, x, value: xp.full_like(x, value), lambda ctx, g: (g * 0, g.sum()),
+def _zeros(g):
+    # NOTE: not g * 0, which would turn an inf or nan in g into nan
+    return Tensor._make(g._xp.zeros_like(g._data))
+
+
+COPY = defop("copy", _copy_fwd, lambda ctx, g: (_zeros(g), g), node="CopyBackwards", family="inplace",
+             dtype="keep", public=False)
+FILL = defop("fill", lambda xp, x, value: xp.full_like(x, value), lambda ctx, g: (_zeros(g), None),
+             node="FillBackward2", family="inplace", dtype="keep", public=False)
+FILL_TENSOR = defop("fill_tensor", lambda xp, x, value: xp.full_like(x, value), lambda ctx, g: (_zeros(g), g.sum()),
+                    node="FillBackward3", family="inplace", dtype="keep", public=False)
+ZERO = defop("zero", lambda xp, x: xp.zeros_like(x), lambda ctx, g: _zeros(g), node="ZeroBackward0",
              family="inplace", dtype="keep", public=False)

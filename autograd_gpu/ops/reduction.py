@@ -62,14 +62,28 @@ def _sum_bwd(ctx, g):
 
 
 SUM = defop("sum", _sum_fwd, _sum_bwd, family="reduction", dtype="keep")
+SUM_DIM = defop("sum_dim", _sum_fwd, _sum_bwd, node="SumBackward1", family="reduction", dtype="keep", public=False)
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+class _Unset:
+    """The default of `dim` where PyTorch records a different node when dim is passed at all (even None)."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return "None"
+
+
+_UNSET = _Unset()
+
+
+def sum(input, dim=_UNSET, keepdim=False, *, dtype=None):
     from .. import _dtype
+    op = SUM if dim is _UNSET else SUM_DIM  # PyTorch's sum() and sum(dim) record different nodes
+    dim = None if dim is _UNSET else dim
     dims = _dims(dim, input.ndim)
     if dtype is not None:
-        return apply(SUM, input, dims=dims, keepdim=keepdim, dtype=_dtype.to_dtype(dtype).np)
-    return apply(SUM, input, dims=dims, keepdim=keepdim)
+        return apply(op, input, dims=dims, keepdim=keepdim, dtype=_dtype.to_dtype(dtype).np)
+    return apply(op, input, dims=dims, keepdim=keepdim)
 
 
 def _mean_bwd(ctx, g):
@@ -79,17 +93,24 @@ def _mean_bwd(ctx, g):
         if _count(shape, p["dims"]) else _expand_back(g, shape, p["dims"], p["keepdim"]) * float("nan")
 
 
-MEAN = defop("mean", lambda xp, x, dims, keepdim: xp.mean(x, axis=_axis(dims, x.ndim), keepdims=keepdim),
-             _mean_bwd, family="reduction", dtype="keep")
+def _mean_fwd(xp, x, dims, keepdim):
+    return xp.mean(x, axis=_axis(dims, x.ndim), keepdims=keepdim)
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+MEAN = defop("mean", _mean_fwd, _mean_bwd, family="reduction", dtype="keep")
+MEAN_DIM = defop("mean_dim", _mean_fwd, _mean_bwd, node="MeanBackward1", family="reduction", dtype="keep",
+                 public=False)
+
+
+def mean(input, dim=_UNSET, keepdim=False, *, dtype=None):
+    op = MEAN if dim is _UNSET else MEAN_DIM
+    dim = None if dim is _UNSET else dim
     if dtype is not None:
         input = input.to(dtype)
     if not input.is_floating_point():
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                            f"complex dtype. Got: {input.dtype.name.capitalize()}")
-    return apply(MEAN, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
+    return apply(op, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
 def _prod_others_fwd(xp, x, axis):
@@ -144,6 +165,8 @@ def _prod_bwd(ctx, g):
 
 
 PROD = defop("prod", _prod_fwd, _prod_bwd, save=(0,), family="reduction", dtype="keep")
+PROD_DIM = defop("prod_dim", _prod_fwd, _prod_bwd, save=(0,), node="ProdBackward1", family="reduction", dtype="keep",
+                 public=False)
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
@@ -152,6 +175,7 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     if dim is not None:
         dim = _dims(dim, input.ndim)
         dim = dim[0] if dim else None
+        return apply(PROD_DIM, input, dim=dim, keepdim=keepdim)
     return apply(PROD, input, dim=dim, keepdim=keepdim)
 
 
@@ -311,7 +335,9 @@ def _var_grad(ctx, g):
     x, = ctx.saved[:1]
     p = ctx.params
     denom = _count(x.shape, p["dims"]) - p["correction"]
-    return (2.0 / denom) * _expand_back(g, x.shape, p["dims"], p["keepdim"]) * (x - x.mean(p["dims"], keepdim=True))
+    # NOTE: PyTorch scales by 2 / (n - correction) even when that is <= 0 (inf at 0, negative beyond)
+    scale = 2.0 / denom if denom else float("inf")
+    return scale * _expand_back(g, x.shape, p["dims"], p["keepdim"]) * (x - x.mean(p["dims"], keepdim=True))
 
 
 def _std_bwd(ctx, g):
@@ -393,15 +419,23 @@ def _norm_bwd(ctx, g):
     ye = _expand_back(out, x.shape, dims, keepdim)
     from .arithmetic import where
     if p == 0:
-        return ge * 0
+        return None  # PyTorch: the 0-"norm" (a count) gives no gradient at all
     if p == 1:
         return ge * x.sign()
-    if p == 2:
-        return where(ye == 0, 0.0, ge * x / ye)
     if p in (float("inf"), float("-inf")):
         mask = x.abs() == ye
         return ge * x.sign() * mask / mask.sum(dims, keepdim=True)
-    return where(ye == 0, 0.0, ge * x * x.abs() ** (p - 2) / ye ** (p - 1))
+    # NOTE: as PyTorch: zero gradient for a zero norm (and, for p < 1, at zero elements); the masked values are
+    # replaced before dividing, so no 0/0 is ever computed
+    zero_norm = ye == 0
+    safe = where(zero_norm, 1.0, ye)
+    if p == 2:
+        return where(zero_norm, 0.0, ge * x / safe)
+    if p < 1:
+        x0 = x == 0
+        scaled = where(x0, 0.0, x.sign() * where(x0, 1.0, x.abs()) ** (p - 1))
+        return scaled * ge * ye ** (1 - p)
+    return where(zero_norm, 0.0, ge * x.sign() * x.abs() ** (p - 1) / safe ** (p - 1))
 
 
 NORM = defop("norm", _norm_fwd, _norm_bwd, save=(0, "out"), node="LinalgVectorNormBackward0", family="reduction",

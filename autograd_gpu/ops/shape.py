@@ -55,12 +55,19 @@ def _view_checked(xp, x, shape):
 
 
 VIEW = defop("view", _view_checked, _reshape_bwd, family="shape", dtype="keep", view=True)
-RESHAPE = defop("reshape", lambda xp, x, shape: x.reshape(shape), _reshape_bwd, node="ViewBackward0",
-                family="shape", dtype="keep", view=True)
+# reshape of data that cannot be viewed: a copy (PyTorch: clone + _unsafe_view)
+RESHAPE = defop("reshape", lambda xp, x, shape: xp.ascontiguousarray(x).reshape(shape), _reshape_bwd,
+                node="UnsafeViewBackward0", family="shape", dtype="keep")
 UNSQUEEZE = defop("unsqueeze", lambda xp, x, dim: xp.expand_dims(x, dim), _reshape_bwd, family="shape",
                   dtype="keep", view=True)
-SQUEEZE = defop("squeeze", lambda xp, x, dims: x.squeeze(dims) if dims else x.reshape(x.shape), _reshape_bwd,
-                node="SqueezeBackward1", family="shape", dtype="keep", view=True)
+def _squeeze_fwd(xp, x, dims):
+    return x.squeeze(dims) if dims else x.reshape(x.shape)
+
+
+SQUEEZE = defop("squeeze", _squeeze_fwd, _reshape_bwd, node="SqueezeBackward1", family="shape", dtype="keep",
+                view=True)
+SQUEEZE_DIMS = defop("squeeze_dims", _squeeze_fwd, _reshape_bwd, node="SqueezeBackward2", family="shape",
+                     dtype="keep", view=True, public=False)
 SQUEEZE_ALL = defop("squeeze_all", lambda xp, x: x.squeeze(), _reshape_bwd, node="SqueezeBackward0",
                     family="shape", dtype="keep", view=True, public=False)
 
@@ -74,9 +81,33 @@ def view(input, *shape):
 
 def reshape(input, *shape):
     shape = _infer(_shape_arg(shape), input.numel())
-    if shape == input._data.shape:
+    d = input._data
+    if _viewable(d.shape, tuple(st // d.itemsize for st in d.strides), shape):
         return apply(VIEW, input, shape=shape)
     return apply(RESHAPE, input, shape=shape)
+
+
+def _viewable(oldshape, oldstride, newshape):
+    """Whether `newshape` can view data of `oldshape`/`oldstride` (ATen's computeStride, as a yes/no)."""
+    numel = math.prod(oldshape)
+    if not oldshape or numel == 0:
+        return True
+    view_d = len(newshape) - 1
+    chunk_base_stride = oldstride[-1]
+    tensor_numel = view_numel = 1
+    for tensor_d in range(len(oldshape) - 1, -1, -1):
+        tensor_numel *= oldshape[tensor_d]
+        if tensor_d == 0 or (oldshape[tensor_d - 1] != 1
+                             and oldstride[tensor_d - 1] != tensor_numel * chunk_base_stride):
+            while view_d >= 0 and (view_numel < tensor_numel or newshape[view_d] == 1):
+                view_numel *= newshape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return False
+            if tensor_d > 0:
+                chunk_base_stride = oldstride[tensor_d - 1]
+                tensor_numel = view_numel = 1
+    return view_d == -1
 
 
 def view_as(input, other):
@@ -116,7 +147,8 @@ def squeeze(input, dim=None):
     if dim is None:
         return apply(SQUEEZE_ALL, input)
     dims = _dims(dim, input.ndim)
-    return apply(SQUEEZE, input, dims=tuple(d for d in dims if input._data.shape[d] == 1))
+    op = SQUEEZE_DIMS if isinstance(dim, (tuple, list)) else SQUEEZE
+    return apply(op, input, dims=tuple(d for d in dims if input._data.shape[d] == 1))
 
 
 # ---- permutations -----------------------------------------------------------------------------------
@@ -220,8 +252,8 @@ def expand_as(input, other):
     return expand(input, other.shape)
 
 
-def broadcast_to(input, shape):
-    return expand(input, tuple(shape))
+def broadcast_to(input, *shape):
+    return expand(input, _shape_arg(shape))
 
 
 def broadcast_shapes(*shapes):
@@ -313,7 +345,10 @@ def _cat_bwd(ctx, g):
     dim = ctx.params["dim"]
     out, offset = [], 0
     for shape, need in zip(ctx.shapes, ctx.needs_input_grad):
-        n = shape[dim] if len(shape) > dim else 0
+        if shape == (0,) and g.ndim != 1:  # a legacy empty 1-D input, skipped by the forward
+            out.append(g.reshape(-1).narrow(0, 0, 0) if need else None)
+            continue
+        n = shape[dim]
         out.append(g.narrow(dim, offset, n) if need else None)
         offset += n
     return tuple(out)
@@ -332,7 +367,7 @@ def cat(tensors, dim=0, *, axis=None):
         dim = axis
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     ref = next((t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)), tensors[0])
     d = _dims(dim, ref.ndim)[0] if ref.ndim else 0
     if ref.ndim == 0:
@@ -397,6 +432,8 @@ def _split_fwd(xp, x, sections, dim):
 
 
 SPLIT = defop("split", _split_fwd, _split_bwd, family="shape", dtype="keep", view=True, nout=-1)
+SPLIT_WITH_SIZES = defop("split_with_sizes", _split_fwd, _split_bwd, family="shape", dtype="keep", view=True,
+                         nout=-1, public=False)
 
 
 def split(tensor, split_size_or_sections, dim=0):
@@ -412,6 +449,7 @@ def split(tensor, split_size_or_sections, dim=0):
         if builtins.sum(sections) != n:
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
                                f"dimension {d}), but got split_sizes={sections}")
+        return apply(SPLIT_WITH_SIZES, tensor, sections=tuple(sections), dim=d)
     return apply(SPLIT, tensor, sections=tuple(sections), dim=d)
 
 

@@ -1,4 +1,5 @@
 """Unary elementwise ops. Those with a kernel-backed backward name the kernel in their row."""
+from .. import _dtype
 from . import backward_kernels as K
 from .core import apply, defop
 
@@ -49,13 +50,18 @@ floor = _unary("floor", lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.
 ceil = _unary("ceil", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, dtype="keep")
 trunc = _unary("trunc", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, dtype="keep")
 frac = _unary("frac", lambda xp, x: x - xp.trunc(x), lambda ctx, g: g, dtype="keep")
-_ROUND = defop("round", lambda xp, x, decimals=0: xp.round(x, decimals) if x.dtype.kind == "f" else x.copy(),
-               _zero_grad, family="unary", dtype="keep")
+def _round_fwd(xp, x, decimals=0):
+    return xp.round(x, decimals) if x.dtype.kind == "f" else x.copy()
 
 
-def round(input, *, decimals=0):
-    # NOTE: numpy and PyTorch both round half to even
-    return apply(_ROUND, input, decimals=decimals) if decimals else apply(_ROUND, input)
+_ROUND = defop("round", _round_fwd, _zero_grad, family="unary", dtype="keep")
+_ROUND_DECIMALS = defop("round_decimals", _round_fwd, _zero_grad, node="RoundBackward1", family="unary",
+                        dtype="keep", public=False)
+
+
+def round(input, *, decimals=None):
+    # NOTE: numpy and PyTorch both round half to even; passing decimals (even 0) records RoundBackward1
+    return apply(_ROUND, input) if decimals is None else apply(_ROUND_DECIMALS, input, decimals=decimals)
 
 
 def square(input):
@@ -80,23 +86,54 @@ _CLAMP = defop("clamp", _clamp_fwd, _clamp_bwd, save=(0,), node="ClampBackward1"
                kernel="clamp_bwd", dtype="promote")
 
 
+def _clamp_tensor_fwd(xp, x, lo, hi):
+    if lo is not None:
+        x = xp.maximum(x, lo)
+    return xp.minimum(x, hi) if hi is not None else x
+
+
+def _clamp_tensor_bwd(ctx, g):
+    # PyTorch's clamp_backward / clamp_backward_min_max: x gets g inside [lo, hi]; lo gets it where x < lo
+    # (and lo < hi), hi where x > hi or hi < lo
+    from .arithmetic import where
+    x, lo, hi = ctx.saved
+    zero = 0.0
+    gx = glo = ghi = None
+    if ctx.needs_input_grad[0]:
+        keep = x == x
+        if lo is not None:
+            keep = keep & (x >= lo)
+        if hi is not None:
+            keep = keep & (x <= hi)
+        gx = where(keep, g, zero)
+    if lo is not None and ctx.needs_input_grad[1]:
+        glo = where((x < lo) & (lo < hi) if hi is not None else x < lo, g, zero)
+    if hi is not None and ctx.needs_input_grad[2]:
+        ghi = where((x > hi) | (hi < lo) if lo is not None else x > hi, g, zero)
+    return gx, glo, ghi
+
+
+_CLAMP_TENSOR = defop("clamp_tensor", _clamp_tensor_fwd, _clamp_tensor_bwd, save=(0, 1, 2), node="ClampBackward0",
+                      family="unary", public=False)
+
+
 def clamp(input, min=None, max=None):
     from ..tensor import Tensor
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        from .arithmetic import maximum, minimum
-        out = input
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
+        if not all(b is None or isinstance(b, Tensor) for b in (min, max)):
+            raise TypeError("clamp() received an invalid combination of arguments: min and max must both be "
+                            "Tensors or both be Numbers")
+        return apply(_CLAMP_TENSOR, input, min, max)
     params = {}
     if min is not None:
         params["min"] = min
     if max is not None:
         params["max"] = max
+    dt = _dtype.result_type((input, min, max))
+    if dt.np != input._data.dtype:  # an int tensor clamped to a float bound is float, as in PyTorch
+        input = input.to(dt)
     return apply(_CLAMP, input, **params)
 
 

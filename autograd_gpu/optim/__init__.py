@@ -1,1 +1,14 @@
-"""(filled in by the nn/optim/data work)"""
+"""Optimizers (torch.optim): each parameter's update is one fused kernel on the GPU.
+
+>>> opt = autograd_gpu.optim.Adam(model.parameters(), lr=1e-3)
+>>> sched = autograd_gpu.optim.lr_scheduler.StepLR(opt, step_size=10)
+"""
+from . import lr_scheduler  # noqa: F401
+from .adagrad import Adagrad
+from .adam import Adam
+from .adamw import AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]

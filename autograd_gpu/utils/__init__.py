@@ -1,1 +1,2 @@
-"""(filled in by the nn/optim/data work)"""
+"""Utilities, as in torch.utils: `data` (datasets, samplers, DataLoader)."""
+from . import checkpoint, data  # noqa: F401

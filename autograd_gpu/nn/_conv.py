@@ -1,0 +1,350 @@
+"""Convolution and pooling, functional form (torch.nn.functional's signatures and defaults).
+
+These check their arguments as PyTorch does (same error types and messages) and call the
+primitives in autograd_gpu/ops/conv_ops.py. 1-d convolution runs as 2-d with H == 1;
+unbatched (C, H, W) inputs get a batch of one.
+
+>>> y = conv2d(x, w, b, stride=1, padding="same")
+"""
+import math
+
+import numpy as np
+
+from ..ops import conv_ops
+from ..ops.core import apply
+
+__all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+           "unfold", "fold"]
+
+
+def _tuple(value, n, name):
+    if isinstance(value, int):
+        return (value,) * n
+    value = tuple(value)
+    if len(value) == 1:
+        return value * n
+    if len(value) != n:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to match the "
+                           f"convolution dimensions, but got {name}={list(value)}")
+    return value
+
+
+def _pool_tuple(value, name, fn):
+    value = (value,) * 2 if isinstance(value, int) else tuple(value)
+    if len(value) == 1:
+        value = value * 2
+    if len(value) != 2:
+        raise RuntimeError(f"{fn}: {name} must either be a single int, or a tuple of two ints")
+    return value
+
+
+def _check_dtypes(input, weight, bias):
+    if weight.dtype != input.dtype:
+        raise RuntimeError(f"expected scalar type {_type_name(input)} but found {_type_name(weight)}")
+    if bias is not None and bias.dtype != input.dtype:
+        raise RuntimeError(f"Input type ({_c_name(input)}) and bias type ({_c_name(bias)}) should be the same")
+
+
+def _type_name(t):
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int"}.get(
+        t._data.dtype.name, t._data.dtype.name)
+
+
+def _c_name(t):
+    return {"float32": "float", "float64": "double", "float16": "c10::Half"}.get(t._data.dtype.name,
+                                                                                 t._data.dtype.name)
+
+
+def _batched(input, dims, name, what=None):
+    """Add a batch dimension to an unbatched input; returns (input, was_unbatched)."""
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(what or f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to {name}, "
+                           f"but got input of size: {list(input.shape)}")
+    if input.ndim == dims + 1:
+        return input.unsqueeze(0), True
+    return input, False
+
+
+def _conv_args(input, weight, bias, stride, padding, dilation, groups, dims, transposed=False):
+    """Check a convolution's arguments; returns (stride, dilation, padding) as tuples, padding maybe a str."""
+    if weight.ndim != dims + 2:
+        raise RuntimeError(f"Expected {dims + 2}D weight for conv{dims}d, but got weight of size: "
+                           f"{list(weight.shape)}")
+    stride, dilation = _tuple(stride, dims, "stride"), _tuple(dilation, dims, "dilation")
+    if not isinstance(padding, str):
+        padding = _tuple(padding, dims, "padding")
+        if any(p < 0 for p in padding):
+            raise RuntimeError("negative padding is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    _check_dtypes(input, weight, bias)
+    if not transposed and weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size [{list(weight.shape)}] instead")
+    channels = input.shape[1]
+    if transposed:
+        if channels != weight.shape[0]:
+            raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input"
+                               f"{list(input.shape)} to have {weight.shape[0]} channels, but got {channels} "
+                               "channels instead")
+        out_channels = weight.shape[1] * groups
+    else:
+        if channels != weight.shape[1] * groups:
+            raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                               f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got "
+                               f"{channels} channels instead")
+        out_channels = weight.shape[0]
+    if bias is not None and (bias.ndim != 1 or bias.shape[0] != out_channels):
+        raise RuntimeError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with "
+                           f"{out_channels} elements, but got bias of size {list(bias.shape)} instead")
+    return stride, dilation, padding
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, dims):
+    input, unbatched = _batched(input, dims, f"conv{dims}d")
+    stride, dilation, padding = _conv_args(input, weight, bias, stride, padding, dilation, groups, dims)
+    kernel = weight.shape[2:]
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = [(0, 0)] * dims
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            # NOTE: an odd total padding puts the extra row/column after the image, as torch does
+            pads = [(d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for d, k in zip(dilation, kernel)]
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        pads = [(p, p) for p in padding]
+    spatial = input.shape[2:]
+    padded = [n + a + b for n, (a, b) in zip(spatial, pads)]
+    span = [d * (k - 1) + 1 for d, k in zip(dilation, kernel)]
+    if any(p < s for p, s in zip(padded, span)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel "
+                           f"size: ({' x '.join(map(str, span))}). Kernel size can't be greater than actual input "
+                           "size")
+    out = [(p - s) // st + 1 for p, s, st in zip(padded, span, stride)]
+    if dims == 1:  # run as 2-d with H == 1
+        input, weight = input.unsqueeze(2), weight.unsqueeze(2)
+        stride, dilation, pads, out, kernel = (1, *stride), (1, *dilation), [(0, 0), *pads], [1, *out], (1, *kernel)
+    geo = conv_ops.geometry(input.shape, kernel, out, stride, [a for a, _ in pads], dilation)
+    y = apply(conv_ops.CONV2D, input, weight, bias, geo=geo, groups=groups)
+    if dims == 1:
+        y = y.squeeze(2)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-d convolution (cross-correlation) over (N, C, L) or (C, L): ``conv1d(x, w, b, padding="same")``."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-d convolution (cross-correlation) over (N, C, H, W) or (C, H, W).
+
+    >>> conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2)).shape
+    torch.Size([1, 1, 2, 2])
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """2-d transposed convolution (the gradient of conv2d w.r.t. its input); weight is (C_in, C_out/groups, kH, kW).
+
+    >>> conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2), stride=2).shape
+    torch.Size([1, 1, 4, 4])
+    """
+    input, unbatched = _batched(input, 2, "conv_transpose2d")
+    if isinstance(padding, str):
+        raise TypeError("conv_transpose2d(): argument 'padding' must be tuple of ints, not str")
+    stride, dilation, padding = _conv_args(input, weight, bias, stride, padding, dilation, groups, 2, True)
+    output_padding = _tuple(output_padding, 2, "output_padding")
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got output_padding_height: "
+            f"{output_padding[0]} output_padding_width: {output_padding[1]} stride_height: {stride[0]} "
+            f"stride_width: {stride[1]} dilation_height: {dilation[0]} dilation_width: {dilation[1]}")
+    kernel = weight.shape[2:]
+    out = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1
+           for n, s, p, d, k, op in zip(input.shape[2:], stride, padding, dilation, kernel, output_padding)]
+    if any(o <= 0 for o in out):
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, input.shape[2:]))}). Calculated "
+                           f"output size per channel: ({' x '.join(map(str, out))}). Output size is too small")
+    image = (input.shape[0], weight.shape[1] * groups, *out)
+    geo = conv_ops.geometry(image, kernel, input.shape[2:], stride, padding, dilation)
+    y = apply(conv_ops.CONV_TRANSPOSE2D, input, weight, bias, geo=geo, groups=groups)
+    return y.squeeze(0) if unbatched else y
+
+
+# ---- pooling ------------------------------------------------------------------------------------
+
+def _pool_out(size, k, s, p, d, ceil_mode):
+    """pooling_output_shape from ATen: the last window must start inside the image or its left padding."""
+    n = size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)
+    out = n // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, name):
+    if input.ndim not in (3, 4) or any(n == 0 for n in input.shape[-3:]):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    kernel = _pool_tuple(kernel_size, "kernel_size", name)
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
+        _pool_tuple(stride, "stride", name)
+    padding = _pool_tuple(padding, "padding", name)
+    dilation = _pool_tuple(dilation, "dilation", name)
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {stride[0]} dW: {stride[1]}")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {dilation[0]} dilationW: "
+                           f"{dilation[1]}")
+    for k, p, d in zip(kernel, padding, dilation):
+        if p < 0 or p > ((k - 1) * d + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
+                               f"kernel_size={k} and dilation={d}")
+    batched = input if input.ndim == 4 else input.unsqueeze(0)
+    C, H, W = batched.shape[1:]
+    out = [_pool_out(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip((H, W), kernel, stride, padding, dilation)]
+    if any(o < 1 for o in out):
+        raise RuntimeError(f"Given input size: ({C}x{H}x{W}). Calculated output size: ({C}x{out[0]}x{out[1]}). "
+                           "Output size is too small")
+    return batched, conv_ops.geometry(batched.shape, kernel, out, stride, padding, dilation)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """2-d max pooling; with ``return_indices`` also the flat h * W + w index of each maximum.
+
+    >>> max_pool2d(torch.arange(16.).view(1, 1, 4, 4), 2)
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]])
+    """
+    batched, geo = _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+    values, indices = apply(conv_ops.MAX_POOL2D, batched, geo=geo)
+    if input.ndim == 3:
+        values, indices = values.squeeze(0), indices.squeeze(0)
+    return (values, indices) if return_indices else values
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """2-d average pooling: each window's sum over its size (the padding counts when ``count_include_pad``),
+    or over ``divisor_override``."""
+    batched, geo = _pool_geometry(input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
+    if not input.is_floating_point():
+        raise NotImplementedError(f'"avg_pool2d" not implemented for \'{_type_name(input)}\'')
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    y = apply(conv_ops.AVG_POOL2D, batched, geo=geo, count_include_pad=bool(count_include_pad),
+              divisor_override=divisor_override)
+    return y.squeeze(0) if input.ndim == 3 else y
+
+
+def _adaptive_mean(x, dim, out):
+    """Mean over the adaptive windows along `dim`: window i is [floor(i*n/out), ceil((i+1)*n/out))."""
+    from ..ops.arithmetic import where
+    from ..tensor import Tensor
+    n = x.shape[dim]
+    if n % out == 0:  # equal windows: a reshape and a mean
+        return x.reshape(*x.shape[:dim], out, n // out, *x.shape[dim + 1:]).mean(dim + 1)
+    i = np.arange(out)
+    starts, ends = i * n // out, -(-(i + 1) * n // out)
+    longest = int((ends - starts).max())
+    index = np.minimum(starts[:, None] + np.arange(longest), n - 1)
+    trailing = (1,) * (x.ndim - dim - 1)
+    xp = x._xp
+    picked = x.index_select(dim, Tensor._make(xp.asarray(index.reshape(-1)))).unflatten(dim, (out, longest))
+    # NOTE: where, not a 0/1 weight: 0 * inf would put NaN into the neighbouring windows
+    inside = Tensor._make(xp.asarray((np.arange(longest) < (ends - starts)[:, None]).reshape(out, longest, *trailing)))
+    count = Tensor._make(xp.asarray((ends - starts).reshape(out, *trailing).astype(x._data.dtype)))
+    return where(inside, picked, 0.0).sum(dim + 1) / count
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling to a fixed output size (None keeps that input size); windows may overlap."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}")
+    size = (output_size,) * 2 if isinstance(output_size, int) or output_size is None else tuple(output_size)
+    if len(size) != 2:
+        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
+    size = [input.shape[-2 + k] if s is None else s for k, s in enumerate(size)]
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but "
+                           f"received {{{size[0]}, {size[1]}}}")
+    if any(n == 0 for n in input.shape[-2:]):
+        raise RuntimeError(f"adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions, "
+                           f"but input has sizes {list(input.shape)} with dimension {input.ndim - 2} being empty")
+    if not input.is_floating_point():
+        raise NotImplementedError(f'"adaptive_avg_pool2d" not implemented for \'{_type_name(input)}\'')
+    y = _adaptive_mean(input, input.ndim - 2, size[0])
+    return _adaptive_mean(y, input.ndim - 1, size[1])
+
+
+# ---- unfold / fold ------------------------------------------------------------------------------
+
+def _blocks(spatial, kernel, dilation, padding, stride):
+    return [(n + 2 * p - d * (k - 1) - 1) // s + 1
+            for n, k, d, p, s in zip(spatial, kernel, dilation, padding, stride)]
+
+
+def _fold_args(kernel_size, dilation, padding, stride, name):
+    kernel, dilation = _pool_tuple(kernel_size, "kernel_size", name), _pool_tuple(dilation, "dilation", name)
+    padding, stride = _pool_tuple(padding, "padding", name), _pool_tuple(stride, "stride", name)
+    for what, v, low in (("kernel size", kernel, 1), ("stride", stride, 1), ("dilation", dilation, 1),
+                         ("padding", padding, 0)):
+        if any(x < low for x in v):
+            raise RuntimeError(f"{'' if low else 'non-negative '}{what} should be "
+                               f"{'greater than zero' if low else 'zero or positive'}, but got "
+                               f"{what.split()[0]}_height: {v[0]} {what.split()[0]}_width: {v[1]}")
+    return kernel, dilation, padding, stride
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """Extract sliding blocks (im2col): (N, C, H, W) -> (N, C * kH * kW, L), channel-major in each column."""
+    if input.ndim < 3:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-input.ndim}, {input.ndim - 1}], "
+                         f"but got 2)")
+    if input.ndim > 4:
+        raise RuntimeError(f"Input Error: Only 3D or 4D input Tensors are supported (got {input.ndim}D)")
+    kernel, dilation, padding, stride = _fold_args(kernel_size, dilation, padding, stride, "unfold")
+    batched = input if input.ndim == 4 else input.unsqueeze(0)
+    out = _blocks(batched.shape[2:], kernel, dilation, padding, stride)
+    if any(o < 1 for o in out):
+        raise RuntimeError(
+            f"Given input with spatial size {tuple(batched.shape[2:])}, kernel_size={kernel}, dilation={dilation}, "
+            f"padding={padding}, calculated shape of the array of sliding blocks as {tuple(out)}, but its "
+            "components must be at least one.")
+    geo = conv_ops.geometry(batched.shape, kernel, out, stride, padding, dilation)
+    y = apply(conv_ops.IM2COL, batched, geo=geo)
+    return y.squeeze(0) if input.ndim == 3 else y
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Sum sliding blocks back into an image (col2im, the adjoint of unfold): (N, C * kH * kW, L) -> (N, C, H, W)."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported "
+                           f"(got {input.ndim}D)")
+    output_size = _pool_tuple(output_size, "output_size", "fold")
+    kernel, dilation, padding, stride = _fold_args(kernel_size, dilation, padding, stride, "fold")
+    batched = input if input.ndim == 3 else input.unsqueeze(0)
+    N, rows, L = batched.shape
+    kk = kernel[0] * kernel[1]
+    if rows % kk:
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, "
+                           f"but got input.size(1)={rows} and kernel_size={kernel}.")
+    out = _blocks(output_size, kernel, dilation, padding, stride)
+    if any(o < 1 for o in out) or math.prod(out) != L:
+        raise RuntimeError(
+            f"Given output_size={output_size}, kernel_size={kernel}, dilation={dilation}, padding={padding}, "
+            f"stride={stride}, expected size of input's dimension 2 to match the calculated number of sliding "
+            f"blocks {out[0]} * {out[1]} = {math.prod(out)}, but got input.size(2)={L}.")
+    geo = conv_ops.geometry((N, rows // kk, *output_size), kernel, out, stride, padding, dilation)
+    y = apply(conv_ops.COL2IM, batched, geo=geo)
+    return y.squeeze(0) if input.ndim == 2 else y

@@ -1,0 +1,566 @@
+"""torch.nn.functional: layers and losses as functions. Composites are written from primitives (the op
+table); fused primitives live in ops/nn_ops.py. Nothing here reads GPU values back to the host, except
+where PyTorch does too (one_hot with num_classes=-1) or on the CPU path for PyTorch's input checks."""
+import math
+import warnings
+
+import numpy as np
+
+from .. import _random
+from ..autograd import grad_mode
+from ..ops import nn_ops as N
+from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
+from ..ops.arithmetic import where
+from ..ops.core import apply
+from ..ops.indexing import GATHER, INDEX_SELECT
+from ..ops.unary import sigmoid as _sigmoid, tanh as _tanh
+from ..tensor import Tensor
+from ._conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d, fold,  # noqa: F401
+                    max_pool2d, unfold)
+
+
+# ---- linear -----------------------------------------------------------------------------------------
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias"""
+    out = input.mm(weight.t()) if input.ndim == 2 else input.matmul(weight.t())
+    return out + bias if bias is not None else out
+
+
+def bilinear(input1, input2, weight, bias=None):
+    # y_k = x1^T W_k x2 + b_k
+    out = (input1.unsqueeze(-2).unsqueeze(-2) @ weight @ input2.unsqueeze(-2).unsqueeze(-1)).squeeze(-1).squeeze(-1)
+    return out + bias if bias is not None else out
+
+
+# ---- activations --------------------------------------------------------------------------------------
+def _maybe_inplace(input, fn, inplace):
+    """fn(input), written into input's memory when `inplace` (computed from a copy: fn's backward may need
+    the input values the write replaces)."""
+    if not inplace:
+        return fn(input)
+    src = input.clone() if input.requires_grad and grad_mode.is_grad_enabled() else input
+    return input.copy_(fn(src))
+
+
+def relu(input, inplace=False):
+    return input.relu_() if inplace else input.relu()
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    return input.clamp_(min_val, max_val) if inplace else input.clamp(min_val, max_val)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return _maybe_inplace(input, lambda x: where(x > 0, x, x * negative_slope), inplace)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    # NOTE: expm1 of the clamped input: the branch where() discards must stay finite, or its zero gradient
+    # times exp(large) would be nan
+    return _maybe_inplace(input, lambda x: where(x > 0, x, x.clamp(max=0).expm1() * alpha), inplace)
+
+
+def selu(input, inplace=False):
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    return _maybe_inplace(input, lambda x: where(x > 0, x * scale, x.clamp(max=0).expm1() * (alpha * scale)),
+                          inplace)
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return apply(N.GELU, input, approximate=approximate)
+
+
+def silu(input, inplace=False):
+    return _maybe_inplace(input, lambda x: x * x.sigmoid(), inplace)
+
+
+def mish(input, inplace=False):
+    return _maybe_inplace(input, lambda x: x * softplus(x).tanh(), inplace)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    return apply(N.SOFTPLUS, input, beta=beta, threshold=threshold)
+
+
+def logsigmoid(input):
+    return -softplus(-input)
+
+
+def hardsigmoid(input, inplace=False):
+    return _maybe_inplace(input, lambda x: (x / 6 + 0.5).clamp(0.0, 1.0), inplace)
+
+
+def hardswish(input, inplace=False):
+    return _maybe_inplace(input, lambda x: x * (x + 3).clamp(0.0, 6.0) / 6, inplace)
+
+
+def sigmoid(input):
+    return _sigmoid(input)
+
+
+def tanh(input):
+    return _tanh(input)
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return _softmax(input, dim, dtype=dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return _log_softmax(input, dim, dtype=dtype)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    return _softmax(-input, dim, dtype=dtype)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    n1 = x1.norm(2, dim).clamp(min=eps)
+    n2 = x2.norm(2, dim).clamp(min=eps)
+    return (x1 * x2).sum(dim) / (n1 * n2)
+
+
+# ---- normalization ------------------------------------------------------------------------------------
+def _channel_shape(input):
+    return (1, -1) + (1,) * (input.ndim - 2)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Normalize over every dim but 1 (batch statistics when training, else the running ones); training
+    also updates the running statistics in place (running_var with the unbiased variance)."""
+    if input.ndim < 2:
+        raise ValueError(f"expected 2D or more input (got {input.ndim}D input)")
+    shape = _channel_shape(input)
+    dims = (0,) + tuple(range(2, input.ndim))
+    if training:
+        n = input.numel() // input.shape[1]
+        if n <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.size()}")
+        mean = input.mean(dims)
+        xc = input - mean.reshape(shape)
+        var = (xc * xc).mean(dims)
+        if running_mean is not None or running_var is not None:
+            with grad_mode.no_grad():
+                if running_mean is not None:
+                    running_mean.mul_(1 - momentum).add_(mean * momentum)
+                if running_var is not None:
+                    running_var.mul_(1 - momentum).add_(var * (momentum * n / (n - 1)))
+        out = xc * (var + eps).rsqrt().reshape(shape)
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        out = (input - running_mean.reshape(shape)) * (running_var + eps).rsqrt().reshape(shape)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalize over the last len(normalized_shape) dims."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    if tuple(input.shape[input.ndim - k:]) != normalized_shape or input.ndim < k:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
+                           f"{input.size()}")
+    dims = tuple(range(input.ndim - k, input.ndim))
+    mean = input.mean(dims, keepdim=True)
+    xc = input - mean
+    var = (xc * xc).mean(dims, keepdim=True)
+    out = xc * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalize each sample over groups of num_channels / num_groups channels (and all spatial dims)."""
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input "
+                           f"of shape {list(input.shape)} and num_groups={num_groups}")
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean(-1, keepdim=True)
+    xc = x - mean
+    var = (xc * xc).mean(-1, keepdim=True)
+    out = (xc * (var + eps).rsqrt()).reshape(input.shape)
+    shape = _channel_shape(input)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    out = group_norm(input, input.shape[1], None, None, eps)
+    shape = _channel_shape(input)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+# ---- dropout ------------------------------------------------------------------------------------------
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _keep_mask(input, shape, p):
+    """A {0, 1/(1-p)} tensor of `shape`: keep each element with probability 1 - p."""
+    u = _random.sample("random", tuple(shape), input.dtype, input.device)
+    xp = input._xp
+    scale = input._data.dtype.type(1.0 / (1.0 - p))
+    return Tensor._make(xp.where(u < 1.0 - p, scale, input._data.dtype.type(0)))
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the rest by 1/(1-p) (identity when not training)."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input.mul_(0) if inplace else input * 0
+    mask = _keep_mask(input, input.shape, p)
+    return input.mul_(mask) if inplace else input * mask
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels (dim 1 of an N, C, H, W input, dim 0 of C, H, W) with probability p."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input.mul_(0) if inplace else input * 0
+    lead = 2 if input.ndim == 4 else 1
+    shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
+    mask = _keep_mask(input, shape, p)
+    return input.mul_(mask) if inplace else input * mask
+
+
+# ---- embedding / one_hot / pad --------------------------------------------------------------------------
+def _check_indices(indices, name):
+    if indices._data.dtype.kind not in "iu":
+        from ..tensor import _legacy_type_name
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar "
+                           f"types: Long, Int; but got {_legacy_type_name(indices)} instead (while checking "
+                           f"arguments for {name})")
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """Rows of `weight` picked by the integer tensor `input`; the padding_idx row gets no gradient."""
+    _check_indices(input, "embedding")
+    if sparse or scale_grad_by_freq:
+        raise NotImplementedError("embedding: sparse gradients and scale_grad_by_freq are not supported")
+    num = weight.shape[0]
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx = padding_idx % num
+    idx = input._data
+    if type(idx) is np.ndarray and idx.size and (idx.min() < 0 or idx.max() >= num):
+        raise IndexError("index out of range in self")
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, max_norm, norm_type)
+    return apply(N.EMBEDDING, weight, indices=input.long() if idx.dtype != np.int64 else input,
+                 padding_idx=padding_idx)
+
+
+def _embedding_renorm_(weight, input, max_norm, norm_type):
+    with grad_mode.no_grad():
+        rows = Tensor._make(weight._xp.unique(input._data.reshape(-1)))
+        picked = weight[rows]
+        norms = picked.norm(norm_type, 1, keepdim=True)
+        scale = where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        weight[rows] = picked * scale
+
+
+def one_hot(tensor, num_classes=-1):
+    if tensor._data.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        num_classes = int(tensor.max().item()) + 1 if tensor.numel() else 0  # NOTE: syncs, as PyTorch does
+    data = tensor._data
+    if type(data) is np.ndarray and data.size and (data.min() < 0 or data.max() >= num_classes):
+        raise RuntimeError("Class values must be smaller than num_classes." if data.min() >= 0
+                           else "Class values must be non-negative.")
+    xp = tensor._xp
+    return Tensor._make((data[..., None] == xp.arange(num_classes)).astype(np.int64))
+
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_index(n, lo, hi, mode, xp):
+    """Source positions (along one dim of size n) of the padded positions -lo .. n + hi - 1."""
+    pos = np.arange(-lo, n + hi)
+    if mode == "reflect":
+        period = 2 * (n - 1)
+        pos = np.abs(pos) % period if period else np.zeros_like(pos)
+        pos = np.where(pos >= n, period - pos, pos)
+    elif mode == "replicate":
+        pos = np.clip(pos, 0, n - 1)
+    else:  # circular
+        pos = pos % n
+    return Tensor._make(xp.asarray(pos.astype(np.int64)))
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last len(pad)//2 dims: pad = (last_lo, last_hi, second_last_lo, ...), as PyTorch orders it."""
+    pad = tuple(int(p) for p in pad)
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension but "
+                           f"got padding length {len(pad)} and input of dimension {input.ndim}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    pairs = [(input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)]
+    if mode == "constant":
+        out = input
+        for d, lo, hi in pairs:  # negative padding crops
+            if lo < 0 or hi < 0:
+                out = out.narrow(d, max(-lo, 0), out.shape[d] - max(-lo, 0) - max(-hi, 0))
+        widths = [(0, 0)] * input.ndim
+        for d, lo, hi in pairs:
+            widths[d] = (max(lo, 0), max(hi, 0))
+        if any(w != (0, 0) for w in widths):
+            out = apply(N.PAD_CONSTANT, out, widths=tuple(widths), value=0.0 if value is None else value)
+        return out
+    if value is not None and value != 0:
+        raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument.')
+    out = input
+    for d, lo, hi in pairs:
+        n = out.shape[d]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                               f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}")
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        out = apply(INDEX_SELECT, out, dim=d, index=_pad_index(n, lo, hi, mode, out._xp))
+    return out
+
+
+# ---- losses -------------------------------------------------------------------------------------------
+def _legacy_reduction(size_average, reduce):
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    return "mean" if size_average and reduce else "sum" if reduce else "none"
+
+
+def _reduction(reduction, size_average, reduce):
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _warn_size(input, target, stacklevel=3):
+    if target.size() != input.size():
+        warnings.warn(f"Using a target size ({target.size()}) that is different to the input size "
+                      f"({input.size()}). This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", stacklevel=stacklevel)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = _reduction(reduction, size_average, reduce)
+    _warn_size(input, target)
+    d = input - target
+    loss = d * d
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = _reduction(reduction, size_average, reduce)
+    _warn_size(input, target)
+    loss = (input - target).abs()
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    reduction = _reduction(reduction, size_average, reduce)
+    _warn_size(input, target)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = (input - target).abs()
+    loss = d if beta == 0 else where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    reduction = _reduction(reduction, None, None)
+    _warn_size(input, target)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    d = (input - target).abs()
+    loss = where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def _class_dim(input):
+    if input.ndim == 0:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+    return 0 if input.ndim == 1 else 1
+
+
+def _check_target(input, target):
+    if target._data.dtype != np.int64:
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype.name.capitalize()}")
+    if input.ndim >= 2 and target.ndim >= 1 and input.shape[0] != target.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                         f"({target.shape[0]}).")
+    expect = tuple(input.shape[:1]) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
+    if tuple(target.shape) != expect:
+        raise RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}")
+
+
+def _nll_parts(logp, target, weight, ignore_index):
+    """(per-element loss, per-element weight): both zero where target == ignore_index."""
+    cdim = _class_dim(logp)
+    _check_target(logp, target)
+    keep = target != ignore_index
+    safe = target.masked_fill(~keep, 0)
+    data = target._data
+    if type(data) is np.ndarray and data.size:  # PyTorch's bounds check, free on the CPU
+        bad = (data != ignore_index) & ((data < 0) | (data >= logp.shape[cdim]))
+        if bad.any():
+            raise IndexError(f"Target {int(data[bad].flat[0])} is out of bounds.")
+    picked = apply(GATHER, logp, dim=cdim, index=safe.unsqueeze(cdim)).squeeze(cdim)
+    if weight is not None:
+        w = apply(INDEX_SELECT, weight, dim=0, index=safe.reshape(-1)).reshape(safe.shape) * keep
+    else:
+        w = keep.to(logp.dtype)
+    return -(picked * w), w
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """-input[n, target[n]] * weight[target[n]], for (C), (N, C) or (N, C, d1, ...) log-probabilities."""
+    reduction = _reduction(reduction, size_average, reduce)
+    loss, w = _nll_parts(input, target, weight, ignore_index)
+    if reduction == "mean":
+        return loss.sum() / w.sum()
+    return _reduce(loss, reduction)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """log_softmax over the class dim (1, or 0 for an unbatched input) then NLL; `target` holds class
+    indices (int64) or class probabilities (float, the input's shape)."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    cdim = _class_dim(input)
+    logp = _log_softmax(input, cdim)
+    n_classes = input.shape[cdim]
+    wshape = [1] * input.ndim
+    wshape[cdim] = n_classes
+    w_b = weight.reshape(wshape) if weight is not None else None
+    if target.is_floating_point():
+        if target.shape != input.shape:
+            raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        terms = logp * target if w_b is None else logp * target * w_b
+        if reduction == "none":
+            return -terms.sum(cdim)
+        if reduction == "sum":
+            return -terms.sum()
+        return -terms.sum() / (input.numel() / n_classes) if input.numel() else -terms.sum() * math.nan
+    loss, w = _nll_parts(logp, target, weight, ignore_index)
+    if label_smoothing == 0:
+        return loss.sum() / w.sum() if reduction == "mean" else _reduce(loss, reduction)
+    keep = target != ignore_index
+    smooth = -(logp if w_b is None else logp * w_b).sum(cdim) * keep
+    if reduction == "mean":
+        nll, smooth = loss.sum() / w.sum(), smooth.sum() / w.sum()
+    else:
+        nll, smooth = _reduce(loss, reduction), _reduce(smooth, reduction)
+    return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-w (y log x + (1 - y) log(1 - x)), each log clamped at -100 as PyTorch does."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if target.size() != input.size():
+        raise ValueError(f"Using a target size ({target.size()}) that is different to the input size "
+                         f"({input.size()}) is deprecated. Please ensure they have the same size.")
+    x = input._data
+    if type(x) is np.ndarray and x.size and ((x < 0) | (x > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    loss = apply(N.BINARY_CROSS_ENTROPY, input, target)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    """BCE on sigmoid(input), computed from the logits without overflow for any input."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if target.size() != input.size():
+        raise ValueError(f"Target size ({target.size()}) must be the same as input size ({input.size()})")
+    if pos_weight is not None and pos_weight.requires_grad and grad_mode.is_grad_enabled():
+        raise RuntimeError("The function 'binary_cross_entropy_with_logits' is not differentiable with respect to "
+                           "argument 'pos_weight'. This input cannot have requires_grad True.")
+    loss = apply(N.BINARY_CROSS_ENTROPY_WITH_LOGITS, input, target, pos_weight if pos_weight is not None else 1.0)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL(target || exp(input)) pointwise: target (log target - input); `input` holds log-probabilities."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        # NOTE: 0 log 0 = 0: take the log of 1 where target is 0, so no -inf (nor a nan gradient) appears
+        loss = target * (where(target > 0, target, 1.0).log() - input)
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction)
+

@@ -1,0 +1,45 @@
+"""nn.Parameter: a leaf Tensor that a Module registers as one of its parameters."""
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A Tensor that requires grad by default and is registered when assigned to a Module attribute.
+
+    It shares memory with `data`, as PyTorch's does.
+
+    >>> p = nn.Parameter(torch.zeros(2))
+    >>> p.requires_grad, p.is_leaf
+    (True, True)
+    """
+
+    def __new__(cls, data=None, requires_grad=True):
+        if data is None:
+            from ..creation import empty
+            data = empty(0)
+        p = cls._make(data._data, False)
+        p.requires_grad_(requires_grad)
+        return p
+
+    def __init__(self, data=None, requires_grad=True):
+        pass
+
+    def __repr__(self):
+        return super().__repr__(prefix="Parameter containing:\ntensor(")
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        result = type(self)(Tensor._make(self._data.copy(), False), self.requires_grad)
+        if self._grad is not None:
+            result._grad = Tensor._make(self._grad._data.copy(), False)
+        memo[id(self)] = result
+        return result
+
+    def __reduce_ex__(self, proto):
+        return (_rebuild_parameter, (self.detach(), self.requires_grad))
+
+
+def _rebuild_parameter(data, requires_grad):
+    return Parameter(data, requires_grad)

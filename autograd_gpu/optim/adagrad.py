@@ -1,0 +1,50 @@
+"""Adagrad with learning-rate decay (torch.optim.Adagrad)."""
+from .. import _kernels as K
+from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _increment_step, _step_tensor, _zeros_like
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad, step for step as torch.optim.Adagrad::
+
+        g = -grad if maximize else grad;  g += weight_decay * p
+        sum += g * g;  p -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)
+
+    State ("step", "sum" = initial_accumulator_value) is created for every parameter at once.
+
+    >>> opt = Adagrad(model.parameters(), lr=1e-2)
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        _check_hyperparameter("lr", lr, "Invalid learning rate")
+        _check_hyperparameter("lr_decay", lr_decay, "Invalid lr_decay value")
+        _check_hyperparameter("weight_decay", weight_decay, "Invalid weight_decay value")
+        _check_hyperparameter("initial_accumulator_value", initial_accumulator_value,
+                              "Invalid initial_accumulator_value value")
+        _check_hyperparameter("eps", eps, "Invalid epsilon value")
+        if differentiable:
+            raise NotImplementedError("differentiable=True is not supported")
+        defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
+                    "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
+                    "maximize": maximize, "differentiable": differentiable, "fused": fused}
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(p, group)
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        state["step"] = _step_tensor()
+        state["sum"] = _zeros_like(p, group["initial_accumulator_value"])
+
+    def _update(self, p, group):
+        state = self.state[p]
+        if len(state) == 0:  # a parameter added with add_param_group after construction
+            self._init_state(p, group)
+        step = _increment_step(state["step"])
+        total = state["sum"]
+        K.adagrad_step(p._data, p._grad._data, total._data, step=step, lr=group["lr"], lr_decay=group["lr_decay"],
+                       eps=group["eps"], weight_decay=group["weight_decay"], maximize=group["maximize"])
+        _bump_version(p, total)

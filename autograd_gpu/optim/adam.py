@@ -1,0 +1,56 @@
+"""Adam, with AMSGrad and (decoupled) weight decay (torch.optim.Adam)."""
+from .. import _kernels as K
+from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _increment_step, _step_tensor, _zeros_like
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    """Adam, step for step as torch.optim.Adam::
+
+        g = -grad if maximize else grad;  g += weight_decay * p   (decoupled: p *= 1 - lr * weight_decay)
+        m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g * g   (amsgrad: v_max = max(v_max, v))
+        p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+    State per parameter: "step" (a CPU tensor), "exp_avg", "exp_avg_sq", "max_exp_avg_sq".
+
+    >>> opt = Adam(model.parameters(), lr=1e-3)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        _check_hyperparameter("lr", lr, "Invalid learning rate")
+        _check_hyperparameter("eps", eps, "Invalid epsilon value")
+        for i in (0, 1):
+            _check_hyperparameter(f"betas[{i}]", betas[i], f"Invalid beta parameter at index {i}")
+            if not betas[i] < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+        _check_hyperparameter("weight_decay", weight_decay, "Invalid weight_decay value")
+        if not (isinstance(betas[0], float) and isinstance(betas[1], float)):
+            raise ValueError("betas must be either both floats or both Tensors")
+        if differentiable:
+            raise NotImplementedError("differentiable=True is not supported")
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad,
+                    "maximize": maximize, "foreach": foreach, "capturable": capturable,
+                    "differentiable": differentiable, "fused": fused,
+                    "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, defaults)
+
+    def _update(self, p, group):
+        state = self.state[p]
+        if len(state) == 0:
+            state["step"] = _step_tensor()
+            state["exp_avg"] = _zeros_like(p)
+            state["exp_avg_sq"] = _zeros_like(p)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = _zeros_like(p)
+        step = _increment_step(state["step"])
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        v_max = state["max_exp_avg_sq"] if group["amsgrad"] else None
+        beta1, beta2 = group["betas"]
+        K.adam_step(p._data, p._grad._data, m._data, v._data, None if v_max is None else v_max._data,
+                    step=step, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                    weight_decay=group["weight_decay"], decoupled_weight_decay=group["decoupled_weight_decay"],
+                    maximize=group["maximize"])
+        _bump_version(p, m, v, v_max)

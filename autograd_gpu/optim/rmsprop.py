@@ -1,0 +1,49 @@
+"""RMSprop, centered or not, with momentum (torch.optim.RMSprop)."""
+from .. import _kernels as K
+from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _increment_step, _step_tensor, _zeros_like
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop, step for step as torch.optim.RMSprop::
+
+        g = -grad if maximize else grad;  g += weight_decay * p
+        sq = alpha * sq + (1 - alpha) * g * g
+        avg = sqrt(sq - ga * ga) + eps with ga = lerp(ga, g, 1 - alpha) if centered else sqrt(sq) + eps
+        buf = momentum * buf + g / avg;  p -= lr * buf      (without momentum: p -= lr * g / avg)
+
+    >>> opt = RMSprop(model.parameters(), lr=1e-2, momentum=0.9, centered=True)
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        _check_hyperparameter("lr", lr, "Invalid learning rate")
+        _check_hyperparameter("eps", eps, "Invalid epsilon value")
+        _check_hyperparameter("momentum", momentum, "Invalid momentum value")
+        _check_hyperparameter("weight_decay", weight_decay, "Invalid weight_decay value")
+        _check_hyperparameter("alpha", alpha, "Invalid alpha value")
+        if differentiable:
+            raise NotImplementedError("differentiable=True is not supported")
+        defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
+                    "weight_decay": weight_decay, "capturable": capturable, "foreach": foreach,
+                    "maximize": maximize, "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def _update(self, p, group):
+        state = self.state[p]
+        if len(state) == 0:
+            state["step"] = _step_tensor()
+            state["square_avg"] = _zeros_like(p)
+            if group["momentum"] > 0:
+                state["momentum_buffer"] = _zeros_like(p)
+            if group["centered"]:
+                state["grad_avg"] = _zeros_like(p)
+        _increment_step(state["step"])
+        sq = state["square_avg"]
+        grad_avg = state["grad_avg"] if group["centered"] else None
+        buf = state["momentum_buffer"] if group["momentum"] > 0 else None
+        K.rmsprop_step(p._data, p._grad._data, sq._data, None if grad_avg is None else grad_avg._data,
+                       None if buf is None else buf._data, lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
+                       weight_decay=group["weight_decay"], momentum=group["momentum"], maximize=group["maximize"])
+        _bump_version(p, sq, grad_avg, buf)

@@ -1,0 +1,188 @@
+// Fused optimizer updates: one launch per parameter updates it and its state in place.
+// Argument order (the loader relies on it): inputs (the updated ones as `T*`), scalars, n.
+// Each formula is torch.optim's single-tensor step (torch/optim/<name>.py), operation for
+// operation, so rounding matches. Scalars that only depend on the step count (bias
+// corrections, decayed lr) are computed on the host in double and passed as T.
+// Flags (maximize, nesterov, first) are passed as T: nonzero means true. They are the same
+// for every thread, so the branches on them never diverge.
+#include "common.cuh"
+
+__device__ __forceinline__ float ag_sqrt(float x) { return sqrtf(x); }
+__device__ __forceinline__ double ag_sqrt(double x) { return sqrt(x); }
+
+// torch.maximum: NaN if either operand is NaN.
+template <typename T>
+__device__ __forceinline__ T ag_maximum(T a, T b) {
+    return (a != a || a > b) ? a : b;
+}
+
+// torch.lerp(start, end, w), as ATen writes it: the formula depends on |w| < 0.5.
+template <typename T>
+__device__ __forceinline__ T ag_lerp(T start, T end, T w) {
+    return (w < T(0.5) && w > T(-0.5)) ? start + w * (end - start)
+                                       : end - (end - start) * (T(1) - w);
+}
+
+// The gradient every optimizer starts from: -g if maximize, plus weight_decay * p (L2).
+template <typename T>
+__device__ __forceinline__ T ag_grad(T g, T p, T weight_decay, T maximize) {
+    if (maximize != T(0)) g = -g;
+    if (weight_decay != T(0)) g = g + weight_decay * p;
+    return g;
+}
+
+// SGD without momentum: p -= lr * g
+template <typename T>
+__global__ void sgd_step(T* __restrict__ p, const T* __restrict__ g, T lr, T weight_decay,
+                         T maximize, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T pi = p[i];
+        p[i] = pi - lr * ag_grad(g[i], pi, weight_decay, maximize);
+    }
+}
+
+// SGD with momentum: buf = g on the first step, else buf * momentum + (1 - dampening) * g;
+// p -= lr * (nesterov ? g + momentum * buf : buf)
+template <typename T>
+__global__ void sgd_momentum_step(T* __restrict__ p, const T* __restrict__ g,
+                                  T* __restrict__ buf, T lr, T weight_decay, T momentum,
+                                  T damp_alpha, T nesterov, T maximize, T first,
+                                  long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T pi = p[i];
+        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+        const T bi = first != T(0) ? gi : buf[i] * momentum + damp_alpha * gi;
+        buf[i] = bi;
+        p[i] = pi - lr * (nesterov != T(0) ? gi + momentum * bi : bi);
+    }
+}
+
+// Adam / AdamW. decay = 1 - lr * weight_decay for AdamW (1 for Adam, whose weight_decay
+// is the L2 term instead); m = lerp(m, g, 1 - beta1); v = v * beta2 + (1 - beta2) * g * g;
+// p += (-step_size * m) / (sqrt(v) / sqrt(bias_correction2) + eps)
+template <typename T, bool AMSGRAD>
+__device__ __forceinline__ void adam_impl(T* __restrict__ p, const T* __restrict__ g,
+                                          T* __restrict__ exp_avg, T* __restrict__ exp_avg_sq,
+                                          T* __restrict__ max_exp_avg_sq, T beta1_weight,
+                                          T beta2, T one_minus_beta2, T weight_decay, T decay,
+                                          T eps, T neg_step_size, T bias_correction2_sqrt,
+                                          T maximize, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T pi = p[i] * decay;
+        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+        const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
+        T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
+        exp_avg[i] = mi;
+        exp_avg_sq[i] = vi;
+        if (AMSGRAD) {
+            vi = ag_maximum(max_exp_avg_sq[i], vi);
+            max_exp_avg_sq[i] = vi;
+        }
+        const T denom = ag_sqrt(vi) / bias_correction2_sqrt + eps;
+        p[i] = pi + (neg_step_size * mi) / denom;
+    }
+}
+
+template <typename T>
+__global__ void adam_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ exp_avg,
+                          T* __restrict__ exp_avg_sq, T beta1_weight, T beta2,
+                          T one_minus_beta2, T weight_decay, T decay, T eps, T neg_step_size,
+                          T bias_correction2_sqrt, T maximize, long long n) {
+    adam_impl<T, false>(p, g, exp_avg, exp_avg_sq, nullptr, beta1_weight, beta2,
+                        one_minus_beta2, weight_decay, decay, eps, neg_step_size,
+                        bias_correction2_sqrt, maximize, n);
+}
+
+template <typename T>
+__global__ void adam_amsgrad_step(T* __restrict__ p, const T* __restrict__ g,
+                                  T* __restrict__ exp_avg, T* __restrict__ exp_avg_sq,
+                                  T* __restrict__ max_exp_avg_sq, T beta1_weight, T beta2,
+                                  T one_minus_beta2, T weight_decay, T decay, T eps,
+                                  T neg_step_size, T bias_correction2_sqrt, T maximize,
+                                  long long n) {
+    adam_impl<T, true>(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1_weight, beta2,
+                       one_minus_beta2, weight_decay, decay, eps, neg_step_size,
+                       bias_correction2_sqrt, maximize, n);
+}
+
+// RMSprop: sq = sq * alpha + (1 - alpha) * g * g; centered: ga = lerp(ga, g, 1 - alpha),
+// avg = sqrt(sq - ga * ga) + eps, else sqrt(sq) + eps; with momentum:
+// buf = buf * momentum + g / avg, p -= lr * buf; without: p += (-lr * g) / avg
+template <typename T, bool CENTERED, bool MOMENTUM>
+__device__ __forceinline__ void rmsprop_impl(T* __restrict__ p, const T* __restrict__ g,
+                                             T* __restrict__ square_avg, T* __restrict__ grad_avg,
+                                             T* __restrict__ buf, T lr, T alpha,
+                                             T one_minus_alpha, T eps, T weight_decay,
+                                             T momentum, T maximize, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T pi = p[i];
+        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+        const T sq = square_avg[i] * alpha + (one_minus_alpha * gi) * gi;
+        square_avg[i] = sq;
+        T avg;
+        if (CENTERED) {
+            const T ga = ag_lerp(grad_avg[i], gi, one_minus_alpha);
+            grad_avg[i] = ga;
+            avg = ag_sqrt(sq - ga * ga) + eps;
+        } else {
+            avg = ag_sqrt(sq) + eps;
+        }
+        if (MOMENTUM) {
+            const T bi = buf[i] * momentum + gi / avg;
+            buf[i] = bi;
+            p[i] = pi - lr * bi;
+        } else {
+            p[i] = pi + (-lr * gi) / avg;
+        }
+    }
+}
+
+template <typename T>
+__global__ void rmsprop_step(T* __restrict__ p, const T* __restrict__ g,
+                             T* __restrict__ square_avg, T lr, T alpha, T one_minus_alpha,
+                             T eps, T weight_decay, T maximize, long long n) {
+    rmsprop_impl<T, false, false>(p, g, square_avg, nullptr, nullptr, lr, alpha,
+                                  one_minus_alpha, eps, weight_decay, T(0), maximize, n);
+}
+
+template <typename T>
+__global__ void rmsprop_centered_step(T* __restrict__ p, const T* __restrict__ g,
+                                      T* __restrict__ square_avg, T* __restrict__ grad_avg,
+                                      T lr, T alpha, T one_minus_alpha, T eps, T weight_decay,
+                                      T maximize, long long n) {
+    rmsprop_impl<T, true, false>(p, g, square_avg, grad_avg, nullptr, lr, alpha,
+                                 one_minus_alpha, eps, weight_decay, T(0), maximize, n);
+}
+
+template <typename T>
+__global__ void rmsprop_momentum_step(T* __restrict__ p, const T* __restrict__ g,
+                                      T* __restrict__ square_avg, T* __restrict__ buf, T lr,
+                                      T alpha, T one_minus_alpha, T eps, T weight_decay,
+                                      T momentum, T maximize, long long n) {
+    rmsprop_impl<T, false, true>(p, g, square_avg, nullptr, buf, lr, alpha, one_minus_alpha,
+                                 eps, weight_decay, momentum, maximize, n);
+}
+
+template <typename T>
+__global__ void rmsprop_centered_momentum_step(T* __restrict__ p, const T* __restrict__ g,
+                                               T* __restrict__ square_avg,
+                                               T* __restrict__ grad_avg, T* __restrict__ buf,
+                                               T lr, T alpha, T one_minus_alpha, T eps,
+                                               T weight_decay, T momentum, T maximize,
+                                               long long n) {
+    rmsprop_impl<T, true, true>(p, g, square_avg, grad_avg, buf, lr, alpha, one_minus_alpha,
+                                eps, weight_decay, momentum, maximize, n);
+}
+
+// Adagrad: sum += g * g; p += (-clr * g) / (sqrt(sum) + eps), clr = lr / (1 + (step - 1) * lr_decay)
+template <typename T>
+__global__ void adagrad_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ sum,
+                             T neg_clr, T eps, T weight_decay, T maximize, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T pi = p[i];
+        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+        const T si = sum[i] + gi * gi;
+        sum[i] = si;
+        p[i] = pi + (neg_clr * gi) / (ag_sqrt(si) + eps);
+    }
+}

@@ -1,0 +1,35 @@
+"""PyTorch's autograd tutorial programs (tests/tutorials/*.py, each a plain `import torch` script) run twice:
+once with real PyTorch, once with `torch` resolving to autograd_gpu; what they print must be identical."""
+import contextlib
+import io
+import pathlib
+import sys
+
+import pytest
+import torch
+
+import autograd_gpu
+
+PROGRAMS = sorted((pathlib.Path(__file__).parent / "tutorials").glob("*.py"))
+
+
+def _run(path, lib, monkeypatch):
+    out = io.StringIO()
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "torch", lib)  # the script's `import torch` gets `lib`
+        with contextlib.redirect_stdout(out):
+            exec(compile(path.read_text(), str(path), "exec"), {"__name__": "__main__"})
+    return out.getvalue()
+
+
+def test_every_tutorial_is_collected():
+    assert len(PROGRAMS) >= 8
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning")
+@pytest.mark.parametrize("path", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+def test_tutorial_prints_the_same(path, monkeypatch):
+    expected = _run(path, torch, monkeypatch)
+    got = _run(path, autograd_gpu, monkeypatch)
+    assert expected.strip(), "the program printed nothing"
+    assert got == expected
