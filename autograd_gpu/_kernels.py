@@ -410,7 +410,7 @@ def _cupy_launcher(spec: KernelSpec, ctype: str, args: list, work: int) -> None:
 
 
 def _is_cupy(a) -> bool:
-    return type(a).__module__.split(".", 1)[0] == "cupy"
+    return type(a) is not numpy.ndarray and type(a).__module__.split(".", 1)[0] == "cupy"
 
 
 def run_kernel(name: str, *arrays, scalars=(), dim: int = -1, sizes=None, launcher=None):
@@ -432,13 +432,17 @@ def run_kernel(name: str, *arrays, scalars=(), dim: int = -1, sizes=None, launch
         xp = numpy
     if spec.sizes:
         return _run_image_kernel(spec, xp, arrays, scalars, sizes, launcher, cupy_arrays)
-    shape = numpy.broadcast_shapes(*(a.shape for a in arrays))
-    for n, a in zip(spec.inputs, arrays):
-        if n in spec.inplace and (a.shape != shape or a.dtype != arrays[0].dtype):
-            raise ValueError(f"{name}: {n} is updated in place, so it needs shape {shape} and "
-                             f"dtype {arrays[0].dtype}, got {a.shape} and {a.dtype}")
-    arrays = [a if n in spec.inplace else xp.broadcast_to(a, shape)
-              for n, a in zip(spec.inputs, arrays)]
+    shape = arrays[0].shape
+    if any(a.shape != shape for a in arrays):  # NOTE: the common same-shape case skips broadcasting (hot path)
+        shape = numpy.broadcast_shapes(*(a.shape for a in arrays))
+        for n, a in zip(spec.inputs, arrays):
+            if n in spec.inplace and (a.shape != shape or a.dtype != arrays[0].dtype):
+                raise ValueError(f"{name}: {n} is updated in place, so it needs shape {shape} and "
+                                 f"dtype {arrays[0].dtype}, got {a.shape} and {a.dtype}")
+        arrays = [a if n in spec.inplace else xp.broadcast_to(a, shape)
+                  for n, a in zip(spec.inputs, arrays)]
+    elif spec.inplace and any(a.dtype != arrays[0].dtype for n, a in zip(spec.inputs, arrays) if n in spec.inplace):
+        raise ValueError(f"{name}: the buffers updated in place need dtype {arrays[0].dtype}")
     dtype = arrays[0].dtype
     ctype = CTYPES.get(dtype)
     if launcher is None and (not cupy_arrays or ctype is None):

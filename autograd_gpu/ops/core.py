@@ -63,7 +63,7 @@ class SavedTensor:
 
     def unpack(self, node):
         if self.counter.value != self.version:
-            from ..tensor import Tensor, _legacy_type_name
+            from ..tensor import _legacy_type_name
             t = self.tensor
             if t is None:
                 t = Tensor._make(self.data, False)
@@ -79,7 +79,6 @@ class SavedTensor:
                 "modified it came after the forward call; use .clone() before the in-place operation, or "
                 "avoid it.")
         if self.is_output:
-            from ..tensor import Tensor
             if self.data.dtype.kind != "f":  # e.g. the indices output of max(dim)
                 return Tensor._make(self.data, False, None, 0, self.counter)
             return Tensor._make(self.data, True, node, self.output_nr, self.counter)
@@ -129,7 +128,6 @@ class OpNode(Node):
 
 
 def _zeros_like_meta(meta, grads):
-    from ..tensor import Tensor
     ref = next(g for g in grads if g is not None)
     xp = ref._xp
     return Tensor._make(xp.zeros(meta[0], dtype=meta[1]), False)
@@ -156,53 +154,67 @@ def _check_devices(arrays):
                            f"{b} and {a}! Move them with .to(device) first.")
 
 
+def _result_dtype(inputs, first):
+    """The result dtype of an op over `inputs`, with a fast path for the common cases (NOTE: hot path)."""
+    fdt = first._data.dtype
+    for x in inputs:
+        d = getattr(x, "_data", None)
+        if d is None:
+            # a Python number keeps a floating tensor's dtype (and an int tensor's, for ints)
+            if fdt.kind == "f" or (fdt.kind in "iu" and type(x) is int):
+                continue
+            return _dtype.result_type(inputs)
+        if d.dtype != fdt or (d.ndim == 0) != (first._data.ndim == 0):
+            return _dtype.result_type(inputs)
+    return _dtype._FROM_NP[fdt]
+
+
 def apply(op, *inputs, **params):
     """Run `op` on tensors / Python scalars and record it for backward when grad mode needs it."""
-    from ..tensor import Tensor
-    arrays = []
-    tensors = False
     first = None
-    atype = None
+    requires_grad = False
+    arrays = []
     for x in inputs:
         if isinstance(x, Tensor):
             d = x._data
             if first is None:
-                first, atype = x, type(d)
-            elif type(d) is not atype or (atype is not np.ndarray and d.device != first._data.device):
+                first = x
+            elif type(d) is not type(first._data) or (type(d) is not np.ndarray and d.device != first._data.device):
                 if d.ndim == 0 and type(d) is np.ndarray:  # a CPU scalar tensor may join a GPU op, as in PyTorch
                     d = first._xp.asarray(d)
                 else:
                     _check_devices([first._data, d])
+            if not requires_grad and x.requires_grad:
+                requires_grad = True
             arrays.append(d)
-            tensors = True
         else:
             arrays.append(x)
     rule = op.dtype
-    if rule != "keep":
-        dt = _dtype.result_type(inputs)
+    dt = None
+    if rule != "keep" and first is not None:
+        dt = _result_dtype(inputs, first)
         if rule == "float" and not dt.is_floating_point:
             dt = _dtype.get_default_dtype()
         npdt = dt.np
         arrays = [a.astype(npdt) if hasattr(a, "dtype") and a.dtype != npdt else a for a in arrays]
-    xp = first._xp if first is not None else np
+    xp = np if first is None or type(first._data) is np.ndarray else first._xp
     try:
         out = op.forward(xp, *arrays, **params)
     except ValueError as e:  # numpy/CuPy broadcasting failures are RuntimeErrors in PyTorch
         if "broadcast" not in str(e):
             raise
         raise RuntimeError(_broadcast_error([a.shape for a in arrays if hasattr(a, "shape")])) from None
+    requires_grad = requires_grad and op.differentiable and grad_mode._state.enabled
     if op.nout == 1:
-        out = _finish(out, rule, dt if rule in ("promote", "float") else None, xp)
-    else:
-        out = tuple(_finish(o, "keep", None, xp) for o in out)
-
-    requires_grad = (op.differentiable and tensors and grad_mode._state.enabled
-                     and any(isinstance(x, Tensor) and x.requires_grad for x in inputs))
-    if op.nout == 1:
+        if type(out) is not np.ndarray and (xp is np or not hasattr(out, "shape")):
+            out = xp.asarray(out)
+        if dt is not None and rule != "compare" and out.dtype != dt.np:
+            out = out.astype(dt.np)
         result = Tensor._make(out, False)
         results = (result,)
     else:
-        results = tuple(Tensor._make(o, False) for o in out)
+        results = tuple(Tensor._make(np.asarray(o) if xp is np and type(o) is not np.ndarray else o, False)
+                        for o in out)
         result = results
     if op.view:
         base = first._base if first._base is not None else first
@@ -235,19 +247,8 @@ def _shares_memory(a, b):
     return ab is bb
 
 
-def _finish(out, rule, dt, xp):
-    if xp is np and type(out) is not np.ndarray:
-        out = np.asarray(out)
-    if rule == "compare":
-        return out
-    if dt is not None and out.dtype != dt.np:
-        out = out.astype(dt.np)
-    return out
-
-
 def record(op, inputs, results, params, node=None):
     """Attach a new node of `op` to `results` (already computed from `inputs`)."""
-    from ..tensor import Tensor
     if node is None:
         node = op.node_cls()
     node.op = op
@@ -289,3 +290,6 @@ def record(op, inputs, results, params, node=None):
             r._grad_fn = node
             r._output_nr = i
     return node
+
+
+from ..tensor import Tensor  # noqa: E402  (tensor.py imports this module lazily; bound here for the hot path)
