@@ -14,6 +14,7 @@ from ._device import device, get_default_device, set_default_device  # noqa: F40
 from ._random import Generator, initial_seed, manual_seed, seed  # noqa: F401
 from ._tensor_str import get_printoptions, set_printoptions  # noqa: F401
 from .size import Size  # noqa: F401
+from ._threads import get_num_threads, set_num_threads  # noqa: F401
 from .tensor import Tensor  # noqa: F401
 from . import _methods  # noqa: F401  (binds the Tensor methods)
 from . import autograd, cuda  # noqa: F401

@@ -43,13 +43,6 @@ def load_data(device):
     return as_tensors(x_train, y_train), as_tensors(x_test, y_test)
 
 
-def one_blas_thread():
-    # NOTE: this model's matrix products are tiny (at most 512x288 @ 288x64): waking OpenBLAS's worker threads
-    # costs more than they save, and on a busy 2-core machine they made each CPU step about 8x slower.
-    from threadpoolctl import threadpool_limits  # comes with scikit-learn
-    threadpool_limits(1, user_api="blas")
-
-
 def evaluate(model, images, labels):
     model.eval()
     with torch.no_grad():
@@ -99,7 +92,9 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = load_data(device)
     if device.type == "cpu":
-        one_blas_thread()
+        # NOTE: this model's matrix products are tiny (at most 512x288 @ 288x64): waking BLAS worker threads
+        # costs more than they save, and on a busy 2-core machine they made each step about 8x slower.
+        torch.set_num_threads(1)
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True,
                         generator=torch.Generator().manual_seed(args.seed))
 
