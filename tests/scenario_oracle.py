@@ -4,7 +4,11 @@ A scenario is a function of the library module `L`; it returns any nesting of te
 dtypes, devices, sizes, graph nodes (compared by class name) and None.
 
 >>> same(lambda L: (L.tensor([1., 2.], requires_grad=True) * 2).grad_fn)
+
+With `device=...`, autograd_gpu runs the scenario with its tensors created on that device (the torch
+oracle stays on the CPU): `same(scenario, device=device)` in a test that takes the `device` fixture.
 """
+import functools
 import re
 
 import numpy as np
@@ -14,6 +18,32 @@ import torch
 import autograd_gpu
 
 LIBS = {"torch": torch, "autograd_gpu": autograd_gpu}
+
+# the creation functions whose values do not depend on a random generator
+_CREATION = frozenset({"tensor", "as_tensor", "zeros", "ones", "empty", "full", "arange", "linspace", "eye"})
+
+
+class _OnDevice:
+    """autograd_gpu, except that its creation functions default to `device`: a scenario written once
+    creates all its tensors there. (Random creation functions are left out: their streams are per device.)"""
+
+    def __init__(self, device):
+        self._device = device
+
+    def __getattr__(self, name):
+        attr = getattr(autograd_gpu, name)
+        if name not in _CREATION:
+            return attr
+
+        @functools.wraps(attr)
+        def create(*args, **kwargs):
+            kwargs.setdefault("device", self._device)
+            return attr(*args, **kwargs)
+        return create
+
+
+def _ours(device):
+    return autograd_gpu if device is None else _OnDevice(device)
 
 
 def _plain(v):
@@ -54,27 +84,28 @@ def assert_same(got, expected, rtol=1e-5, atol=1e-6, path="result"):
         assert got == expected and type(got) is type(expected), f"{path}: {got!r} != {expected!r}"
 
 
-def same(scenario, rtol=1e-5, atol=1e-6):
-    """Run `scenario(L)` with PyTorch and with autograd_gpu; assert both return the same thing."""
+def same(scenario, rtol=1e-5, atol=1e-6, device=None):
+    """Run `scenario(L)` with PyTorch and with autograd_gpu (on `device`); assert both return the same thing."""
     expected = _plain(scenario(torch))
-    got = _plain(scenario(autograd_gpu))
+    got = _plain(scenario(_ours(device)))
     assert_same(got, expected, rtol, atol)
     return got
 
 
-def same_error(scenario, exc, phrase):
-    """Both libraries raise `exc` from `scenario(L)`, and both messages contain `phrase`."""
+def same_error(scenario, exc, phrase, device=None):
+    """Both libraries raise `exc` from `scenario(L)` (ours on `device`), and both messages contain `phrase`."""
     with pytest.raises(exc) as expected:
         scenario(torch)
     assert phrase in str(expected.value), f"the oracle's message changed: {expected.value}"
     with pytest.raises(exc, match=re.escape(phrase)):
-        scenario(autograd_gpu)
+        scenario(_ours(device))
 
 
-def same_warning(scenario, category, phrase):
-    """Both libraries warn `category` with `phrase` while running `scenario(L)`; returns both results."""
+def same_warning(scenario, category, phrase, device=None):
+    """Both libraries warn `category` with `phrase` while running `scenario(L)` (ours on `device`); returns
+    both results."""
     out = []
-    for lib in (torch, autograd_gpu):
+    for lib in (torch, _ours(device)):
         with pytest.warns(category, match=re.escape(phrase)):
             out.append(_plain(scenario(lib)))
     assert_same(out[1], out[0])

@@ -8,12 +8,12 @@ import torch
 import autograd_gpu as ag
 
 
-def _run(T, build, **kw):
-    """Backward of build(T) under detect_anomaly: (error message, [warning messages])."""
+def _run(T, build, device="cpu", **kw):
+    """Backward of build(T) (its input on `device`) under detect_anomaly: (error message, [warning messages])."""
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         with T.autograd.detect_anomaly(**kw):
-            x = T.zeros(3, requires_grad=True)
+            x = T.zeros(3, requires_grad=True, device=device)
             y = build(T, x)
             try:
                 y.sum().backward()
@@ -32,8 +32,8 @@ def zero_over_zero(T, x):
 
 
 @pytest.mark.parametrize("build", [sqrt_times_zero, zero_over_zero])
-def test_nan_in_backward_raises_like_torch(build):
-    err, msgs = _run(ag, build)
+def test_nan_in_backward_raises_like_torch(build, device):
+    err, msgs = _run(ag, build, device)
     terr, tmsgs = _run(torch, build)
     assert err == terr and err is not None
     assert "returned nan values in its" in err
@@ -46,23 +46,23 @@ def test_nan_in_backward_raises_like_torch(build):
     assert "autograd_gpu" not in trace[0].split("\n")[-2]  # it ends in user code, not in the library
 
 
-def test_check_nan_false_and_mode_off_do_not_raise():
-    err, _ = _run(ag, sqrt_times_zero, check_nan=False)
+def test_check_nan_false_and_mode_off_do_not_raise(device):
+    err, _ = _run(ag, sqrt_times_zero, device, check_nan=False)
     terr, _ = _run(torch, sqrt_times_zero, check_nan=False)
     assert err is None and terr is None
-    x = ag.zeros(2, requires_grad=True)
+    x = ag.zeros(2, requires_grad=True, device=device)
     y = ag.sqrt(x) * 0
     assert y.grad_fn._trace is None  # nothing recorded while off
     y.sum().backward()
-    assert np.isnan(x.grad.numpy()).all()
+    assert np.isnan(x.grad.cpu().numpy()).all()
 
 
-def test_flags_and_set_detect_anomaly():
+def test_flags_and_set_detect_anomaly(device):
     assert not ag.autograd.is_anomaly_enabled()
     ag.autograd.set_detect_anomaly(True)
     try:
         assert ag.autograd.is_anomaly_enabled() and ag.autograd.is_anomaly_check_nan_enabled()
-        x = ag.zeros(2, requires_grad=True)
+        x = ag.zeros(2, requires_grad=True, device=device)
         y = ag.sqrt(x) * 0
         with pytest.raises(RuntimeError, match="Function 'SqrtBackward0' returned nan values in its 0th output."):
             with pytest.warns(UserWarning, match="Error detected in SqrtBackward0"):
@@ -75,7 +75,7 @@ def test_flags_and_set_detect_anomaly():
     assert not ag.autograd.is_anomaly_enabled() and ag.autograd.is_anomaly_check_nan_enabled()
 
 
-def test_decorator_and_errors_other_than_nan_show_the_trace():
+def test_decorator_and_errors_other_than_nan_show_the_trace(device):
     class Boom(ag.autograd.Function):
         @staticmethod
         def forward(ctx, x):
@@ -90,7 +90,7 @@ def test_decorator_and_errors_other_than_nan_show_the_trace():
 
     @deco
     def run():
-        x = ag.ones(2, requires_grad=True)
+        x = ag.ones(2, requires_grad=True, device=device)
         y = Boom.apply(x)  # the custom node's creation is recorded too
         y.sum().backward()
 

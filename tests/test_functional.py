@@ -14,8 +14,9 @@ def _arr(*shape):
     return RNG.standard_normal(shape)
 
 
-def _both(a, requires_grad=False):
-    return ag.tensor(a, requires_grad=requires_grad), torch.tensor(a, requires_grad=requires_grad)
+def _both(a, requires_grad=False, device="cpu"):
+    """Ours on `device`, torch's on the CPU."""
+    return ag.tensor(a, requires_grad=requires_grad, device=device), torch.tensor(a, requires_grad=requires_grad)
 
 
 def _assert_same(ours, theirs):
@@ -27,7 +28,7 @@ def _assert_same(ours, theirs):
     else:
         assert isinstance(ours, ag.Tensor), type(ours)
         assert tuple(ours.shape) == tuple(theirs.shape)
-        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ours.detach().cpu().numpy(), theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 def f_single(T):
@@ -60,30 +61,31 @@ CASES = [  # (function factory, input shapes, tuple inputs?)
 ]
 
 
-def _inputs(shapes, tup):
+def _inputs(shapes, tup, device="cpu"):
     arrs = [_arr(*s) for s in shapes]
-    ours = tuple(ag.tensor(a) for a in arrs)
+    ours = tuple(ag.tensor(a, device=device) for a in arrs)
     theirs = tuple(torch.tensor(a) for a in arrs)
     return (ours, theirs) if tup else (ours[0], theirs[0])
 
 
 @pytest.mark.parametrize("make,shapes,tup", CASES)
-def test_jacobian(make, shapes, tup):
-    x, tx = _inputs(shapes, tup)
+def test_jacobian(make, shapes, tup, device):
+    x, tx = _inputs(shapes, tup, device)
     _assert_same(AF.jacobian(make(ag), x), TF.jacobian(make(torch), tx))
 
 
 @pytest.mark.parametrize("make,shapes,tup", CASES)
-def test_vjp_and_jvp(make, shapes, tup):
-    x, tx = _inputs(shapes, tup)
+def test_vjp_and_jvp(make, shapes, tup, device):
+    x, tx = _inputs(shapes, tup, device)
     tout = make(torch)(*(tx if tup else (tx,)))
     touts = tout if isinstance(tout, tuple) else (tout,)
     v_arrs = [_arr(*o.shape) for o in touts]
-    v = tuple(ag.tensor(a) for a in v_arrs) if isinstance(tout, tuple) else ag.tensor(v_arrs[0])
+    v = tuple(ag.tensor(a, device=device) for a in v_arrs) if isinstance(tout, tuple) else \
+        ag.tensor(v_arrs[0], device=device)
     tv = tuple(torch.tensor(a) for a in v_arrs) if isinstance(tout, tuple) else torch.tensor(v_arrs[0])
     _assert_same(AF.vjp(make(ag), x, v), TF.vjp(make(torch), tx, tv))
     u_arrs = [_arr(*s) for s in shapes]
-    u = tuple(ag.tensor(a) for a in u_arrs) if tup else ag.tensor(u_arrs[0])
+    u = tuple(ag.tensor(a, device=device) for a in u_arrs) if tup else ag.tensor(u_arrs[0], device=device)
     tu = tuple(torch.tensor(a) for a in u_arrs) if tup else torch.tensor(u_arrs[0])
     _assert_same(AF.jvp(make(ag), x, u), TF.jvp(make(torch), tx, tu))
 
@@ -98,26 +100,26 @@ def scalar_pair(x, y):
 
 @pytest.mark.parametrize("fn,shapes,tup", [(scalar_single, [(3,)], False), (scalar_single, [(2, 2)], False),
                                            (scalar_pair, [(2,), (3,)], True)])
-def test_hessian_vhp_hvp(fn, shapes, tup):
-    x, tx = _inputs(shapes, tup)
+def test_hessian_vhp_hvp(fn, shapes, tup, device):
+    x, tx = _inputs(shapes, tup, device)
     _assert_same(AF.hessian(fn, x), TF.hessian(fn, tx))
     v_arrs = [_arr(*s) for s in shapes]
-    v = tuple(ag.tensor(a) for a in v_arrs) if tup else ag.tensor(v_arrs[0])
+    v = tuple(ag.tensor(a, device=device) for a in v_arrs) if tup else ag.tensor(v_arrs[0], device=device)
     tv = tuple(torch.tensor(a) for a in v_arrs) if tup else torch.tensor(v_arrs[0])
     _assert_same(AF.vhp(fn, x, v), TF.vhp(fn, tx, tv))
     _assert_same(AF.hvp(fn, x, v), TF.hvp(fn, tx, tv))
 
 
-def test_scalar_input_allows_v_none():
-    x, tx = _both(np.array([0.7]))
+def test_scalar_input_allows_v_none(device):
+    x, tx = _both(np.array([0.7]), device=device)
     _assert_same(AF.jvp(lambda a: a.exp() * 2, x), TF.jvp(lambda a: a.exp() * 2, tx))
     _assert_same(AF.vjp(lambda a: a.exp().sum(), x), TF.vjp(lambda a: a.exp().sum(), tx))
     _assert_same(AF.hvp(lambda a: (a ** 4).sum(), x), TF.hvp(lambda a: (a ** 4).sum(), tx))
 
 
-def test_results_are_detached_unless_create_graph():
+def test_results_are_detached_unless_create_graph(device):
     a = _arr(3)
-    x, tx = _both(a, requires_grad=True)
+    x, tx = _both(a, requires_grad=True, device=device)
     jac = AF.jacobian(scalar_single, x)
     assert not jac.requires_grad
     jac = AF.jacobian(lambda z: (z ** 3).sum(), x, create_graph=True)
@@ -125,13 +127,13 @@ def test_results_are_detached_unless_create_graph():
     assert jac.requires_grad and tjac.requires_grad
     jac.sum().backward()  # d/dx sum(3x^2) = 6x, flows to the original x
     tjac.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
-    out, vhp = AF.vhp(lambda z: (z ** 3).sum(), x, ag.ones(3, dtype=ag.float64), create_graph=True)
+    np.testing.assert_allclose(x.grad.cpu().numpy(), tx.grad.numpy())
+    out, vhp = AF.vhp(lambda z: (z ** 3).sum(), x, ag.ones(3, dtype=ag.float64, device=device), create_graph=True)
     assert out.requires_grad and vhp.requires_grad
 
 
-def test_linear_function_has_zero_hessian():
-    x, tx = _both(_arr(3))
+def test_linear_function_has_zero_hessian(device):
+    x, tx = _both(_arr(3), device=device)
     _assert_same(AF.hessian(lambda z: (z * 2).sum(), x), TF.hessian(lambda z: (z * 2).sum(), tx))
 
 

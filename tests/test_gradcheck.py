@@ -13,9 +13,10 @@ from autograd_gpu.autograd import GradcheckError, gradcheck, gradgradcheck
 TGradcheckError = importlib.import_module("torch.autograd.gradcheck").GradcheckError
 
 
-def _both(a, dtype=np.float64, requires_grad=True):
+def _both(a, dtype=np.float64, requires_grad=True, device="cpu"):
+    """Ours on `device`, torch's on the CPU."""
     a = np.asarray(a, dtype=dtype)
-    return ag.tensor(a, requires_grad=requires_grad), torch.tensor(a, requires_grad=requires_grad)
+    return ag.tensor(a, requires_grad=requires_grad, device=device), torch.tensor(a, requires_grad=requires_grad)
 
 
 def make_wrong(T):
@@ -71,17 +72,17 @@ OURS, THEIRS = make_wrong(ag), make_wrong(torch)
     lambda T: (lambda x, y: (x.exp() / (1 + y), x.sin())),
     lambda T: (lambda x, y: x * y),  # broadcast (2, 3) * (3,)
 ])
-def test_correct_gradients_pass(fn):
-    x, tx = _both(np.linspace(-1, 1, 6).reshape(2, 3))
-    y, ty = _both(np.linspace(0.5, 1.5, 3))
+def test_correct_gradients_pass(fn, device):
+    x, tx = _both(np.linspace(-1, 1, 6).reshape(2, 3), device=device)
+    y, ty = _both(np.linspace(0.5, 1.5, 3), device=device)
     n = fn(torch).__code__.co_argcount
     args, targs = ((x, y), (tx, ty)) if n == 2 else ((x,), (tx,))
     assert gradcheck(fn(ag), args) is True and torch.autograd.gradcheck(fn(torch), targs) is True
     assert gradgradcheck(fn(ag), args) is True and torch.autograd.gradgradcheck(fn(torch), targs) is True
 
 
-def test_wrong_backward_is_caught_with_the_worst_element():
-    x, tx = _both([0.5, -1.0, 2.0])
+def test_wrong_backward_is_caught_with_the_worst_element(device):
+    x, tx = _both([0.5, -1.0, 2.0], device=device)
     with pytest.raises(GradcheckError) as e:
         gradcheck(OURS[0].apply, (x,))
     with pytest.raises(TGradcheckError) as te:
@@ -101,17 +102,17 @@ def test_wrong_backward_is_caught_with_the_worst_element():
     assert torch.autograd.gradcheck(THEIRS[0].apply, (tx,), raise_exception=False) is False
 
 
-def test_which_input_is_named():
-    x, tx = _both([0.5, -1.0])
-    y, ty = _both([1.5, 2.0])
+def test_which_input_is_named(device):
+    x, tx = _both([0.5, -1.0], device=device)
+    y, ty = _both([1.5, 2.0], device=device)
     with pytest.raises(GradcheckError, match="with respect to input 1,"):
         gradcheck(lambda a, b: a + OURS[0].apply(b), (x, y))
     with pytest.raises(TGradcheckError, match="with respect to input 1,"):
         torch.autograd.gradcheck(lambda a, b: a + THEIRS[0].apply(b), (tx, ty))
 
 
-def test_gradgradcheck_catches_wrong_second_order():
-    x, tx = _both([0.5, -1.0, 2.0])
+def test_gradgradcheck_catches_wrong_second_order(device):
+    x, tx = _both([0.5, -1.0, 2.0], device=device)
     assert gradcheck(OURS[1].apply, (x,)) and torch.autograd.gradcheck(THEIRS[1].apply, (tx,))
     with pytest.raises(GradcheckError, match="Jacobian mismatch"):
         gradgradcheck(OURS[1].apply, (x,))
@@ -119,8 +120,8 @@ def test_gradgradcheck_catches_wrong_second_order():
         torch.autograd.gradgradcheck(THEIRS[1].apply, (tx,))
 
 
-def test_nondeterministic_and_unscaled_backward():
-    x, tx = _both([0.5, -1.0])
+def test_nondeterministic_and_unscaled_backward(device):
+    x, tx = _both([0.5, -1.0], device=device)
     for check, fns, xx, Err in ((gradcheck, OURS, x, GradcheckError),
                                 (torch.autograd.gradcheck, THEIRS, tx, TGradcheckError)):
         with pytest.raises(Err, match="Backward is not reentrant"):
@@ -130,8 +131,8 @@ def test_nondeterministic_and_unscaled_backward():
             check(fns[3].apply, (xx,))
 
 
-def test_low_precision_warns_like_torch_and_needs_an_input():
-    x32, tx32 = _both([0.5, 1.0], dtype=np.float32)
+def test_low_precision_warns_like_torch_and_needs_an_input(device):
+    x32, tx32 = _both([0.5, 1.0], dtype=np.float32, device=device)
     with pytest.warns(UserWarning) as w:
         assert gradcheck(lambda a: a * 2, (x32,), eps=1e-3, atol=1e-2, rtol=1e-2)
     with pytest.warns(UserWarning) as tw:
@@ -141,10 +142,10 @@ def test_low_precision_warns_like_torch_and_needs_an_input():
     # float32 with the default tolerances fails on a curved function, as it does in PyTorch
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        x32, tx32 = _both([0.3, 1.7, -2.2], dtype=np.float32)
+        x32, tx32 = _both([0.3, 1.7, -2.2], dtype=np.float32, device=device)
         assert gradcheck(lambda a: a.exp() * a, (x32,), raise_exception=False) is False
         assert torch.autograd.gradcheck(lambda a: a.exp() * a, (tx32,), raise_exception=False) is False
-    xn, txn = _both([1.0], requires_grad=False)
+    xn, txn = _both([1.0], requires_grad=False, device=device)
     with pytest.raises(ValueError) as e:
         gradcheck(lambda a: a * 2, (xn,))
     with pytest.raises(ValueError) as te:
@@ -152,8 +153,8 @@ def test_low_precision_warns_like_torch_and_needs_an_input():
     assert str(e.value) == str(te.value)
 
 
-def test_non_differentiable_output_and_defaults():
-    x, tx = _both([0.5, -1.0])
+def test_non_differentiable_output_and_defaults(device):
+    x, tx = _both([0.5, -1.0], device=device)
     assert gradcheck(lambda a: (a * 2, (a > 0).long()), (x,))
     assert torch.autograd.gradcheck(lambda a: (a * 2, (a > 0).long()), (tx,))
     import inspect

@@ -37,17 +37,17 @@ def _weights(L):
     lambda L, y, x: y.__imul__(2),
 ], ids=["add", "add_alpha", "add_scalar", "sub", "mul", "mul_scalar", "div", "div_scalar", "zero", "fill",
         "fill_tensor", "copy", "copy_constant_broadcast", "clamp", "clamp_min", "pow", "chain", "iadd", "imul"])
-def test_inplace_op_on_non_leaf(op):
+def test_inplace_op_on_non_leaf(op, device):
     def scenario(L):
         x = _m(L)
         y = x * 2
         r = op(L, y, x)
         (y * _weights(L)).sum().backward()
         return r is y, y, y.grad_fn, y._version, x.grad
-    same(scenario)
+    same(scenario, device=device)
 
 
-def test_inplace_op_keeps_requires_grad_for_a_tensor_that_had_none():
+def test_inplace_op_keeps_requires_grad_for_a_tensor_that_had_none(device):
     def scenario(L):
         x = _m(L)
         y = L.zeros(2, 3)
@@ -57,23 +57,23 @@ def test_inplace_op_keeps_requires_grad_for_a_tensor_that_had_none():
         (y * _weights(L)).sum().backward()
         (z * z).sum().backward()
         return y.requires_grad, y.is_leaf, y.grad_fn, z.grad_fn, x.grad
-    same(scenario)
+    same(scenario, device=device)
 
 
-def test_inplace_on_leaf_that_requires_grad_raises():
+def test_inplace_on_leaf_that_requires_grad_raises(device):
     same_error(lambda L: _m(L).add_(1), RuntimeError,
-               "a leaf Variable that requires grad is being used in an in-place operation.")
-    same_error(lambda L: _m(L).zero_(), RuntimeError, "a leaf Variable that requires grad")
+               "a leaf Variable that requires grad is being used in an in-place operation.", device=device)
+    same_error(lambda L: _m(L).zero_(), RuntimeError, "a leaf Variable that requires grad", device=device)
     same_error(lambda L: _m(L)[0].mul_(2), RuntimeError,
-               "a view of a leaf Variable that requires grad is being used in an in-place operation.")
+               "a view of a leaf Variable that requires grad is being used in an in-place operation.", device=device)
 
     def setitem(L):
         _m(L)[0, 0] = 3.
     same_error(setitem, RuntimeError,
-               "a view of a leaf Variable that requires grad is being used in an in-place operation")
+               "a view of a leaf Variable that requires grad is being used in an in-place operation", device=device)
 
 
-def test_inplace_on_leaf_allowed_under_no_grad():
+def test_inplace_on_leaf_allowed_under_no_grad(device):
     def scenario(L):
         x = _m(L)
         with L.no_grad():
@@ -82,23 +82,23 @@ def test_inplace_on_leaf_allowed_under_no_grad():
             x.add_(x)
         (x * x).sum().backward()
         return x, x.grad, x._version, x.is_leaf, x.requires_grad
-    same(scenario)
+    same(scenario, device=device)
 
 
-def test_inplace_that_cannot_cast_raises():
+def test_inplace_that_cannot_cast_raises(device):
     same_error(lambda L: L.tensor([1, 2]).add_(1.5), RuntimeError,
-               "result type Float can't be cast to the desired output type Long")
+               "result type Float can't be cast to the desired output type Long", device=device)
     same_error(lambda L: L.tensor([True]).mul_(L.tensor([2])), RuntimeError,
-               "result type Long can't be cast to the desired output type Bool")
+               "result type Long can't be cast to the desired output type Bool", device=device)
 
 
-def test_inplace_shape_must_not_grow():
+def test_inplace_shape_must_not_grow(device):
     same_error(lambda L: L.zeros(3).add_(L.ones(2, 3)), RuntimeError,
-               "output with shape [3] doesn't match the broadcast shape [2, 3]")
+               "output with shape [3] doesn't match the broadcast shape [2, 3]", device=device)
 
 
 # ---- setitem ------------------------------------------------------------------------------------------
-def test_setitem_into_zeros_idiom():
+def test_setitem_into_zeros_idiom(device):
     def scenario(L):
         m = L.tensor([[1., 2.], [3., 4.]], requires_grad=True)
         n = L.zeros(1, 2)
@@ -106,7 +106,7 @@ def test_setitem_into_zeros_idiom():
         n[0, 1] = m[1, 1] ** 3
         n.sum().backward()
         return n, n.grad_fn, n.grad_fn.next_functions, m.grad
-    got = same(scenario)
+    got = same(scenario, device=device)
     assert got[1] == ("node", "CopySlices")
 
 
@@ -123,7 +123,7 @@ def test_setitem_into_zeros_idiom():
     lambda L, y, v: y.__setitem__(slice(1, None), v[0]),
 ], ids=["row_scalar", "element_tensor", "column", "strided", "row_broadcast", "advanced_rows", "mask_scalar",
         "mask_tensor", "advanced_pairs", "fill_rows"])
-def test_setitem_gradients_go_to_written_values_only(write):
+def test_setitem_gradients_go_to_written_values_only(write, device):
     def scenario(L):
         x = _m(L)
         v = L.tensor([10., 20.], requires_grad=True)
@@ -131,20 +131,20 @@ def test_setitem_gradients_go_to_written_values_only(write):
         write(L, y, v)
         (y * _weights(L)).sum().backward()
         return y, y.grad_fn, x.grad, v.grad
-    same(scenario)
+    same(scenario, device=device)
 
 
-def test_setitem_of_tensor_without_grad_into_tensor_without_grad_records_nothing():
+def test_setitem_of_tensor_without_grad_into_tensor_without_grad_records_nothing(device):
     def scenario(L):
         y = L.zeros(2, 3)
         y[0] = L.tensor([1., 2., 3.])
         y[1, 1] = 5
         return y, y.requires_grad, y.grad_fn, y._version
-    same(scenario)
+    same(scenario, device=device)
 
 
 # ---- version counters ------------------------------------------------------------------------------------------
-def test_version_counter_is_shared_by_views_and_detached_aliases():
+def test_version_counter_is_shared_by_views_and_detached_aliases(device):
     def scenario(L):
         x = L.ones(3, 4)
         v, d, row = x[1:], x.detach(), x[0]
@@ -161,7 +161,7 @@ def test_version_counter_is_shared_by_views_and_detached_aliases():
         x.clone().add_(1)
         r.append(x._version)
         return r
-    same(scenario)
+    same(scenario, device=device)
 
 
 def test_modified_saved_input_raises_at_backward():
@@ -186,12 +186,13 @@ def test_modified_saved_output_raises_at_backward():
     same_error(scenario, RuntimeError, "[torch.FloatTensor [2]], which is output 0 of Exp, is at version 1")
 
 
-def test_saved_element_view_overwritten_by_write_through_another_view_raises():
+def test_saved_element_view_overwritten_by_write_through_another_view_raises(device):
     def scenario(L):
         y = _m(L) * 1
         y.select(1, 2).mul_(y[0, 0].detach())   # y[0, 0] shares y's version counter, saved by the mul
         (y * y).sum().backward()
-    same_error(scenario, RuntimeError, "one of the variables needed for gradient computation has been modified")
+    same_error(scenario, RuntimeError,
+               "one of the variables needed for gradient computation has been modified", device=device)
 
 
 @pytest.mark.parametrize("modify", [
@@ -200,7 +201,7 @@ def test_saved_element_view_overwritten_by_write_through_another_view_raises():
     lambda L, y: y.view(2, 2).add_(1),
     lambda L, y: y.__setitem__(1, 0.),
 ], ids=["detached_alias", "view", "reshaped_view", "setitem"])
-def test_modification_through_an_alias_is_detected(modify):
+def test_modification_through_an_alias_is_detected(modify, device):
     def scenario(L):
         x = L.tensor([1., 2., 3., 4.], requires_grad=True)
         y = x.sigmoid()
@@ -208,20 +209,20 @@ def test_modification_through_an_alias_is_detected(modify):
         modify(L, y)
         out.backward()
     same_error(scenario, RuntimeError, "one of the variables needed for gradient computation has been modified by an "
-                                       "inplace operation")
+                                       "inplace operation", device=device)
 
 
-def test_modification_through_data_is_not_detected():
+def test_modification_through_data_is_not_detected(device):
     def scenario(L):
         x = L.tensor([1., 2., 3.], requires_grad=True)
         y = x.exp()
         y.data.zero_()
         y.sum().backward()
         return x.grad, y._version
-    same(scenario)
+    same(scenario, device=device)
 
 
-def test_inplace_after_save_then_restore_is_still_detected():
+def test_inplace_after_save_then_restore_is_still_detected(device):
     def scenario(L):
         x = L.tensor([1., 2.], requires_grad=True)
         y = x * 1
@@ -229,7 +230,7 @@ def test_inplace_after_save_then_restore_is_still_detected():
         y.mul_(2)
         y.div_(2)       # same values, but two more writes
         z.sum().backward()
-    same_error(scenario, RuntimeError, "is at version 2; expected version 0 instead")
+    same_error(scenario, RuntimeError, "is at version 2; expected version 0 instead", device=device)
 
 
 # ---- in-place writes through views of tensors in the graph ---------------------------------------------------
@@ -251,7 +252,7 @@ def test_inplace_after_save_then_restore_is_still_detected():
     "y[0].mul_(2); y[1].add_(y[0])",
     "y.expand(2, 2, 3)[0] if False else y.view(3, 2).t()[1].mul_(5)",
 ])
-def test_inplace_through_view_gives_pytorchs_gradient(program):
+def test_inplace_through_view_gives_pytorchs_gradient(program, device):
     def scenario(L):
         x = _m(L)
         w = L.tensor([1.5, -0.5], requires_grad=True)
@@ -260,7 +261,7 @@ def test_inplace_through_view_gives_pytorchs_gradient(program):
         out = (y * y * _weights(L)).sum()
         out.backward()
         return y, x.grad, w.grad
-    same(scenario)
+    same(scenario, device=device)
 
 
 @pytest.mark.parametrize("program", [
@@ -271,7 +272,7 @@ def test_inplace_through_view_gives_pytorchs_gradient(program):
     "v = y.view(6); v[0] = x[1, 1] * 4; out = (y * y).sum() + v.sum()",
     "v = y[0]; v.mul_(2); out = v.sum() * 3 + y.sum()",
 ])
-def test_view_used_after_its_base_changed(program):
+def test_view_used_after_its_base_changed(program, device):
     def scenario(L):
         x = _m(L)
         y = x * 1
@@ -279,30 +280,30 @@ def test_view_used_after_its_base_changed(program):
         exec(program, {"L": L}, ns)
         ns["out"].backward()
         return y, ns["v"], ns["v"].grad_fn is not None, x.grad
-    same(scenario)
+    same(scenario, device=device)
 
 
-def test_view_grad_fn_is_rebuilt_after_base_write():
+def test_view_grad_fn_is_rebuilt_after_base_write(device):
     def scenario(L):
         x = _m(L)
         y = x * 1
         v = y[0]
         y.mul_(2)
         return v.requires_grad, v.grad_fn is not None, v.is_leaf, y.grad_fn, v._version
-    same(scenario)
+    same(scenario, device=device)
 
 
-def test_inplace_on_view_of_leaf_under_no_grad_then_use():
+def test_inplace_on_view_of_leaf_under_no_grad_then_use(device):
     def scenario(L):
         x = _m(L)
         with L.no_grad():
             x[0].mul_(10)
         (x * x).sum().backward()
         return x, x.grad
-    same(scenario)
+    same(scenario, device=device)
 
 
-def test_view_created_in_no_grad_then_modified_with_grad_raises():
+def test_view_created_in_no_grad_then_modified_with_grad_raises(device):
     def leaf_base(L):
         x = _m(L)
         with L.no_grad():
@@ -323,10 +324,10 @@ def test_view_created_in_no_grad_then_modified_with_grad_raises():
 
     phrase = "A view was created in no_grad mode and is being modified inplace with grad mode enabled"
     for s in (leaf_base, non_leaf_base, base_without_grad):
-        same_error(s, RuntimeError, phrase)
+        same_error(s, RuntimeError, phrase, device=device)
 
 
-def test_view_created_in_no_grad_and_modified_in_no_grad_is_fine():
+def test_view_created_in_no_grad_and_modified_in_no_grad_is_fine(device):
     def scenario(L):
         x = _m(L)
         y = x * 1
@@ -335,10 +336,10 @@ def test_view_created_in_no_grad_and_modified_in_no_grad_is_fine():
             v.mul_(2)
         (y * y).sum().backward()
         return y, x.grad, y._version
-    same(scenario)
+    same(scenario, device=device)
 
 
-def test_no_grad_view_used_after_its_base_changed_raises():
+def test_no_grad_view_used_after_its_base_changed_raises(device):
     def scenario(L):
         y = _m(L) * 1
         with L.no_grad():
@@ -346,7 +347,7 @@ def test_no_grad_view_used_after_its_base_changed_raises():
         y.mul_(2)
         return v.grad_fn
     same_error(scenario, RuntimeError, "A view was created in no_grad mode and its base or another view of its base "
-                                       "has been modified inplace with grad mode enabled")
+                                       "has been modified inplace with grad mode enabled", device=device)
 
     def leaf_written_in_no_grad(L):     # PyTorch refuses this too: the view's version is stale
         p = _m(L)
@@ -354,31 +355,31 @@ def test_no_grad_view_used_after_its_base_changed_raises():
             v = p[0]
             p.add_(1)
         return v.grad_fn
-    same_error(leaf_written_in_no_grad, RuntimeError, "A view was created in no_grad mode and its base")
+    same_error(leaf_written_in_no_grad, RuntimeError, "A view was created in no_grad mode and its base", device=device)
 
 
-def test_inplace_on_output_of_multi_view_op_raises():
+def test_inplace_on_output_of_multi_view_op_raises(device):
     def scenario(L):
         y = _m(L) * 1
         a, b = y.split(1)
         a.mul_(2)
     same_error(scenario, RuntimeError, "Output 0 of Split is a view and is being modified inplace. This view is the "
-                                       "output of a function that returns multiple views")
+                                       "output of a function that returns multiple views", device=device)
 
 
-def test_inplace_into_expanded_tensor_raises():
+def test_inplace_into_expanded_tensor_raises(device):
     def scenario(L):
         y = L.arange(3.).expand(2, 3)
         y.add_(1)
     same_error(scenario, RuntimeError, "unsupported operation: more than one element of the written-to tensor "
-                                       "refers to a single memory location")
+                                       "refers to a single memory location", device=device)
 
 
-def test_inplace_overlapping_self_read_is_caught_before_a_wrong_gradient():
+def test_inplace_overlapping_self_read_is_caught_before_a_wrong_gradient(device):
     """PyTorch refuses `v.mul_(y)` where v aliases y up front; we let the forward run (its values are right)
     and refuse at backward, since the saved y was overwritten: never a silently wrong gradient."""
     import autograd_gpu as ag
-    x = ag.arange(4.).requires_grad_()
+    x = ag.arange(4., device=device).requires_grad_()
     y = x.sin()
     v = y.unsqueeze(0)
     v.mul_(y)
@@ -386,7 +387,7 @@ def test_inplace_overlapping_self_read_is_caught_before_a_wrong_gradient():
         y.sum().backward()
 
 
-def test_clamp_and_fill_node_names_match():
+def test_clamp_and_fill_node_names_match(device):
     def scenario(L):
         x = _m(L)
         out = []
@@ -395,11 +396,11 @@ def test_clamp_and_fill_node_names_match():
             eval("y." + f, {}, {"y": y})
             out.append((f, y.grad_fn, y.grad_fn.next_functions))
         return out
-    same(scenario)
+    same(scenario, device=device)
 
 
 @pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
-def test_fill_and_zero_backward_ignore_inf_in_incoming_grad():
+def test_fill_and_zero_backward_ignore_inf_in_incoming_grad(device):
     def scenario(L):
         x = L.tensor([1., 2.], requires_grad=True)
         y = x * 1
@@ -408,4 +409,4 @@ def test_fill_and_zero_backward_ignore_inf_in_incoming_grad():
         out = (y.log() * 0).sum() + x.sum()   # d(log)/dy at 0 is inf; zero_ and fill_ send 0, not inf * 0
         out.backward()
         return x.grad
-    same(scenario)
+    same(scenario, device=device)

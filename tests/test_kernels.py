@@ -4,7 +4,9 @@
    template instantiations;
 2. every kernel's arithmetic, compiled for the CPU by g++ through tests/kernel_shim.h,
    matches its numpy reference, going through the same Python launch path as CuPy;
-3. the numpy reference of each array-level function matches torch autograd.
+3. the numpy reference of each array-level function matches torch autograd;
+4. where a GPU is present (only there are these tests generated, as the `device` fixture's
+   cuda variant), every kernel through the real CuPy launch matches its numpy reference.
 """
 
 import ctypes
@@ -20,6 +22,7 @@ import numpy as np
 import pytest
 import torch
 
+import autograd_gpu
 from autograd_gpu import _kernels as K
 
 DTYPES = [np.float32, np.float64]
@@ -162,11 +165,11 @@ def _values(rng, shape, dtype, special):
     return x.astype(dtype)
 
 
-def _layout(x, layout):
+def _layout(x, layout, xp=np):
     if layout == "transposed":
-        return np.ascontiguousarray(x.T).T
+        return xp.ascontiguousarray(x.T).T
     if layout == "strided":
-        wide = np.empty(x.shape[:-1] + (2 * x.shape[-1],), x.dtype)
+        wide = xp.empty(x.shape[:-1] + (2 * x.shape[-1],), x.dtype)
         wide[..., ::2] = x
         return wide[..., ::2]
     return x
@@ -533,3 +536,53 @@ def test_reference_matches_torch(name):
         for got, want in zip(ours, theirs):
             assert got.dtype == np.float64
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15, equal_nan=True)
+
+
+# ------------------------------------------------------------------ 4. the real CUDA launch
+
+if autograd_gpu.cuda.is_available():  # NOTE: defined only on a GPU machine, so CPU-only CI shows nothing skipped
+    import cupy
+
+    def _on_gpu(arrays, layout):
+        """The same values as cupy arrays, laid out on the device as `layout` says."""
+        return [_layout(cupy.asarray(a), layout, cupy) for a in arrays]
+
+    @pytest.mark.parametrize("layout", LAYOUTS)
+    @pytest.mark.parametrize("size", sorted(SHAPES))
+    @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+    @pytest.mark.parametrize("name", ELEMENTWISE_KERNELS)
+    def test_cuda_kernel_matches_reference(name, dtype, size, layout):
+        spec = K.KERNELS[name]
+        # --fmad=false and IEEE division/sqrt: plain arithmetic is exact; CUDA's exp/log/pow, like numpy's,
+        # are within a few ulp of the correctly rounded result, so the two may differ by a few more
+        maxulp = 4 * _maxulp(spec)
+        for scalars in _scalar_cases(spec):
+            for dim in ((0, -1) if spec.rowwise else (-1,)):
+                host = _inputs(spec, size, dtype, layout, seed=size)  # fresh each: in-place kernels update them
+                dev = _on_gpu(_inputs(spec, size, dtype, "contiguous", seed=size), layout)
+                want = K.run_kernel(name, *host, scalars=scalars, dim=dim)
+                got = K.run_kernel(name, *dev, scalars=scalars, dim=dim)
+                assert all(isinstance(o, cupy.ndarray) for o in got)
+                want = [*want, *(a for n, a in zip(spec.inputs, host) if n in spec.inplace)]
+                got = [cupy.asnumpy(o) for o in (*got, *(a for n, a in zip(spec.inputs, dev) if n in spec.inplace))]
+                assert len(got) == len(want) == len(spec.outputs) + len(spec.inplace)
+                for out_got, out_want in zip(got, want):
+                    if spec.rowwise:  # sums: the kernel accumulates in order, numpy pairwise
+                        tol = 1e-5 if dtype == np.float32 else 1e-12
+                        np.testing.assert_allclose(out_got, out_want, rtol=tol, atol=tol)
+                        assert out_got.dtype == out_want.dtype
+                    else:
+                        assert_ulp_equal(out_got, np.asarray(out_want), maxulp=maxulp)
+
+    @pytest.mark.parametrize("case", sorted(IMAGE_CASES))
+    @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+    @pytest.mark.parametrize("name", IMAGE_KERNELS)
+    def test_cuda_image_kernel_matches_reference(name, dtype, case):
+        arrays = _image_inputs(name, case, dtype, np.random.default_rng(len(case)))
+        geo = _image_geometry(case)
+        got = K.run_kernel(name, *(cupy.asarray(a) for a in arrays), sizes=geo)
+        want = K.run_kernel(name, *arrays, sizes=geo)
+        assert len(got) == len(want) == len(K.KERNELS[name].outputs)
+        for out_got, out_want in zip(got, want):
+            assert isinstance(out_got, cupy.ndarray)
+            assert_ulp_equal(cupy.asnumpy(out_got), np.ascontiguousarray(out_want), maxulp=0)

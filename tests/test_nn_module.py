@@ -35,11 +35,17 @@ class Net:
         return _Net()
 
 
-def both():
+def both(device="cpu"):
+    """The same model in both libraries, with the same weights; ours moved to `device` (torch's on the CPU)."""
     torch.manual_seed(0)
     ours, theirs = Net.make(nn, ag), Net.make(torch.nn, torch)
     ours.load_state_dict({k: ag.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
-    return ours, theirs
+    return ours.to(device), theirs
+
+
+def _np(t):
+    """Our tensor's values as a numpy array, from either device."""
+    return t.detach().cpu().numpy()
 
 
 # ---- registration and traversal ---------------------------------------------------------------------------
@@ -142,16 +148,16 @@ def test_parameter_is_a_leaf_that_requires_grad():
     assert isinstance(c, nn.Parameter) and c is not p and (c == p).all().item()
 
 
-def test_train_eval_requires_grad_zero_grad_apply():
-    ours, _ = both()
+def test_train_eval_requires_grad_zero_grad_apply(device):
+    ours, _ = both(device)
     assert ours.training and ours.features[1].training
     assert ours.eval() is ours and not ours.features[1].training
     ours.train()
     assert ours.features[1].training
     with pytest.raises(ValueError, match="training mode is expected to be boolean"):
         ours.train("yes")
-    ours(ag.randn(3, 4))[0].sum().backward()
-    assert ours.features[0].weight.grad is not None
+    ours(ag.randn(3, 4, device=device))[0].sum().backward()
+    assert ours.features[0].weight.grad.device == ours.features[0].weight.device
     ours.zero_grad(set_to_none=False)
     assert (ours.features[0].weight.grad == 0).all().item()
     ours.zero_grad()
@@ -163,10 +169,11 @@ def test_train_eval_requires_grad_zero_grad_apply():
     assert seen[-1] == "_Net" and seen[0] == "Linear"
 
 
-def test_to_double_keeps_parameter_identity():
-    ours, theirs = both()
+def test_to_double_keeps_parameter_identity(device):
+    ours, theirs = both(device)
     params = list(ours.parameters())
-    sum(out.sum() for out in ours(ag.randn(3, 4))).backward()
+    assert all(p.device.type == device for p in params) and ours.steps.device.type == device
+    sum(out.sum() for out in ours(ag.randn(3, 4, device=device))).backward()
     assert ours.double() is ours
     assert [p is q for p, q in zip(params, ours.parameters())] == [True] * len(params)
     assert all(p.dtype == ag.float64 and p.grad.dtype == ag.float64 for p in params)
@@ -177,33 +184,37 @@ def test_to_double_keeps_parameter_identity():
     assert all(p.dtype == ag.float32 for p in params)
     ours.to("cpu", dtype=ag.float64)
     assert ours.scale.dtype == ag.float64 and ours.cpu() is ours
+    assert [p is q for p, q in zip(params, ours.parameters())] == [True] * len(params)
+    assert all(p.device.type == "cpu" and p.grad.device.type == "cpu" for p in params)
+    assert ours.features[1].running_mean.device.type == "cpu"
     with pytest.raises(TypeError, match="nn.Module.to only accepts floating point"):
         ours.to(ag.int32)
 
 
-def test_to_float64_matches_torch_numerically():
-    ours, theirs = both()
+def test_to_float64_matches_torch_numerically(device):
+    ours, theirs = both(device)
     ours.to(ag.float64)
     theirs.to(torch.float64)
     x = np.random.default_rng(0).standard_normal((5, 4))
-    a, b = ours(ag.tensor(x)), theirs(torch.tensor(x))
+    a, b = ours(ag.tensor(x, device=device)), theirs(torch.tensor(x))
     for u, v in zip(a, b):
-        np.testing.assert_allclose(u.detach().numpy(), v.detach().numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(_np(u), v.detach().numpy(), rtol=1e-12, atol=1e-12)
 
 
 # ---- state dicts ------------------------------------------------------------------------------------------
-def test_state_dict_roundtrip_with_buffers():
-    ours, theirs = both()
+def test_state_dict_roundtrip_with_buffers(device):
+    ours, theirs = both(device)
     ours.train()
-    ours(ag.randn(6, 4))
+    ours(ag.randn(6, 4, device=device))
     sd = ours.state_dict()
     assert int(sd["features.1.num_batches_tracked"]) == 1
     assert sd["features.0.weight"].grad_fn is None and not sd["features.0.weight"].requires_grad
-    fresh = Net.make(nn, ag)
+    fresh = Net.make(nn, ag).to(device)
     result = fresh.load_state_dict(sd)
     assert repr(result) == "<All keys matched successfully>"
     for k, v in fresh.state_dict().items():
-        np.testing.assert_array_equal(v.numpy(), sd[k].numpy())
+        assert v.device == sd[k].device, k
+        np.testing.assert_array_equal(_np(v), _np(sd[k]))
     assert fresh.features[0].weight is not sd["features.0.weight"]  # copied in place, not aliased
     assert ours.state_dict(keep_vars=True)["scale"] is ours.scale
 
@@ -248,61 +259,61 @@ def test_nested_load_errors_and_batchnorm_legacy_checkpoint():
 
 
 # ---- hooks -----------------------------------------------------------------------------------------------
-def test_forward_hooks():
-    lin = nn.Linear(2, 2)
+def test_forward_hooks(device):
+    lin = nn.Linear(2, 2).to(device)
     calls = []
     h1 = lin.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
     h2 = lin.register_forward_hook(lambda m, args, out: calls.append(args[0].sum().item()) or out + 1)
-    x = ag.ones(1, 2)
-    np.testing.assert_allclose(lin(x).detach().numpy(), lin.bias.detach().numpy()[None] + 1, rtol=1e-6)
+    x = ag.ones(1, 2, device=device)
+    np.testing.assert_allclose(_np(lin(x)), _np(lin.bias)[None] + 1, rtol=1e-6)
     assert calls == [0.0]
     h1.remove()
     h2.remove()
-    np.testing.assert_allclose(lin(x).detach().numpy(), (x @ lin.weight.t() + lin.bias).detach().numpy())
+    np.testing.assert_allclose(_np(lin(x)), _np(x @ lin.weight.t() + lin.bias))
     kw = lin.register_forward_pre_hook(lambda m, args, kwargs: ((args[0] * 2,), kwargs), with_kwargs=True)
-    np.testing.assert_allclose(lin(x).detach().numpy(), (2 * x @ lin.weight.t() + lin.bias).detach().numpy())
+    np.testing.assert_allclose(_np(lin(x)), _np(2 * x @ lin.weight.t() + lin.bias))
     kw.remove()
 
 
-def test_full_backward_hook_matches_torch():
+def test_full_backward_hook_matches_torch(device):
     torch.manual_seed(0)
     tlin = torch.nn.Linear(3, 2)
-    lin = nn.Linear(3, 2)
-    lin.load_state_dict({k: ag.tensor(v.numpy()) for k, v in tlin.state_dict().items()})
+    lin = nn.Linear(3, 2).to(device)
+    lin.load_state_dict({k: ag.tensor(v.numpy()) for k, v in tlin.state_dict().items()})  # copied to `device`
     got, tgot = [], []
     lin.register_full_backward_hook(lambda m, gi, go: got.append((gi, go)))
     tlin.register_full_backward_hook(lambda m, gi, go: tgot.append((gi, go)))
     x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
-    a, t = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    a, t = ag.tensor(x, requires_grad=True, device=device), torch.tensor(x, requires_grad=True)
     (lin(a) ** 2).sum().backward()
     (tlin(t) ** 2).sum().backward()
     assert len(got) == len(tgot) == 1
     (gi, go), (tgi, tgo) = got[0], tgot[0]
     assert len(gi) == len(tgi) == 1 and len(go) == len(tgo) == 1
-    np.testing.assert_allclose(gi[0].numpy(), tgi[0].numpy(), rtol=1e-5)
-    np.testing.assert_allclose(go[0].numpy(), tgo[0].numpy(), rtol=1e-5)
-    np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(_np(gi[0]), tgi[0].numpy(), rtol=1e-5)
+    np.testing.assert_allclose(_np(go[0]), tgo[0].numpy(), rtol=1e-5)
+    np.testing.assert_allclose(_np(a.grad), t.grad.numpy(), rtol=1e-5)
 
 
-def test_backward_hook_can_replace_grad_input_and_runs_without_input_grads():
-    lin = nn.Linear(2, 2)
+def test_backward_hook_can_replace_grad_input_and_runs_without_input_grads(device):
+    lin = nn.Linear(2, 2).to(device)
     lin.register_full_backward_hook(lambda m, gi, go: (gi[0] * 0,))
-    a = ag.ones(1, 2, requires_grad=True)
+    a = ag.ones(1, 2, requires_grad=True, device=device)
     lin(a).sum().backward()
     assert (a.grad == 0).all().item() and lin.weight.grad is not None
     seen = []
-    lin2 = nn.Linear(2, 2)
+    lin2 = nn.Linear(2, 2).to(device)
     lin2.register_full_backward_hook(lambda m, gi, go: seen.append((gi, go[0].shape)))
-    lin2(ag.ones(1, 2)).sum().backward()  # the input needs no grad: PyTorch passes grad_input=(None,)
+    lin2(ag.ones(1, 2, device=device)).sum().backward()  # the input needs no grad: PyTorch passes grad_input=(None,)
     assert seen == [((None,), (1, 2))]
     pre = []
-    lin3 = nn.Linear(2, 2)
+    lin3 = nn.Linear(2, 2).to(device)
     lin3.register_full_backward_pre_hook(lambda m, go: (go[0] * 3,))
     lin3.register_full_backward_hook(lambda m, gi, go: pre.append(go[0].sum().item()))
-    b = ag.ones(1, 2, requires_grad=True)
+    b = ag.ones(1, 2, requires_grad=True, device=device)
     lin3(b).sum().backward()
     assert pre == [6.0]
-    np.testing.assert_allclose(b.grad.numpy(), 3 * lin3.weight.detach().numpy().sum(0, keepdims=True), rtol=1e-6)
+    np.testing.assert_allclose(_np(b.grad), 3 * _np(lin3.weight).sum(0, keepdims=True), rtol=1e-6)
 
 
 # ---- programs PyTorch users write --------------------------------------------------------------------------
@@ -313,13 +324,13 @@ def _sgd(params, lr):
                 p -= lr * p.grad
 
 
-def test_frozen_submodule_trains_only_the_head():
+def test_frozen_submodule_trains_only_the_head(device):
     ag.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).to(device)
     for p in model[0].parameters():
         p.requires_grad = False
     frozen = model[0].weight.clone()
-    x, y = ag.randn(16, 4), ag.randint(0, 2, (16,))
+    x, y = ag.randn(16, 4, device=device), ag.randint(0, 2, (16,), device=device)
     for _ in range(3):
         model.zero_grad()
         nn.functional.cross_entropy(model(x), y).backward()
@@ -328,11 +339,11 @@ def test_frozen_submodule_trains_only_the_head():
     assert (model[0].weight == frozen).all().item()
 
 
-def test_shared_trunk_two_heads_retain_graph_equals_summed_loss():
+def test_shared_trunk_two_heads_retain_graph_equals_summed_loss(device):
     ag.manual_seed(1)
-    trunk, h1, h2 = nn.Linear(4, 6), nn.Linear(6, 2), nn.Linear(6, 1)
+    trunk, h1, h2 = nn.Linear(4, 6).to(device), nn.Linear(6, 2).to(device), nn.Linear(6, 1).to(device)
     params = list(trunk.parameters()) + list(h1.parameters()) + list(h2.parameters())
-    x, y1, y2 = ag.randn(5, 4), ag.randint(0, 2, (5,)), ag.randn(5, 1)
+    x, y1, y2 = ag.randn(5, 4, device=device), ag.randint(0, 2, (5,), device=device), ag.randn(5, 1, device=device)
 
     def losses():
         h = nn.functional.gelu(trunk(x))
@@ -346,20 +357,20 @@ def test_shared_trunk_two_heads_retain_graph_equals_summed_loss():
     l1, l2 = losses()
     (l1 + l2).backward()
     for g, p in zip(separate, params):
-        np.testing.assert_allclose(g.numpy(), p.grad.numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(_np(g), _np(p.grad), rtol=1e-5, atol=1e-7)
 
 
-def test_micro_batch_accumulation_equals_full_batch():
+def test_micro_batch_accumulation_equals_full_batch(device):
     ag.manual_seed(2)
-    model = nn.Sequential(nn.Linear(3, 5), nn.LayerNorm(5), nn.Tanh(), nn.Linear(5, 2))
-    x, y = ag.randn(8, 3), ag.randint(0, 2, (8,))
+    model = nn.Sequential(nn.Linear(3, 5), nn.LayerNorm(5), nn.Tanh(), nn.Linear(5, 2)).to(device)
+    x, y = ag.randn(8, 3, device=device), ag.randint(0, 2, (8,), device=device)
     nn.functional.cross_entropy(model(x), y, reduction="sum").backward()
     full = [p.grad.clone() for p in model.parameters()]
     model.zero_grad()
     for xb, yb in zip(x.split(2), y.split(2)):
         nn.functional.cross_entropy(model(xb), yb, reduction="sum").backward()
     for g, p in zip(full, model.parameters()):
-        np.testing.assert_allclose(g.numpy(), p.grad.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(_np(g), _np(p.grad), rtol=1e-5, atol=1e-6)
 
 
 class ContentLoss(nn.Module):
@@ -375,18 +386,18 @@ class ContentLoss(nn.Module):
         return input
 
 
-def test_content_loss_module_keeps_a_detached_target():
+def test_content_loss_module_keeps_a_detached_target(device):
     ag.manual_seed(3)
-    feat = nn.Linear(4, 4)
-    target_img = ag.randn(2, 4)
+    feat = nn.Linear(4, 4).to(device)
+    target_img = ag.randn(2, 4, device=device)
     content = ContentLoss(feat(target_img))
     assert not content.target.requires_grad and "target" not in dict(content.named_buffers())
-    img = ag.randn(2, 4, requires_grad=True)
+    img = ag.randn(2, 4, requires_grad=True, device=device)
     out = nn.Sequential(feat, content)(img)
     assert out.shape == (2, 4)
     content.loss.backward()
     expected = 2 * (feat(img) - feat(target_img)).detach() / 8
-    np.testing.assert_allclose(img.grad.numpy(), (expected @ feat.weight.detach()).numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(_np(img.grad), _np(expected @ feat.weight), rtol=1e-5, atol=1e-7)
     before = img.detach().clone()
     for _ in range(20):  # optimise the image, not the network
         img.grad = None
@@ -397,64 +408,68 @@ def test_content_loss_module_keeps_a_detached_target():
     assert content.loss.item() < nn.functional.mse_loss(feat(before), content.target).item()
 
 
-def test_training_loop_matches_torch():
+def test_training_loop_matches_torch(device):
     """Same initial weights and data: five SGD steps give the same weights in both libraries."""
     torch.manual_seed(0)
     tmodel = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.GELU(),
                                  torch.nn.Dropout(0.0), torch.nn.Linear(8, 3)).double()
     model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.GELU(), nn.Dropout(0.0), nn.Linear(8, 3)).double()
     model.load_state_dict({k: ag.tensor(v.numpy()) for k, v in tmodel.state_dict().items()})
+    model.to(device)
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((10, 4)), rng.integers(0, 3, 10)
     for _ in range(5):
-        for m, root, params in ((model, ag, model.parameters()), (tmodel, torch, tmodel.parameters())):
+        for m, root, dev, params in ((model, ag, device, model.parameters()),
+                                     (tmodel, torch, "cpu", tmodel.parameters())):
             m.zero_grad()
-            root.nn.functional.cross_entropy(m(root.tensor(x)), root.tensor(y), label_smoothing=0.1).backward()
+            root.nn.functional.cross_entropy(m(root.tensor(x, device=dev)), root.tensor(y, device=dev),
+                                             label_smoothing=0.1).backward()
             with root.no_grad():
                 for p in params:
                     p -= 0.3 * p.grad
     for (k, v), (_, u) in zip(model.state_dict().items(), tmodel.state_dict().items()):
-        np.testing.assert_allclose(v.numpy(), u.numpy(), rtol=1e-9, atol=1e-11, err_msg=k)
+        np.testing.assert_allclose(_np(v), u.numpy(), rtol=1e-9, atol=1e-11, err_msg=k)
 
 
 # ---- nn.utils ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
-def test_clip_grad_norm_matches_torch(norm_type):
+def test_clip_grad_norm_matches_torch(norm_type, device):
     rng = np.random.default_rng(0)
     grads = [rng.standard_normal((3, 2)), rng.standard_normal(4)]
-    ps = [nn.Parameter(ag.zeros(*g.shape, dtype=ag.float64)) for g in grads]
+    ps = [nn.Parameter(ag.zeros(*g.shape, dtype=ag.float64, device=device)) for g in grads]
     tps = [torch.nn.Parameter(torch.zeros(*g.shape, dtype=torch.float64)) for g in grads]
     for p, tp, g in zip(ps, tps, grads):
-        p.grad, tp.grad = ag.tensor(g), torch.tensor(g)
+        p.grad, tp.grad = ag.tensor(g, device=device), torch.tensor(g)
     total = nn.utils.clip_grad_norm_(ps, 0.5, norm_type)
     ttotal = torch.nn.utils.clip_grad_norm_(tps, 0.5, norm_type)
-    assert isinstance(total, ag.Tensor) and total.ndim == 0
-    np.testing.assert_allclose(total.numpy(), ttotal.numpy(), rtol=1e-12)
+    assert isinstance(total, ag.Tensor) and total.ndim == 0 and total.device == ps[0].device
+    np.testing.assert_allclose(_np(total), ttotal.numpy(), rtol=1e-12)
     for p, tp in zip(ps, tps):
-        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(_np(p.grad), tp.grad.numpy(), rtol=1e-12)
     big = nn.utils.clip_grad_norm_(ps, 1e6, norm_type)  # below the limit: unchanged
-    np.testing.assert_allclose(big.numpy(), 0.5, rtol=1e-5)
+    np.testing.assert_allclose(_np(big), 0.5, rtol=1e-5)
 
 
-def test_clip_grad_value_and_vector_conversion():
-    p = nn.Parameter(ag.zeros(3))
-    p.grad = ag.tensor([-2.0, 0.1, 3.0])
+def test_clip_grad_value_and_vector_conversion(device):
+    p = nn.Parameter(ag.zeros(3, device=device))
+    p.grad = ag.tensor([-2.0, 0.1, 3.0], device=device)
     nn.utils.clip_grad_value_([p], 1.0)
     assert p.grad.tolist() == pytest.approx([-1.0, 0.1, 1.0])
-    lin = nn.Linear(3, 2)
+    lin = nn.Linear(3, 2).to(device)
     vec = nn.utils.parameters_to_vector(lin.parameters())
-    tvec = torch.nn.utils.parameters_to_vector([torch.tensor(q.detach().numpy()) for q in lin.parameters()])
-    np.testing.assert_array_equal(vec.detach().numpy(), tvec.numpy())
+    tvec = torch.nn.utils.parameters_to_vector([torch.tensor(_np(q)) for q in lin.parameters()])
+    np.testing.assert_array_equal(_np(vec), tvec.numpy())
     weight = lin.weight
-    nn.utils.vector_to_parameters(ag.arange(8.0), lin.parameters())
+    nn.utils.vector_to_parameters(ag.arange(8.0, device=device), lin.parameters())
     assert lin.weight is weight and lin.weight.tolist() == [[0, 1, 2], [3, 4, 5]] and lin.bias.tolist() == [6, 7]
     with pytest.raises(TypeError, match="expected torch.Tensor"):
         nn.utils.vector_to_parameters([1.0], lin.parameters())
 
 
-def test_deepcopy_module():
-    ours, _ = both()
+def test_deepcopy_module(device):
+    ours, _ = both(device)
     clone = copy.deepcopy(ours)
     assert clone.features[0].weight is not ours.features[0].weight
-    np.testing.assert_array_equal(clone.features[0].weight.detach().numpy(), ours.features[0].weight.detach().numpy())
+    assert clone.features[0].weight.device == ours.features[0].weight.device
+    np.testing.assert_array_equal(_np(clone.features[0].weight), _np(ours.features[0].weight))
     assert isinstance(clone.features[0].weight, nn.Parameter)

@@ -45,9 +45,14 @@ def _ids(case):
     return name + "-" + ("-".join(f"{k}={v}" for k, v in options.items()) or "default")
 
 
-def _pair(arrays, dtype):
-    """Leaf parameters with the same values: ours and torch's."""
-    ours = [ag.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+def _np(t):
+    """Our tensor's values as a numpy array, from either device."""
+    return t.detach().cpu().numpy()
+
+
+def _pair(arrays, dtype, device="cpu"):
+    """Leaf parameters with the same values: ours (on `device`) and torch's (on the CPU)."""
+    ours = [ag.tensor(a.astype(dtype), requires_grad=True, device=device) for a in arrays]
     theirs = [torch.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
     return ours, theirs
 
@@ -57,11 +62,11 @@ def _set_grads(ours, theirs, grads):
         if g is None:
             p.grad, tp.grad = None, None
         else:
-            p.grad, tp.grad = ag.tensor(g.astype(p.numpy(force=True).dtype)), torch.tensor(g).to(tp.dtype)
+            p.grad, tp.grad = ag.tensor(g, dtype=p.dtype, device=p.device), torch.tensor(g).to(tp.dtype)
 
 
 def _assert_close(ours, theirs, dtype, what=""):
-    got = ours.detach().numpy()
+    got = _np(ours)
     want = theirs.detach().numpy()
     assert got.dtype == want.dtype, what
     np.testing.assert_allclose(got, want, err_msg=what, **TOL[dtype])
@@ -78,9 +83,9 @@ def _assert_same_state(opt, topt, ours, theirs, dtype):
                 assert state[key] == tvalue, key
 
 
-def _run(name, options, dtype, steps=10, seed=0):
+def _run(name, options, dtype, steps=10, seed=0, device="cpu"):
     rng = np.random.default_rng(seed)
-    ours, theirs = _pair([rng.normal(size=s) for s in SHAPES], dtype)
+    ours, theirs = _pair([rng.normal(size=s) for s in SHAPES], dtype, device)
     opt = getattr(optim, name)(ours, **options)
     topt = getattr(torch.optim, name)(theirs, **options)
     for step in range(steps):
@@ -97,28 +102,29 @@ def _run(name, options, dtype, steps=10, seed=0):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
-def test_trajectory_matches_torch(case, dtype):
+def test_trajectory_matches_torch(case, dtype, device):
     name, options = case
-    _run(name, options, dtype)
+    _run(name, options, dtype, device=device)
 
 
-def test_state_names_and_step_tensor_match_torch():
-    opt, topt, ours, theirs = _run("Adam", dict(amsgrad=True), np.float32, steps=3)
+def test_state_names_and_step_tensor_match_torch(device):
+    opt, topt, ours, theirs = _run("Adam", dict(amsgrad=True), np.float32, steps=3, device=device)
     step, tstep = opt.state[ours[0]]["step"], topt.state[theirs[0]]["step"]
     assert isinstance(step, ag.Tensor) and step.shape == () and str(step.dtype) == str(tstep.dtype)
     assert step.item() == tstep.item() == 3
     assert opt.state[ours[2]]["step"].item() == 2  # skipped when its grad was None
-    opt, topt, ours, theirs = _run("SGD", dict(momentum=0.9), np.float64, steps=2)
+    assert step.device.type == "cpu" and opt.state[ours[0]]["exp_avg"].device == ours[0].device  # as torch
+    opt, topt, ours, theirs = _run("SGD", dict(momentum=0.9), np.float64, steps=2, device=device)
     assert list(opt.state[ours[0]]) == ["momentum_buffer"]
-    opt, topt, ours, theirs = _run("SGD", dict(), np.float64, steps=2)
+    opt, topt, ours, theirs = _run("SGD", dict(), np.float64, steps=2, device=device)
     assert len(opt.state) == len(topt.state) == 0
 
 
-def test_update_is_in_place_and_bumps_the_version():
-    p = ag.tensor([1.0, 2.0], requires_grad=True)
+def test_update_is_in_place_and_bumps_the_version(device):
+    p = ag.tensor([1.0, 2.0], requires_grad=True, device=device)
     data = p._data
     opt = optim.Adam([p], lr=0.1)
-    p.grad = ag.tensor([1.0, 1.0])
+    p.grad = ag.tensor([1.0, 1.0], device=device)
     v0 = p._version
     opt.step()
     assert p._data is data and p._version > v0
@@ -126,20 +132,20 @@ def test_update_is_in_place_and_bumps_the_version():
     assert p.requires_grad and p.is_leaf and p.grad_fn is None
 
 
-def test_saved_parameter_in_graph_detects_optimizer_update():
-    p = ag.tensor([1.0, 2.0], requires_grad=True)
+def test_saved_parameter_in_graph_detects_optimizer_update(device):
+    p = ag.tensor([1.0, 2.0], requires_grad=True, device=device)
     loss = (p * p).sum()
     opt = optim.SGD([p], lr=0.1)
-    p.grad = ag.tensor([1.0, 1.0])
+    p.grad = ag.tensor([1.0, 1.0], device=device)
     opt.step()
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         loss.backward()
 
 
-def test_parameters_from_generator_filter_and_parameter_class():
+def test_parameters_from_generator_filter_and_parameter_class(device):
     rng = np.random.default_rng(1)
     arrays = [rng.normal(size=(2, 3)) for _ in range(4)]
-    ours, theirs = _pair(arrays, np.float64)
+    ours, theirs = _pair(arrays, np.float64, device)
     ours[3].requires_grad_(False)
     theirs[3].requires_grad_(False)
     ours[2] = ag.nn.Parameter(ours[2].detach())
@@ -156,9 +162,9 @@ def test_parameters_from_generator_filter_and_parameter_class():
         _assert_close(p, tp, np.float64)
 
 
-def test_param_groups_with_their_own_options():
+def test_param_groups_with_their_own_options(device):
     rng = np.random.default_rng(2)
-    ours, theirs = _pair([rng.normal(size=(4,)) for _ in range(3)], np.float64)
+    ours, theirs = _pair([rng.normal(size=(4,)) for _ in range(3)], np.float64, device)
 
     def groups(ps):
         return [{"params": ps[:2]}, {"params": ps[2], "lr": 0.5, "betas": (0.5, 0.9), "amsgrad": True}]
@@ -176,9 +182,9 @@ def test_param_groups_with_their_own_options():
     _assert_same_state(opt, topt, ours, theirs, np.float64)
 
 
-def test_add_param_group_later():
+def test_add_param_group_later(device):
     rng = np.random.default_rng(3)
-    ours, theirs = _pair([rng.normal(size=(3,)) for _ in range(2)], np.float64)
+    ours, theirs = _pair([rng.normal(size=(3,)) for _ in range(2)], np.float64, device)
     opt, topt = optim.Adagrad([ours[0]], lr=0.1), torch.optim.Adagrad([theirs[0]], lr=0.1)
     opt.add_param_group({"params": [ours[1]], "lr": 0.3})
     topt.add_param_group({"params": [theirs[1]], "lr": 0.3})
@@ -194,9 +200,9 @@ def test_add_param_group_later():
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
-def test_state_dict_format_matches_torch(name):
+def test_state_dict_format_matches_torch(name, device):
     options = {"SGD": dict(lr=0.1, momentum=0.9), "RMSprop": dict(centered=True, momentum=0.5)}.get(name, {})
-    opt, topt, ours, theirs = _run(name, options, np.float32, steps=3)
+    opt, topt, ours, theirs = _run(name, options, np.float32, steps=3, device=device)
     sd, tsd = opt.state_dict(), topt.state_dict()
     assert sd.keys() == tsd.keys() == {"state", "param_groups"}
     assert sd["param_groups"] == tsd["param_groups"]
@@ -204,7 +210,7 @@ def test_state_dict_format_matches_torch(name):
     for i, tstate in tsd["state"].items():
         assert sd["state"][i].keys() == tstate.keys()
         for key, value in tstate.items():
-            np.testing.assert_allclose(sd["state"][i][key].numpy(), value.numpy(), **TOL[np.float32])
+            np.testing.assert_allclose(_np(sd["state"][i][key]), value.numpy(), **TOL[np.float32])
 
 
 @pytest.mark.parametrize("name,options", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
@@ -212,17 +218,17 @@ def test_state_dict_format_matches_torch(name):
                                           ("AdamW", dict(lr=0.01)),
                                           ("RMSprop", dict(centered=True, momentum=0.5)),
                                           ("Adagrad", dict(lr_decay=0.01))])
-def test_state_dict_round_trip_resumes_identically(name, options):
+def test_state_dict_round_trip_resumes_identically(name, options, device):
     rng = np.random.default_rng(4)
     init = [rng.normal(size=s) for s in SHAPES[:2]]
     grads = [[rng.normal(size=s) for s in SHAPES[:2]] for _ in range(8)]
-    straight = [ag.tensor(a, requires_grad=True) for a in init]
+    straight = [ag.tensor(a, requires_grad=True, device=device) for a in init]
     opt = getattr(optim, name)(straight, **options)
-    resumed = [ag.tensor(a, requires_grad=True) for a in init]
+    resumed = [ag.tensor(a, requires_grad=True, device=device) for a in init]
     first = getattr(optim, name)(resumed, **options)
     for step, gs in enumerate(grads):
         for p, g in zip(straight, gs):
-            p.grad = ag.tensor(g)
+            p.grad = ag.tensor(g, device=device)
         opt.step()
         if step == 3:  # checkpoint the second run and continue in a fresh optimizer
             saved = copy.deepcopy(first.state_dict())
@@ -231,21 +237,23 @@ def test_state_dict_round_trip_resumes_identically(name, options):
             first.load_state_dict(saved)
             assert first.param_groups[0]["lr"] == options.get("lr", opt.defaults["lr"])
         for p, g in zip(resumed, gs):
-            p.grad = ag.tensor(g)
+            p.grad = ag.tensor(g, device=device)
         first.step()
     for a, b in zip(straight, resumed):
-        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        np.testing.assert_array_equal(_np(a), _np(b))
     assert first.state_dict()["param_groups"] == opt.state_dict()["param_groups"]
 
 
-def test_load_state_dict_from_torch_optimizer_state():
-    # a torch state_dict whose tensors were converted to ours loads and continues identically
-    opt, topt, ours, theirs = _run("Adam", dict(lr=0.01), np.float64, steps=3)
+def test_load_state_dict_from_torch_optimizer_state(device):
+    # a torch state_dict whose (CPU) tensors were converted to ours loads and continues identically:
+    # the state moves to the parameters' device, "step" stays on the CPU
+    opt, topt, ours, theirs = _run("Adam", dict(lr=0.01), np.float64, steps=3, device=device)
     tsd = topt.state_dict()
     converted = {"state": {i: {k: ag.tensor(v.numpy()) for k, v in s.items()} for i, s in tsd["state"].items()},
                  "param_groups": tsd["param_groups"]}
     fresh = optim.Adam(ours, lr=0.5)
     fresh.load_state_dict(converted)
+    assert fresh.state[ours[0]]["exp_avg"].device == ours[0].device
     rng = np.random.default_rng(5)
     _set_grads(ours, theirs, [rng.normal(size=s) for s in SHAPES])
     fresh.step()
@@ -263,18 +271,19 @@ def test_load_state_dict_errors():
         optim.SGD([p], lr=0.1).load_state_dict(sd)
 
 
-def test_load_state_dict_casts_state_to_parameter_dtype():
-    p = ag.tensor([1.0, 2.0], requires_grad=True)
+def test_load_state_dict_casts_state_to_parameter_dtype(device):
+    p = ag.tensor([1.0, 2.0], requires_grad=True, device=device)
     opt = optim.SGD([p], lr=0.1, momentum=0.9)
     opt.load_state_dict({"state": {0: {"momentum_buffer": ag.tensor([1.0, 1.0], dtype=ag.float64)}},
                          "param_groups": opt.state_dict()["param_groups"]})
     assert opt.state[p]["momentum_buffer"].dtype == ag.float32
+    assert opt.state[p]["momentum_buffer"].device == p.device
 
 
 @pytest.mark.parametrize("set_to_none", [True, False])
-def test_zero_grad(set_to_none):
-    p = ag.tensor([1.0, 2.0], requires_grad=True)
-    q = ag.tensor([1.0], requires_grad=True)
+def test_zero_grad(set_to_none, device):
+    p = ag.tensor([1.0, 2.0], requires_grad=True, device=device)
+    q = ag.tensor([1.0], requires_grad=True, device=device)
     opt = optim.SGD([p, q], lr=0.1)
     (p * p).sum().backward()
     grad = p.grad
@@ -287,8 +296,8 @@ def test_zero_grad(set_to_none):
     assert optim.SGD([p], lr=0.1).zero_grad.__defaults__ == (True,)
 
 
-def test_step_with_closure_returns_its_loss():
-    x = ag.tensor([1.0, -2.0], requires_grad=True)
+def test_step_with_closure_returns_its_loss(device):
+    x = ag.tensor([1.0, -2.0], requires_grad=True, device=device)
     tx = torch.tensor([1.0, -2.0], requires_grad=True)
     opt, topt = optim.SGD([x], lr=0.1), torch.optim.SGD([tx], lr=0.1)
 
@@ -309,20 +318,20 @@ def test_step_with_closure_returns_its_loss():
         loss = opt.step(closure)
     tloss = topt.step(tclosure)
     assert loss.item() == tloss.item() == 5.0
-    np.testing.assert_allclose(x.detach().numpy(), tx.detach().numpy())
+    np.testing.assert_allclose(_np(x), tx.detach().numpy())
     assert opt.step() is None
 
 
-def test_trains_a_model_end_to_end():
+def test_trains_a_model_end_to_end(device):
     rng = np.random.default_rng(6)
     xs = rng.normal(size=(32, 3))
     ys = xs @ np.array([1.0, -2.0, 0.5]) + 0.3
-    w = ag.zeros(3, dtype=ag.float64, requires_grad=True)
-    b = ag.zeros((), dtype=ag.float64, requires_grad=True)
+    w = ag.zeros(3, dtype=ag.float64, requires_grad=True, device=device)
+    b = ag.zeros((), dtype=ag.float64, requires_grad=True, device=device)
     tw = torch.zeros(3, dtype=torch.float64, requires_grad=True)
     tb = torch.zeros((), dtype=torch.float64, requires_grad=True)
     opt, topt = optim.Adam([w, b], lr=0.1), torch.optim.Adam([tw, tb], lr=0.1)
-    x, y, tx, ty = ag.tensor(xs), ag.tensor(ys), torch.tensor(xs), torch.tensor(ys)
+    x, y, tx, ty = ag.tensor(xs, device=device), ag.tensor(ys, device=device), torch.tensor(xs), torch.tensor(ys)
     for _ in range(50):
         opt.zero_grad()
         ((x @ w + b - y) ** 2).mean().backward()
@@ -330,7 +339,7 @@ def test_trains_a_model_end_to_end():
         topt.zero_grad()
         ((tx @ tw + tb - ty) ** 2).mean().backward()
         topt.step()
-    np.testing.assert_allclose(w.detach().numpy(), tw.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(_np(w), tw.detach().numpy(), rtol=1e-10)
     assert ((x @ w + b - y) ** 2).mean().item() < 0.05
 
 
@@ -401,10 +410,10 @@ def test_repr_lists_group_options():
     assert repr(optim.Adam([p])) == repr(torch.optim.Adam([tp]))
 
 
-def test_step_does_not_record_history():
-    p = ag.tensor([1.0, 2.0], requires_grad=True)
+def test_step_does_not_record_history(device):
+    p = ag.tensor([1.0, 2.0], requires_grad=True, device=device)
     opt = optim.RMSprop([p], momentum=0.9, centered=True)
-    p.grad = ag.tensor([0.5, 0.5])
+    p.grad = ag.tensor([0.5, 0.5], device=device)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         opt.step()
