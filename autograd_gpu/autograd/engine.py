@@ -7,6 +7,7 @@ first, as PyTorch does), a second runs each node once with the sum of all gradie
 """
 import heapq
 import itertools
+import sys
 import weakref
 
 from . import anomaly_mode, grad_mode
@@ -120,11 +121,48 @@ class AccumulateGrad(Node):
     def accumulate(self, g, create_graph):
         var = self.variable
         if var._grad is None:
-            var._grad = g if create_graph else g._owned_copy()
+            if create_graph:
+                var._grad = g
+            else:
+                d = _sole_array(g)
+                var._grad = g._owned_copy() if d is None else _tensor_class()._make(d)
         elif create_graph or var._grad.requires_grad:
             var._grad = var._grad + g
         else:
             var._grad._iadd_data(g)
+
+
+def _tensor_class():
+    from ..tensor import Tensor
+    return Tensor
+
+
+def _sole_array(g):
+    """g's array when it is C-contiguous and nothing but the engine can reach it or its memory (so .grad may
+    take it without a copy), else None.
+
+    NOTE: CPython reference counts, as numpy's own temporary elision uses them. g: the engine's `g`,
+    accumulate's `g`, ours and getrefcount's argument. Its array: g's slot, `d` and the argument; the array a
+    view was taken from: the view's `.base`, `b`, the argument and the view's base Tensor (itself held by g
+    alone). A gradient also held elsewhere (sent to two inputs, passed in by the user, kept by a hook, saved
+    for backward) has more references and is copied.
+    """
+    d = g._data
+    if not d.flags.c_contiguous or sys.getrefcount(g) > 4 or sys.getrefcount(d) > 3:
+        return None
+    b = d.base
+    if b is not None:
+        if type(b) is not type(d) or b.base is not None:
+            return None
+        owners = 3
+        t = g._base
+        if t is not None:
+            if t._data is not b or sys.getrefcount(t) > 3:
+                return None
+            owners = 4
+        if sys.getrefcount(b) > owners:
+            return None
+    return d
 
 
 def run_leaf_hooks(var, g):
@@ -219,6 +257,7 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
                         t._grad = g if t._grad is None else t._grad + g
             if isinstance(node, AccumulateGrad):
                 g = run_leaf_hooks(node.variable, buf[0])
+                buf = None  # (so that the gradient's only references are `g`s: see _sole_array)
                 if want is not None and node in want:
                     for _, i in want[node]:
                         captured[i] = g
@@ -250,6 +289,7 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
                 if b is None:
                     b = buffers[child] = [None] * child.num_outputs
                 b[nr] = g if b[nr] is None else b[nr] + g
+            outs = b = None
     finally:
         grad_mode._set(prev)
     return captured

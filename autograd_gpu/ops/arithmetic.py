@@ -355,10 +355,21 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 # ---- matrix products ---------------------------------------------------------------------------------
+def _column_major(t):
+    d = t._data
+    return d.strides[0] == d.itemsize and d.strides[1] == d.shape[0] * d.itemsize
+
+
 def _mm_bwd(ctx, g):
+    # NOTE: as PyTorch's mm_mat{1,2}_backward: a column-major operand (e.g. a Linear's weight.t()) gets its
+    # gradient computed transposed, in its own layout, so it reaches the leaf contiguous (no copy to lay it out)
     a, b = ctx.saved
-    return (g.mm(b.t()) if ctx.needs_input_grad[0] else None,
-            a.t().mm(g) if ctx.needs_input_grad[1] else None)
+    ga = gb = None
+    if ctx.needs_input_grad[0]:
+        ga = b.mm(g.t()).t() if _column_major(a) else g.mm(b.t())
+    if ctx.needs_input_grad[1]:
+        gb = g.t().mm(a).t() if _column_major(b) else a.t().mm(g)
+    return ga, gb
 
 
 def _bmm_bwd(ctx, g):

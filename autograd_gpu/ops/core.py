@@ -21,12 +21,14 @@ DTYPE_RULES = ("promote", "float", "compare", "keep")
 
 class Op:
     __slots__ = ("name", "forward", "backward", "save", "node_name", "family", "kernel", "dtype", "view",
-                 "nout", "node_cls", "differentiable", "public")
+                 "nout", "node_cls", "differentiable", "public", "save_plan")
 
     def __init__(self, name, forward, backward, save, node, family, kernel, dtype, view, nout, public):
         assert dtype in DTYPE_RULES, dtype
         self.name, self.forward, self.backward = name, forward, backward
         self.save = tuple(save)
+        # (index, is_output) per saved value: "out", "out1", ... name an output, an int a positional input
+        self.save_plan = tuple((int(s[3:] or 0), True) if isinstance(s, str) else (s, False) for s in self.save)
         self.differentiable = backward is not None
         self.node_name = node if self.differentiable else None
         self.family, self.kernel, self.dtype, self.view, self.nout = family, kernel, dtype, view, nout
@@ -94,7 +96,7 @@ class OpNode(Node):
         s = self._saved
         if s is None:
             raise RuntimeError(_FREED_MSG)
-        return tuple(x.unpack(self) if type(x) is SavedTensor else x for x in s)
+        return tuple([x.unpack(self) if type(x) is SavedTensor else x for x in s])
 
     @property
     def shapes(self):
@@ -106,24 +108,26 @@ class OpNode(Node):
             self._saved = None
 
     def apply(self, grads):
-        if self.op.nout == 1:
+        op = self.op
+        if op.nout == 1:
             g = grads[0]
         else:
             g = [gi if gi is not None else _zeros_like_meta(m, grads) for gi, m in zip(grads, self._out_meta)]
-        res = self.op.backward(self, g)
+        res = op.backward(self, g)
         if not isinstance(res, (tuple, list)):
             res = (res,)
         out = []
         for r, need, meta in zip(res, self.needs_input_grad, self._meta):
-            if r is None or not need:
+            if r is not None and need:
+                d = r._data
+                if d.shape != meta[0]:
+                    r = sum_to(r, meta[0])
+                    d = r._data
+                if d.dtype != meta[1]:
+                    r = r.to(_dtype.from_numpy_dtype(meta[1]))
+                out.append(r)
+            else:
                 out.append(None)
-                continue
-            shape, dt = meta
-            if r._data.shape != shape:
-                r = sum_to(r, shape)
-            if r._data.dtype != dt:
-                r = r.to(_dtype.from_numpy_dtype(dt))
-            out.append(r)
         return out
 
 
@@ -154,57 +158,79 @@ def _check_devices(arrays):
                            f"{b} and {a}! Move them with .to(device) first.")
 
 
-def _result_dtype(inputs, first):
-    """The result dtype of an op over `inputs`, with a fast path for the common cases (NOTE: hot path)."""
-    fdt = first._data.dtype
-    for x in inputs:
-        d = getattr(x, "_data", None)
-        if d is None:
-            # a Python number keeps a floating tensor's dtype (and an int tensor's, for ints)
-            if fdt.kind == "f" or (fdt.kind in "iu" and type(x) is int):
-                continue
-            return _dtype.result_type(inputs)
-        if d.dtype != fdt or (d.ndim == 0) != (first._data.ndim == 0):
-            return _dtype.result_type(inputs)
-    return _dtype._FROM_NP[fdt]
+_NO_EDGE = (None, 0)
 
 
 def apply(op, *inputs, **params):
     """Run `op` on tensors / Python scalars and record it for backward when grad mode needs it."""
-    first = None
+    # NOTE: the hot path of every op: one pass over the inputs collects the arrays, checks devices, decides
+    # whether the dtype needs promotion and (only when a node may be recorded) builds the node's edges.
+    track = op.differentiable and grad_mode._state.enabled
+    first = fd = None
     requires_grad = False
+    same = True  # every tensor has first's dtype and 0-d-ness, every other input is a Python int or float
+    float_scalar = False
     arrays = []
+    if track:
+        edges, meta, needs = [], [], []
     for x in inputs:
         if isinstance(x, Tensor):
             d = x._data
             if first is None:
-                first = x
-            elif type(d) is not type(first._data) or (type(d) is not np.ndarray and d.device != first._data.device):
-                if d.ndim == 0 and type(d) is np.ndarray:  # a CPU scalar tensor may join a GPU op, as in PyTorch
-                    d = first._xp.asarray(d)
-                else:
-                    _check_devices([first._data, d])
-            if not requires_grad and x.requires_grad:
-                requires_grad = True
+                first, fd = x, d
+            else:
+                if type(d) is not type(fd) or (type(d) is not np.ndarray and d.device != fd.device):
+                    if d.ndim == 0 and type(d) is np.ndarray:  # a CPU scalar tensor may join a GPU op, as in PyTorch
+                        d = first._xp.asarray(d)
+                    else:
+                        _check_devices([fd, d])
+                if same and (d.dtype != fd.dtype or (d.ndim == 0) != (fd.ndim == 0)):
+                    same = False
             arrays.append(d)
+            if track:
+                meta.append((d.shape, d.dtype))
+                if x.requires_grad:  # (also brings a view's grad_fn up to date)
+                    requires_grad = True
+                    fn = x._grad_fn
+                    edges.append((fn, x._output_nr) if fn is not None else (x._grad_accumulator(), 0))
+                    needs.append(True)
+                else:
+                    edges.append(_NO_EDGE)
+                    needs.append(False)
         else:
+            tx = type(x)
+            if tx is float:
+                float_scalar = True
+            elif tx is not int:
+                same = False
             arrays.append(x)
+            if track:
+                meta.append(None)
+                edges.append(_NO_EDGE)
+                needs.append(False)
     rule = op.dtype
     dt = None
     if rule != "keep" and first is not None:
-        dt = _result_dtype(inputs, first)
+        kind = fd.dtype.kind
+        # a Python number keeps a floating tensor's dtype (and an int tensor's, for ints)
+        if same and (kind == "f" or (kind in "iu" and not float_scalar)):
+            dt = _dtype._FROM_NP[fd.dtype]
+        else:
+            dt = _dtype.result_type(inputs)
+            same = False
         if rule == "float" and not dt.is_floating_point:
             dt = _dtype.get_default_dtype()
-        npdt = dt.np
-        arrays = [a.astype(npdt) if hasattr(a, "dtype") and a.dtype != npdt else a for a in arrays]
-    xp = np if first is None or type(first._data) is np.ndarray else first._xp
+            same = False
+        if not same:
+            npdt = dt.np
+            arrays = [a.astype(npdt) if hasattr(a, "dtype") and a.dtype != npdt else a for a in arrays]
+    xp = np if fd is None or type(fd) is np.ndarray else first._xp
     try:
         out = op.forward(xp, *arrays, **params)
     except ValueError as e:  # numpy/CuPy broadcasting failures are RuntimeErrors in PyTorch
         if "broadcast" not in str(e):
             raise
         raise RuntimeError(_broadcast_error([a.shape for a in arrays if hasattr(a, "shape")])) from None
-    requires_grad = requires_grad and op.differentiable and grad_mode._state.enabled
     if op.nout == 1:
         if type(out) is not np.ndarray and (xp is np or not hasattr(out, "shape")):
             out = xp.asarray(out)
@@ -226,7 +252,7 @@ def apply(op, *inputs, **params):
                 r._view_version = r._vc.value
                 r._view_no_grad = first._view_no_grad or not grad_mode._state.enabled
     if requires_grad:
-        record(op, inputs, results, params)
+        _attach(op.node_cls(), op, inputs, results, params, edges, meta, needs)
     return result
 
 
@@ -249,13 +275,7 @@ def _shares_memory(a, b):
 
 def record(op, inputs, results, params, node=None):
     """Attach a new node of `op` to `results` (already computed from `inputs`)."""
-    if node is None:
-        node = op.node_cls()
-    node.op = op
-    node.params = params
-    edges = []
-    meta = []
-    needs = []
+    edges, meta, needs = [], [], []
     for x in inputs:
         if isinstance(x, Tensor):
             meta.append((x._data.shape, x._data.dtype))
@@ -265,30 +285,40 @@ def record(op, inputs, results, params, node=None):
                 continue
         else:
             meta.append(None)
-        edges.append((None, 0))
+        edges.append(_NO_EDGE)
         needs.append(False)
+    return _attach(node if node is not None else op.node_cls(), op, inputs, results, params, edges, meta, needs)
+
+
+def _attach(node, op, inputs, results, params, edges, meta, needs):
+    node.op = op
+    node.params = params
     node.next_functions = tuple(edges)
     node._meta = meta
+    node.needs_input_grad = tuple(needs)
     if anomaly_mode._enabled:
         node._trace = anomaly_mode.current_trace()
-    node.needs_input_grad = tuple(needs)
-    saved = []
-    for s in op.save:
-        if isinstance(s, str):  # "out", "out1", ...: an output of this op
-            k = int(s[3:] or 0)
-            saved.append(SavedTensor(results[k], is_output=True, output_nr=k))
-        else:
-            x = inputs[s]
-            saved.append(SavedTensor(x) if isinstance(x, Tensor) else x)
-    node._saved = saved
+    if op.save:
+        saved = []
+        for k, is_out in op.save_plan:
+            if is_out:  # keep only the data: a reference to the output itself would be a cycle
+                saved.append(SavedTensor(results[k], True, k))
+            else:
+                x = inputs[k]
+                saved.append(SavedTensor(x) if isinstance(x, Tensor) else x)
+        node._saved = saved
+    else:
+        node._saved = ()
     if op.nout != 1:
         node._out_meta = [(r._data.shape, r._data.dtype) for r in results]
         node.num_outputs = len(results)  # the engine keeps one gradient slot per output
-    for i, r in enumerate(results):
+    i = 0
+    for r in results:
         if r._data.dtype.kind == "f":
             r._requires_grad = True
             r._grad_fn = node
             r._output_nr = i
+        i += 1
     return node
 
 
