@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _device, _random
 from ..autograd import grad_mode
+from ..ops.nn_ops import _erfinv_array
 from ..tensor import Tensor
 
 
@@ -132,32 +133,9 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
     with grad_mode.no_grad():
         tensor.uniform_(2 * lo - 1, 2 * hi - 1, generator=generator)
-        tensor.copy_(Tensor._make(_erfinv(tensor._xp, tensor._data)))
+        tensor.copy_(Tensor._make(_erfinv_array(tensor._xp, tensor._data)))
         tensor.mul_(std * math.sqrt(2.0)).add_(mean)
         return tensor.clamp_(min=a, max=b)
-
-
-def _erfinv(xp, y):
-    if xp is not np:
-        import cupyx.scipy.special
-        return cupyx.scipy.special.erfinv(y)
-    # NOTE: Giles' single-precision approximation, then two Newton steps on erf(x) = y for full precision
-    w = -np.log((1.0 - y) * (1.0 + y))
-    small = w < 5.0
-    ws = np.where(small, w - 2.5, np.sqrt(np.maximum(w, 5.0)) - 3.0)
-    ps = [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
-          -0.00417768164, 0.246640727, 1.50140941]
-    pl = [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
-          0.00943887047, 1.00167406, 2.83297682]
-    p_s, p_l = np.full_like(ws, ps[0]), np.full_like(ws, pl[0])
-    for cs, cl in zip(ps[1:], pl[1:]):
-        p_s, p_l = cs + p_s * ws, cl + p_l * ws
-    x = np.where(small, p_s, p_l) * y
-    erf = np.frompyfunc(math.erf, 1, 1)
-    for _ in range(2):
-        err = erf(x).astype(np.float64) - y
-        x = x - err / (2 / math.sqrt(math.pi) * np.exp(-x * x))
-    return x.astype(y.dtype)
 
 
 def orthogonal_(tensor, gain=1, generator=None):
