@@ -26,6 +26,11 @@ def _index_array(x, xp):
     return xp.asarray(a)
 
 
+# NOTE: _host_bounds_check: index bounds are checked on the host for CPU index arrays only. Reading a GPU
+# array's min/max would synchronise every forward with the host; PyTorch checks there with a device-side
+# assert instead, which CuPy has no equivalent of, so on the GPU an out-of-range index is not diagnosed.
+
+
 def _consumes(i):
     """How many dimensions of the indexed tensor one index element uses up."""
     if i is None or i is Ellipsis or isinstance(i, bool):
@@ -78,9 +83,9 @@ def convert_index(idx, xp, ndim, shape):
                 if a.shape != tuple(shape[dim:dim + a.ndim]):
                     raise IndexError(f"The shape of the mask {list(a.shape)} at index {dim} does not match the "
                                      f"shape of the indexed tensor {list(shape[dim:dim + a.ndim])}")
-            elif a.size:
+            elif a.size and type(a) is np.ndarray:  # NOTE: see _host_bounds_check
                 size = shape[dim]
-                lo, hi = int(a.min()), int(a.max())  # NOTE: the bounds check syncs, as PyTorch's does
+                lo, hi = int(a.min()), int(a.max())
                 if lo < -size or hi >= size:
                     raise IndexError(f"index {hi if hi >= size else lo} is out of bounds for dimension {dim} "
                                      f"with size {size}")
@@ -278,7 +283,7 @@ def _check_gather(input, dim, index, name):
         if d != dim and index.shape[d] > input.shape[d]:
             raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
                                f"smaller than self {list(input.shape)} apart from dimension {dim}")
-    if index.numel():
+    if index.numel() and type(index._data) is np.ndarray:  # NOTE: see _host_bounds_check
         hi, lo = int(index._data.max()), int(index._data.min())
         n = input.shape[dim] if input.ndim else 1
         if hi >= n or lo < -n:
@@ -387,7 +392,7 @@ def index_select(input, dim, index):
     if index._data.dtype.kind not in "iu":
         raise RuntimeError("index_select(): Expected dtype int32/int64 for index")
     d = _dims(dim, input.ndim)[0] if input.ndim else 0
-    if index.numel():
+    if index.numel() and type(index._data) is np.ndarray:  # NOTE: see _host_bounds_check
         hi, lo = int(index._data.max()), int(index._data.min())
         n = input.shape[d] if input.ndim else 1
         if hi >= n or lo < -n:
