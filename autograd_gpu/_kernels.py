@@ -106,7 +106,7 @@ def _sgd_momentum_ref(xp, p, g, buf, *scalars):
         buf[...] = g
     else:
         buf *= momentum
-        buf += damp_alpha * g
+        buf += g if damp_alpha == 1 else damp_alpha * g  # (1 * g is g exactly: one pass less, no temporary)
     p -= lr * (g + momentum * buf if nesterov else buf)
     return ()
 
@@ -261,7 +261,11 @@ class KernelSpec:
         return len(self.inputs)
 
 
+_UNARY_FORMULAS = {}  # name -> formula(xp, g, v) of each _unary kernel: its one output, not a tuple
+
+
 def _unary(name, family, formula, arg="y"):
+    _UNARY_FORMULAS[name] = formula
     return KernelSpec(name, family, ("g", arg), ("gx",), lambda xp, g, v: (formula(xp, g, v),))
 
 
@@ -416,12 +420,36 @@ def _is_cupy(a) -> bool:
 _QUIET = {}
 
 
+try:  # numpy >= 2 keeps the floating-point error state in a context variable
+    from numpy._core._ufunc_config import _extobj_contextvar, _make_extobj
+    _IGNORE_ALL = _make_extobj(all="ignore")
+except (ImportError, AttributeError, TypeError):  # pragma: no cover (numpy 1.x)
+    _extobj_contextvar = None
+
+
+def _quietly(fn):
+    """fn with numpy's floating-point warnings off.
+    NOTE: np.errstate builds its state object on every call (~1 us, more than a small formula's arithmetic);
+    with numpy >= 2 one prebuilt "ignore all" state is set and reset instead (the buffer size and error
+    callback it carries do not change any result)."""
+    if _extobj_contextvar is None:
+        return numpy.errstate(all="ignore")(fn)
+
+    @functools.wraps(fn)
+    def quiet(*args, **kwargs):
+        token = _extobj_contextvar.set(_IGNORE_ALL)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _extobj_contextvar.reset(token)
+    return quiet
+
+
 def _quiet_reference(name: str):
-    """KERNELS[name].reference with numpy's floating-point warnings off: inf/NaN propagate silently, as in torch.
-    NOTE: the decorator form of np.errstate costs a third of a `with np.errstate(...)` block per call."""
+    """KERNELS[name].reference with numpy's floating-point warnings off: inf/NaN propagate silently, as in torch."""
     ref = _QUIET.get(name)
     if ref is None:
-        ref = _QUIET[name] = numpy.errstate(all="ignore")(KERNELS[name].reference)
+        ref = _QUIET[name] = _quietly(KERNELS[name].reference)
     return ref
 
 
@@ -532,59 +560,51 @@ def _run_image_kernel(spec, xp, arrays, scalars, sizes, launcher, cupy_arrays):
 
 # ---------------------------------------------------------------- array-level backward
 
-def relu_bwd(g, y):
-    """Gradient of relu from its output: ``0 where y <= 0 else g``."""
-    return run_kernel("relu_bwd", g, y)[0]
+def _elementwise(name: str, doc: str):
+    """The array-level function of kernel ``name``, one that takes only arrays (no scalars, no in-place
+    buffers): its output, or the tuple of its outputs.
+
+    NOTE: the hot path of every CPU backward: numpy inputs of one shape and dtype go straight to the
+    quiet reference formula, skipping run_kernel's generic checks (which would end in the same call)."""
+    spec = KERNELS[name]
+    assert not (spec.scalars or spec.inplace or spec.sizes or spec.rowwise), name
+    single = len(spec.outputs) == 1
+    formula = _quietly(_UNARY_FORMULAS[name]) if single else _quiet_reference(name)
+    ndarray = numpy.ndarray
+
+    def run(*arrays):
+        a0 = arrays[0]
+        if type(a0) is ndarray:
+            shape, dtype = a0.shape, a0.dtype
+            for a in arrays:
+                if type(a) is not ndarray or a.shape != shape or a.dtype != dtype:
+                    break
+            else:
+                if single:
+                    o = formula(numpy, *arrays)
+                    return o if type(o) is ndarray and o.dtype == dtype else numpy.asarray(o, dtype=dtype)
+                return tuple([o if type(o) is ndarray and o.dtype == dtype else numpy.asarray(o, dtype=dtype)
+                              for o in formula(numpy, *arrays)])
+        outs = run_kernel(name, *arrays)
+        return outs[0] if single else outs
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = doc
+    return run
 
 
-def tanh_bwd(g, y):
-    """Gradient of tanh from its output: ``g * (1 - y*y)``."""
-    return run_kernel("tanh_bwd", g, y)[0]
-
-
-def sigmoid_bwd(g, y):
-    """Gradient of sigmoid from its output: ``g * (1 - y) * y``."""
-    return run_kernel("sigmoid_bwd", g, y)[0]
-
-
-def exp_bwd(g, y):
-    """Gradient of exp from its output: ``g * y``."""
-    return run_kernel("exp_bwd", g, y)[0]
-
-
-def log_bwd(g, x):
-    """Gradient of log: ``g / x``."""
-    return run_kernel("log_bwd", g, x)[0]
-
-
-def log1p_bwd(g, x):
-    """Gradient of log1p: ``g / (x + 1)``."""
-    return run_kernel("log1p_bwd", g, x)[0]
-
-
-def sqrt_bwd(g, y):
-    """Gradient of sqrt from its output: ``g / (2*y)``."""
-    return run_kernel("sqrt_bwd", g, y)[0]
-
-
-def rsqrt_bwd(g, y):
-    """Gradient of rsqrt from its output: ``-0.5 * g * y**3``."""
-    return run_kernel("rsqrt_bwd", g, y)[0]
-
-
-def pow_bwd(g, a, b, y):
-    """Gradients of ``y = a ** b`` for a and b, in one pass: ``ga, gb = pow_bwd(g, a, b, y)``."""
-    return run_kernel("pow_bwd", g, a, b, y)
-
-
-def div_bwd(g, a, b):
-    """Gradients of ``a / b``: ``(g / b, -g * ((a / b) / b))``."""
-    return run_kernel("div_bwd", g, a, b)
-
-
-def abs_bwd(g, x):
-    """Gradient of abs: ``g * sign(x)`` (0 where x is NaN, as in torch)."""
-    return run_kernel("abs_bwd", g, x)[0]
+relu_bwd = _elementwise("relu_bwd", "Gradient of relu from its output: ``0 where y <= 0 else g``.")
+tanh_bwd = _elementwise("tanh_bwd", "Gradient of tanh from its output: ``g * (1 - y*y)``.")
+sigmoid_bwd = _elementwise("sigmoid_bwd", "Gradient of sigmoid from its output: ``g * (1 - y) * y``.")
+exp_bwd = _elementwise("exp_bwd", "Gradient of exp from its output: ``g * y``.")
+log_bwd = _elementwise("log_bwd", "Gradient of log: ``g / x``.")
+log1p_bwd = _elementwise("log1p_bwd", "Gradient of log1p: ``g / (x + 1)``.")
+sqrt_bwd = _elementwise("sqrt_bwd", "Gradient of sqrt from its output: ``g / (2*y)``.")
+rsqrt_bwd = _elementwise("rsqrt_bwd", "Gradient of rsqrt from its output: ``-0.5 * g * y**3``.")
+pow_bwd = _elementwise("pow_bwd", "Gradients of ``y = a ** b`` for a and b, in one pass: "
+                       "``ga, gb = pow_bwd(g, a, b, y)``.")
+div_bwd = _elementwise("div_bwd", "Gradients of ``a / b``: ``(g / b, -g * ((a / b) / b))``.")
+abs_bwd = _elementwise("abs_bwd", "Gradient of abs: ``g * sign(x)`` (0 where x is NaN, as in torch).")
 
 
 def clamp_bwd(g, x, lo=None, hi=None):

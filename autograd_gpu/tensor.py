@@ -32,10 +32,9 @@ NO_GRAD_VIEW_REBASED = ("A view was created in no_grad mode and its base or anot
 
 
 class _Version:
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = 0
+    """The in-place write count shared by a storage's tensors. NOTE: no __init__ (a class default of 0): one is made
+    per tensor, and a Python-level __init__ would be a third of Tensor._make's cost."""
+    value = 0
 
 
 def _check_can_require_grad(data, flag):
@@ -45,9 +44,18 @@ def _check_can_require_grad(data, flag):
 
 class Tensor:
     """An n-dimensional array with autograd, on 'cpu' (numpy) or 'cuda' (CuPy)."""
-    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_grad", "_vc", "_base",
-                 "_view_chain", "_view_version", "_view_no_grad", "_hooks", "_accumulate", "_retains_grad",
-                 "__weakref__")
+    # NOTE: the fields every tensor sets are slots; the rarely set ones are class defaults (an instance writes its
+    # own only when it differs), so creating a tensor (every op) writes five fields instead of thirteen. Like
+    # torch.Tensor, a tensor then also takes arbitrary attributes (the __dict__).
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_vc", "__dict__", "__weakref__")
+    _grad = None
+    _base = None
+    _view_chain = ()
+    _view_version = 0
+    _view_no_grad = False  # a view made in no_grad mode: it may not rewrite its base's history
+    _hooks = None
+    _accumulate = None
+    _retains_grad = False
     __array_priority__ = 1000  # numpy scalars on the left defer to our reflected operators
 
     def __new__(cls, *args, **kwargs):
@@ -62,15 +70,7 @@ class Tensor:
         t._requires_grad = requires_grad
         t._grad_fn = grad_fn
         t._output_nr = output_nr
-        t._grad = None
         t._vc = version if version is not None else _Version()
-        t._base = None
-        t._view_chain = ()
-        t._view_version = 0
-        t._view_no_grad = False  # a view made in no_grad mode: it may not rewrite its base's history
-        t._hooks = None
-        t._accumulate = None
-        t._retains_grad = False
         return t
 
     # ---- basic properties -------------------------------------------------------------------
@@ -305,6 +305,7 @@ class Tensor:
         if not self._retains_grad:
             if fn._retain is None:
                 fn._retain = {}
+                fn._hooked = True
             fn._retain[self._output_nr] = weakref.ref(self)
             self._retains_grad = True
 

@@ -2,8 +2,8 @@
 
 A Node is one recorded operation. `next_functions` holds one edge `(node, output_nr)` per input:
 `(None, 0)` for an input that needs no gradient, an AccumulateGrad node for a leaf. The engine is a
-worklist: one iterative pass finds the nodes and orders them (consumers before producers, newest
-first, as PyTorch does), a second runs each node once with the sum of all gradients sent to it.
+worklist: one iterative pass counts each node's consumers, then nodes run off a heap (consumers before
+producers, newest first, as PyTorch does), each once, with the sum of all gradients sent to it.
 """
 import heapq
 import itertools
@@ -58,17 +58,19 @@ def add_hook(hooks, fn):
 
 class Node:
     """A node of the backward graph (PyTorch's `grad_fn`)."""
-    __slots__ = ("next_functions", "_seq", "_pre_hooks", "_retain", "_post_hooks", "_hooks_prehook",
-                 "metadata", "_trace", "__weakref__", "__dict__")
+    # NOTE: the rarely set fields are class defaults (an instance writes its own, into __dict__, only when set):
+    # a node is made per recorded op, so its creation writes as little as it can.
+    __slots__ = ("next_functions", "_seq", "metadata", "__weakref__", "__dict__")
     num_outputs = 1
+    _pre_hooks = None   # output_nr -> _HookDict of tensor hooks (register_hook on a non-leaf)
+    _retain = None      # output_nr -> weakref to a tensor that called retain_grad()
+    _post_hooks = None
+    _hooks_prehook = None
+    _trace = None
+    _hooked = False     # any of the four above set: the engine looks at them only then
 
     def __init__(self):
         self._seq = next(_seq)
-        self._pre_hooks = None   # output_nr -> _HookDict of tensor hooks (register_hook on a non-leaf)
-        self._retain = None      # output_nr -> weakref to a tensor that called retain_grad()
-        self._post_hooks = None
-        self._hooks_prehook = None
-        self._trace = None
 
     def name(self):
         n = type(self).__name__
@@ -84,17 +86,20 @@ class Node:
         """fn(grad_inputs, grad_outputs) runs after this node; it may return new grad_inputs."""
         if self._post_hooks is None:
             self._post_hooks = _HookDict()
+            self._hooked = True
         return add_hook(self._post_hooks, fn)
 
     def register_prehook(self, fn):
         """fn(grad_outputs) runs before this node; it may return new grad_outputs."""
         if self._hooks_prehook is None:
             self._hooks_prehook = _HookDict()
+            self._hooked = True
         return add_hook(self._hooks_prehook, fn)
 
     def _tensor_hooks(self, output_nr):
         if self._pre_hooks is None:
             self._pre_hooks = {}
+            self._hooked = True
         d = self._pre_hooks.get(output_nr)
         if d is None:
             d = self._pre_hooks[output_nr] = _HookDict()
@@ -174,21 +179,30 @@ def run_leaf_hooks(var, g):
     return g
 
 
-def _topological_order(root_nodes):
-    """Every node reachable from the roots, each after all of its consumers, newest first."""
+def _dependencies(root_nodes):
+    """For every node reachable from the roots, how many edges of reachable nodes point at it (absent: none)."""
     deps = {}
     stack = list(root_nodes)
     seen = set(stack)
     while stack:
-        n = stack.pop()
-        for c, _ in n.next_functions:
+        for c, _ in stack.pop().next_functions:
             if c is None:
                 continue
-            deps[c] = deps.get(c, 0) + 1
-            if c not in seen:
-                seen.add(c)
-                stack.append(c)
-    heap = [(-n._seq, id(n), n) for n in seen if n not in deps]
+            if c in deps:
+                deps[c] += 1
+            else:
+                deps[c] = 1
+                if c not in seen:
+                    seen.add(c)
+                    stack.append(c)
+    return deps
+
+
+def _topological_order(root_nodes):
+    """Every node reachable from the roots, each after all of its consumers, newest first (the order in which
+    execute runs them)."""
+    deps = _dependencies(root_nodes)
+    heap = [(-n._seq, id(n), n) for n in root_nodes if n not in deps]
     heapq.heapify(heap)
     order = []
     while heap:
@@ -211,7 +225,7 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
     reaches them runs, and their gradients are returned (in order) instead of being accumulated into
     leaves unless `accumulate` is True.
     """
-    order = _topological_order({n for n, _ in edges})
+    roots = {n for n, _ in edges}
     buffers = {}
     for (n, nr), g in zip(edges, grads):
         b = buffers.setdefault(n, [None] * n.num_outputs)
@@ -226,7 +240,7 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
             want.setdefault(n, []).append((nr, i))
         needed = set()
         run = set()
-        for n in reversed(order):
+        for n in reversed(_topological_order(roots)):
             if any(c in needed for c, _ in n.next_functions if c is not None):
                 run.add(n)
                 needed.add(n)
@@ -235,26 +249,52 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
     else:
         want = None
 
+    # NOTE: nodes run straight off a heap (newest first, each once all its consumers have run): a node's
+    # children are released before its body runs, so the body may stop early (`continue`) at any point. The
+    # last child released waits in `ready`, off the heap: in a chain (the heap empty) it simply runs next.
+    deps = _dependencies(roots)
+    heap = [(-n._seq, id(n), n) for n in roots if n not in deps]
+    heapq.heapify(heap)
+    pop, push, pushpop = heapq.heappop, heapq.heappush, heapq.heappushpop
+    ready = None
     prev = grad_mode.is_grad_enabled()
     grad_mode._set(create_graph)
     try:
-        for node in order:
+        while True:
+            if ready is None:
+                if not heap:
+                    break
+                node = pop(heap)[2]
+            elif heap:
+                node = pushpop(heap, (-ready._seq, id(ready), ready))[2]
+            else:
+                node = ready
+            ready = None
+            for c, _ in node.next_functions:
+                if c is not None:
+                    k = deps[c] - 1
+                    deps[c] = k
+                    if k == 0:
+                        if ready is not None:
+                            push(heap, (-ready._seq, id(ready), ready))
+                        ready = c
             buf = buffers.pop(node, None)
             if buf is None:
                 continue
-            if node._pre_hooks:
-                for nr, hooks in node._pre_hooks.items():
-                    if buf[nr] is not None:
-                        for fn in list(hooks.values()):
-                            r = fn(buf[nr])
-                            if r is not None:
-                                buf[nr] = r
-            if node._retain:
-                for nr, ref in node._retain.items():
-                    t = ref()
-                    if t is not None and buf[nr] is not None:
-                        g = buf[nr] if create_graph else buf[nr].detach()
-                        t._grad = g if t._grad is None else t._grad + g
+            if node._hooked:  # tensor hooks or retain_grad() on one of its outputs, or node hooks
+                if node._pre_hooks:
+                    for nr, hooks in node._pre_hooks.items():
+                        if buf[nr] is not None:
+                            for fn in list(hooks.values()):
+                                r = fn(buf[nr])
+                                if r is not None:
+                                    buf[nr] = r
+                if node._retain:
+                    for nr, ref in node._retain.items():
+                        t = ref()
+                        if t is not None and buf[nr] is not None:
+                            g = buf[nr] if create_graph else buf[nr].detach()
+                            t._grad = g if t._grad is None else t._grad + g
             if isinstance(node, AccumulateGrad):
                 g = run_leaf_hooks(node.variable, buf[0])
                 buf = None  # (so that the gradient's only references are `g`s: see _sole_array)
@@ -264,18 +304,19 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
                 if accumulate and (want is None or node in want):
                     node.accumulate(g, create_graph)
                 continue
-            if want is not None and node in want:
-                for nr, i in want[node]:
-                    captured[i] = buf[nr]
-            if run is not None and node not in run:
-                continue
-            if node._hooks_prehook:
+            if want is not None:
+                if node in want:
+                    for nr, i in want[node]:
+                        captured[i] = buf[nr]
+                if node not in run:
+                    continue
+            if node._hooked and node._hooks_prehook:
                 for fn in list(node._hooks_prehook.values()):
                     r = fn(tuple(buf))
                     if r is not None:
                         buf = list(r)
             outs = node.apply(buf) if not anomaly_mode._enabled else anomaly_mode.run_node(node, buf)
-            if node._post_hooks:
+            if node._hooked and node._post_hooks:
                 for fn in list(node._post_hooks.values()):
                     r = fn(tuple(outs), tuple(buf))
                     if r is not None:

@@ -13,6 +13,7 @@ from .. import _dtype
 from .._device import device_of_array
 from ..autograd import anomaly_mode, grad_mode
 from ..autograd.engine import Node, _FREED_MSG
+from ..autograd.engine import _seq as _node_seq
 
 OPS = {}
 
@@ -52,16 +53,21 @@ def defop(name, forward, backward=None, *, save=(), node=None, family, kernel=No
 
 class SavedTensor:
     """A tensor kept for backward, with the version it had; unpacking checks it was not modified since."""
-    __slots__ = ("tensor", "version", "data", "counter", "is_output", "output_nr")
+    # an output keeps only its data, counter and output_nr (`tensor` None: a reference to the output itself would
+    # be a cycle); an input sets only tensor, counter and version (_attach builds both inline: the hot path)
+    __slots__ = ("tensor", "version", "counter", "data", "output_nr")
 
     def __init__(self, t, is_output=False, output_nr=0):
-        self.version = t._vc.value
-        self.is_output = is_output
-        self.output_nr = output_nr
-        if is_output:  # keep only the data: a reference to the output itself would be a cycle
-            self.data, self.counter, self.tensor = t._data, t._vc, None
+        self.counter = c = t._vc
+        self.version = c.value
+        if is_output:
+            self.data, self.tensor, self.output_nr = t._data, None, output_nr
         else:
-            self.tensor, self.data, self.counter = t, None, t._vc
+            self.tensor = t
+
+    @property
+    def is_output(self):
+        return self.tensor is None
 
     def unpack(self, node):
         if self.counter.value != self.version:
@@ -80,7 +86,7 @@ class SavedTensor:
                 f"{self.counter.value}; expected version {self.version} instead. Hint: the operation that "
                 "modified it came after the forward call; use .clone() before the in-place operation, or "
                 "avoid it.")
-        if self.is_output:
+        if self.tensor is None:
             if self.data.dtype.kind != "f":  # e.g. the indices output of max(dim)
                 return Tensor._make(self.data, False, None, 0, self.counter)
             return Tensor._make(self.data, True, node, self.output_nr, self.counter)
@@ -114,7 +120,7 @@ class OpNode(Node):
         else:
             g = [gi if gi is not None else _zeros_like_meta(m, grads) for gi, m in zip(grads, self._out_meta)]
         res = op.backward(self, g)
-        if not isinstance(res, (tuple, list)):
+        if type(res) is not tuple and not isinstance(res, (tuple, list)):
             res = (res,)
         out = []
         for r, need, meta in zip(res, self.needs_input_grad, self._meta):
@@ -123,7 +129,8 @@ class OpNode(Node):
                 if d.shape != meta[0]:
                     r = sum_to(r, meta[0])
                     d = r._data
-                if d.dtype != meta[1]:
+                dt = d.dtype
+                if dt is not meta[1] and dt != meta[1]:  # (`is`: numpy's builtin dtypes are singletons)
                     r = r.to(_dtype.from_numpy_dtype(meta[1]))
                 out.append(r)
             else:
@@ -159,6 +166,7 @@ def _check_devices(arrays):
 
 
 _NO_EDGE = (None, 0)
+_new_node = _new_saved = _new_tensor = object.__new__
 
 
 def apply(op, *inputs, **params):
@@ -168,7 +176,9 @@ def apply(op, *inputs, **params):
     track = op.differentiable and grad_mode._state.enabled
     first = fd = None
     requires_grad = False
-    same = True  # every tensor has first's dtype and 0-d-ness, every other input is a Python int or float
+    # every tensor has first's dtype (then 0-d-ness does not matter: promotion yields that dtype), every other
+    # input is a Python int or float
+    same = True
     float_scalar = False
     arrays = []
     if track:
@@ -184,12 +194,13 @@ def apply(op, *inputs, **params):
                         d = first._xp.asarray(d)
                     else:
                         _check_devices([fd, d])
-                if same and (d.dtype != fd.dtype or (d.ndim == 0) != (fd.ndim == 0)):
+                if same and d.dtype != fd.dtype:
                     same = False
             arrays.append(d)
             if track:
                 meta.append((d.shape, d.dtype))
-                if x.requires_grad:  # (also brings a view's grad_fn up to date)
+                # (x.requires_grad also brings a view's grad_fn up to date; a non-view needs no property call)
+                if x._requires_grad if x._base is None else x.requires_grad:
                     requires_grad = True
                     fn = x._grad_fn
                     edges.append((fn, x._output_nr) if fn is not None else (x._grad_accumulator(), 0))
@@ -236,7 +247,12 @@ def apply(op, *inputs, **params):
             out = xp.asarray(out)
         if dt is not None and rule != "compare" and out.dtype != dt.np:
             out = out.astype(dt.np)
-        result = Tensor._make(out, False)
+        result = _new_tensor(Tensor)  # Tensor._make(out), inlined: once per op
+        result._data = out
+        result._requires_grad = False
+        result._grad_fn = None
+        result._output_nr = 0
+        result._vc = _Version()
         results = (result,)
     else:
         results = tuple(Tensor._make(np.asarray(o) if xp is np and type(o) is not np.ndarray else o, False)
@@ -252,7 +268,9 @@ def apply(op, *inputs, **params):
                 r._view_version = r._vc.value
                 r._view_no_grad = first._view_no_grad or not grad_mode._state.enabled
     if requires_grad:
-        _attach(op.node_cls(), op, inputs, results, params, edges, meta, needs)
+        node = _new_node(op.node_cls)  # (OpNode needs no __init__ but the sequence number)
+        node._seq = next(_node_seq)
+        _attach(node, op, inputs, results, params, edges, meta, needs)
     return result
 
 
@@ -298,28 +316,49 @@ def _attach(node, op, inputs, results, params, edges, meta, needs):
     node.needs_input_grad = tuple(needs)
     if anomaly_mode._enabled:
         node._trace = anomaly_mode.current_trace()
-    if op.save:
+    plan = op.save_plan
+    if plan:
         saved = []
-        for k, is_out in op.save_plan:
-            if is_out:  # keep only the data: a reference to the output itself would be a cycle
-                saved.append(SavedTensor(results[k], True, k))
+        # SavedTensor(x) / SavedTensor(out, True, k), without the cost of a Python __init__
+        for k, is_out in plan:
+            if is_out:
+                r = results[k]
+                st = _new_saved(SavedTensor)
+                st.tensor = None
+                st.data = r._data
+                st.output_nr = k
+                st.counter = c = r._vc
+                st.version = c.value
+                saved.append(st)
             else:
                 x = inputs[k]
-                saved.append(SavedTensor(x) if isinstance(x, Tensor) else x)
+                if isinstance(x, Tensor):
+                    st = _new_saved(SavedTensor)
+                    st.tensor = x
+                    st.counter = c = x._vc
+                    st.version = c.value
+                    x = st
+                saved.append(x)
         node._saved = saved
     else:
         node._saved = ()
     if op.nout != 1:
         node._out_meta = [(r._data.shape, r._data.dtype) for r in results]
         node.num_outputs = len(results)  # the engine keeps one gradient slot per output
-    i = 0
-    for r in results:
+        i = 0
+        for r in results:
+            if r._data.dtype.kind == "f":
+                r._requires_grad = True
+                r._grad_fn = node
+                r._output_nr = i
+            i += 1
+    else:
+        r = results[0]
         if r._data.dtype.kind == "f":
             r._requires_grad = True
             r._grad_fn = node
-            r._output_nr = i
-        i += 1
+            r._output_nr = 0
     return node
 
 
-from ..tensor import Tensor  # noqa: E402  (tensor.py imports this module lazily; bound here for the hot path)
+from ..tensor import Tensor, _Version  # noqa: E402  (tensor.py imports this module lazily; bound here for the hot path)
