@@ -588,6 +588,22 @@ def _elementwise(name: str, doc: str):
         outs = run_kernel(name, *arrays)
         return outs[0] if single else outs
 
+    if single and len(spec.inputs) == 2 and _extobj_contextvar is not None:
+        raw = _UNARY_FORMULAS[name]
+
+        def run(g, v):  # (the same, for the (grad, value) kernels: no varargs, numpy's error state set inline)
+            if type(g) is ndarray and type(v) is ndarray:
+                dtype = g.dtype
+                if (v.dtype is dtype or v.dtype == dtype) and g.shape == v.shape:
+                    token = _extobj_contextvar.set(_IGNORE_ALL)
+                    try:
+                        o = raw(numpy, g, v)
+                    finally:
+                        _extobj_contextvar.reset(token)
+                    return o if type(o) is ndarray and (o.dtype is dtype or o.dtype == dtype) \
+                        else numpy.asarray(o, dtype=dtype)
+            return run_kernel(name, g, v)[0]
+
     run.__name__ = run.__qualname__ = name
     run.__doc__ = doc
     return run

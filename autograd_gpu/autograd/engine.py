@@ -180,10 +180,9 @@ def run_leaf_hooks(var, g):
 
 
 def _dependencies(root_nodes):
-    """For every node reachable from the roots, how many edges of reachable nodes point at it (absent: none)."""
+    """For each node reachable from the roots (a set): how many edges of reachable nodes point at it (absent: none)."""
     deps = {}
     stack = list(root_nodes)
-    seen = set(stack)
     while stack:
         for c, _ in stack.pop().next_functions:
             if c is None:
@@ -192,8 +191,7 @@ def _dependencies(root_nodes):
                 deps[c] += 1
             else:
                 deps[c] = 1
-                if c not in seen:
-                    seen.add(c)
+                if c not in root_nodes:  # (a node enters deps once: only the roots were on the stack before)
                     stack.append(c)
     return deps
 
@@ -296,12 +294,14 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
                             g = buf[nr] if create_graph else buf[nr].detach()
                             t._grad = g if t._grad is None else t._grad + g
             if isinstance(node, AccumulateGrad):
+                if want is not None and node not in want:
+                    continue  # a leaf off the way to the inputs: its hooks do not fire, its .grad stays
                 g = run_leaf_hooks(node.variable, buf[0])
                 buf = None  # (so that the gradient's only references are `g`s: see _sole_array)
-                if want is not None and node in want:
+                if want is not None:
                     for _, i in want[node]:
                         captured[i] = g
-                if accumulate and (want is None or node in want):
+                if accumulate:
                     node.accumulate(g, create_graph)
                 continue
             if want is not None:

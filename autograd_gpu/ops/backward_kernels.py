@@ -3,17 +3,29 @@
 Each is itself a table op, so create_graph works through it: its forward is the kernel (numpy formula on the
 CPU), and its own derivative comes from `composite`, the same formula written with differentiable ops.
 """
+import inspect
+
 from .. import _kernels
 from ..autograd import grad_mode
 from .core import apply, defop
+
+
+def _takes_two_arrays(fn):
+    P = inspect.Parameter
+    return [(p.kind, p.default) for p in inspect.signature(fn).parameters.values()] == \
+        [(P.POSITIONAL_OR_KEYWORD, P.empty)] * 2
 
 
 def kernel_op(name, kernel, composite, *, node, nout=1, ninputs):
     """Declare the op `name` whose forward is `_kernels.<kernel>` and whose derivative is that of `composite`."""
     fn = getattr(_kernels, kernel)
 
-    def forward(xp, *arrays, **params):
-        return fn(*arrays, **params)
+    if _takes_two_arrays(fn):  # (grad, value) only: no varargs to pack on the hot path
+        def forward(xp, g, v):
+            return fn(g, v)
+    else:
+        def forward(xp, *arrays, **params):
+            return fn(*arrays, **params)
 
     def backward(ctx, gg):
         from ..autograd import grad as _grad

@@ -102,7 +102,21 @@ class OpNode(Node):
         s = self._saved
         if s is None:
             raise RuntimeError(_FREED_MSG)
-        return tuple([x.unpack(self) if type(x) is SavedTensor else x for x in s])
+        out = []
+        for x in s:
+            if type(x) is SavedTensor:
+                # (unpack's common cases inline: a saved input or floating output, unmodified since)
+                c = x.counter
+                if c.value != x.version:
+                    x = x.unpack(self)  # (raises)
+                elif x.tensor is not None:
+                    x = x.tensor
+                elif x.data.dtype.kind == "f":
+                    x = Tensor._make(x.data, True, self, x.output_nr, c)
+                else:
+                    x = x.unpack(self)
+            out.append(x)
+        return tuple(out)
 
     @property
     def shapes(self):
@@ -187,14 +201,14 @@ def apply(op, *inputs, **params):
         if isinstance(x, Tensor):
             d = x._data
             if first is None:
-                first, fd = x, d
+                first, fd, fdt = x, d, d.dtype
             else:
                 if type(d) is not type(fd) or (type(d) is not np.ndarray and d.device != fd.device):
                     if d.ndim == 0 and type(d) is np.ndarray:  # a CPU scalar tensor may join a GPU op, as in PyTorch
                         d = first._xp.asarray(d)
                     else:
                         _check_devices([fd, d])
-                if same and d.dtype != fd.dtype:
+                if same and d.dtype is not fdt and d.dtype != fdt:  # (`is` first: builtin dtypes are singletons)
                     same = False
             arrays.append(d)
             if track:
@@ -220,21 +234,24 @@ def apply(op, *inputs, **params):
                 edges.append(_NO_EDGE)
                 needs.append(False)
     rule = op.dtype
-    dt = None
+    npdt = None  # the result's numpy dtype (None: the rule keeps whatever the forward returns)
     if rule != "keep" and first is not None:
-        kind = fd.dtype.kind
-        # a Python number keeps a floating tensor's dtype (and an int tensor's, for ints)
-        if same and (kind == "f" or (kind in "iu" and not float_scalar)):
-            dt = _dtype._FROM_NP[fd.dtype]
+        kind = fdt.kind
+        if same and kind == "f":  # (the common case: every rule keeps a floating tensor's dtype)
+            npdt = fdt
         else:
-            dt = _dtype.result_type(inputs)
-            same = False
-        if rule == "float" and not dt.is_floating_point:
-            dt = _dtype.get_default_dtype()
-            same = False
-        if not same:
+            # a Python number keeps a floating tensor's dtype (and an int tensor's, for ints)
+            if same and kind in "iu" and not float_scalar:
+                dt = _dtype._FROM_NP[fdt]
+            else:
+                dt = _dtype.result_type(inputs)
+                same = False
+            if rule == "float" and not dt.is_floating_point:
+                dt = _dtype.get_default_dtype()
+                same = False
             npdt = dt.np
-            arrays = [a.astype(npdt) if hasattr(a, "dtype") and a.dtype != npdt else a for a in arrays]
+            if not same:
+                arrays = [a.astype(npdt) if hasattr(a, "dtype") and a.dtype != npdt else a for a in arrays]
     xp = np if fd is None or type(fd) is np.ndarray else first._xp
     try:
         out = op.forward(xp, *arrays, **params)
@@ -245,8 +262,8 @@ def apply(op, *inputs, **params):
     if op.nout == 1:
         if type(out) is not np.ndarray and (xp is np or not hasattr(out, "shape")):
             out = xp.asarray(out)
-        if dt is not None and rule != "compare" and out.dtype != dt.np:
-            out = out.astype(dt.np)
+        if npdt is not None and rule != "compare" and out.dtype is not npdt and out.dtype != npdt:
+            out = out.astype(npdt)
         result = _new_tensor(Tensor)  # Tensor._make(out), inlined: once per op
         result._data = out
         result._requires_grad = False
