@@ -14,6 +14,14 @@ def _index(idx, n, kind="index"):
         raise IndexError(f"{kind} {idx} is out of range")
     return idx % n
 
+def _delete_and_renumber(container, idx):
+    """del container[idx] for Sequential and ModuleList; the keys are renumbered 0..n-1, as PyTorch does."""
+    keys = list(container._modules.keys())
+    for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys))]]):
+        delattr(container, key)
+    container.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(container._modules.values()))
+
+
 
 class Sequential(Module):
     """Modules called in order, each on the previous one's output.
@@ -42,14 +50,7 @@ class Sequential(Module):
         setattr(self, key, module)
 
     def __delitem__(self, idx):
-        if isinstance(idx, slice):
-            for key in list(self._modules.keys())[idx]:
-                delattr(self, key)
-        else:
-            delattr(self, list(self._modules.keys())[_index(idx, len(self))])
-        # renumber, as PyTorch does, so the keys stay 0..n-1
-        str_indices = [str(i) for i in range(len(self._modules))]
-        self.__dict__["_modules"] = OrderedDict(zip(str_indices, self._modules.values()))
+        _delete_and_renumber(self, idx)
 
     def __len__(self):
         return len(self._modules)
@@ -115,13 +116,7 @@ class ModuleList(Module):
         setattr(self, str(_index(idx, len(self))), module)
 
     def __delitem__(self, idx):
-        if isinstance(idx, slice):
-            for k in range(len(self._modules))[idx]:
-                delattr(self, str(k))
-        else:
-            delattr(self, str(_index(idx, len(self))))
-        str_indices = [str(i) for i in range(len(self._modules))]
-        self.__dict__["_modules"] = OrderedDict(zip(str_indices, self._modules.values()))
+        _delete_and_renumber(self, idx)
 
     def __len__(self):
         return len(self._modules)
