@@ -1,7 +1,7 @@
 """Arithmetic and binary elementwise ops, comparisons and logical ops."""
 from ..autograd import grad_mode
 from . import backward_kernels as K
-from .core import apply, defop
+from .core import apply, apply2, defop
 from .shape import broadcast_shapes
 
 
@@ -82,14 +82,14 @@ FMOD_TENSOR = defop("fmod_tensor", lambda xp, a, b: xp.fmod(a, b), _rounded_quot
 
 
 def add(input, other, *, alpha=1):
-    return apply(ADD, input, other, alpha=alpha) if alpha != 1 else apply(ADD, input, other)
+    return apply(ADD, input, other, alpha=alpha) if alpha != 1 else apply2(ADD, input, other)
 
 
 def sub(input, other, *, alpha=1):
     if _is_t(input) and _is_t(other) and input._data.dtype.kind == "b" and other._data.dtype.kind == "b":
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                            "`logical_xor()` operator instead.")
-    return apply(SUB, input, other, alpha=alpha) if alpha != 1 else apply(SUB, input, other)
+    return apply(SUB, input, other, alpha=alpha) if alpha != 1 else apply2(SUB, input, other)
 
 
 subtract = sub
@@ -100,7 +100,7 @@ def rsub(input, other, *, alpha=1):
 
 
 def mul(input, other):
-    return apply(MUL, input, other)
+    return apply2(MUL, input, other)
 
 
 multiply = mul
@@ -108,7 +108,7 @@ multiply = mul
 
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
-        return apply(DIV, input, other)
+        return apply2(DIV, input, other)
     if rounding_mode not in FLOOR_DIV_MODES:
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                          f"'{rounding_mode}'")

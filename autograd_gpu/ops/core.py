@@ -22,7 +22,7 @@ DTYPE_RULES = ("promote", "float", "compare", "keep")
 
 class Op:
     __slots__ = ("name", "forward", "backward", "save", "node_name", "family", "kernel", "dtype", "view",
-                 "nout", "node_cls", "differentiable", "public", "save_plan")
+                 "nout", "node_cls", "differentiable", "public", "save_plan", "fast")
 
     def __init__(self, name, forward, backward, save, node, family, kernel, dtype, view, nout, public):
         assert dtype in DTYPE_RULES, dtype
@@ -35,6 +35,8 @@ class Op:
         self.family, self.kernel, self.dtype, self.view, self.nout = family, kernel, dtype, view, nout
         self.public = public
         self.node_cls = type(node, (OpNode,), {"__slots__": ()}) if self.differentiable else None
+        # apply1/apply2 may run it inline: one result whose dtype is its floating inputs' dtype
+        self.fast = not view and nout == 1 and dtype != "compare"
 
     def __repr__(self):
         return f"<op {self.name}>"
@@ -255,10 +257,8 @@ def apply(op, *inputs, **params):
     xp = np if fd is None or type(fd) is np.ndarray else first._xp
     try:
         out = op.forward(xp, *arrays, **params)
-    except ValueError as e:  # numpy/CuPy broadcasting failures are RuntimeErrors in PyTorch
-        if "broadcast" not in str(e):
-            raise
-        raise RuntimeError(_broadcast_error([a.shape for a in arrays if hasattr(a, "shape")])) from None
+    except ValueError as e:
+        _raise_broadcast_error(e, arrays)
     if op.nout == 1:
         if type(out) is not np.ndarray and (xp is np or not hasattr(out, "shape")):
             out = xp.asarray(out)
@@ -289,6 +289,106 @@ def apply(op, *inputs, **params):
         node._seq = next(_node_seq)
         _attach(node, op, inputs, results, params, edges, meta, needs)
     return result
+
+
+def apply1(op, x):
+    """apply(op, x) for ops of one input. The common case, a floating tensor that is not a view, runs inline."""
+    # NOTE: the hot path of every unary op: the generic dispatcher's loops, lists and dtype rules reduce here
+    # to a few checks, and the node gets its edges, metadata and saved values straight from the one input.
+    if type(x) is not Tensor or x._base is not None or not op.fast:
+        return apply(op, x)
+    d = x._data
+    dt = d.dtype
+    if dt.kind != "f":
+        return apply(op, x)
+    if type(d) is np.ndarray:
+        out = op.forward(np, d)
+        if type(out) is not np.ndarray:  # (numpy returns a scalar for a 0-d array)
+            out = np.asarray(out)
+    else:
+        out = op.forward(x._xp, d)
+    if out.dtype is not dt and out.dtype != dt and op.dtype != "keep":
+        out = out.astype(dt)
+    result = _new_tensor(Tensor)
+    result._data = out
+    result._requires_grad = False
+    result._grad_fn = None
+    result._output_nr = 0
+    result._vc = _Version()
+    if x._requires_grad and op.differentiable and grad_mode._state.enabled:
+        node = _new_node(op.node_cls)
+        node._seq = next(_node_seq)
+        fn = x._grad_fn
+        _attach(node, op, (x,), (result,), {},
+                ((fn, x._output_nr) if fn is not None else (x._grad_accumulator(), 0),), ((d.shape, dt),), _NEEDS1)
+    return result
+
+
+def apply2(op, a, b):
+    """apply(op, a, b) for ops of two inputs. The common case, a floating tensor that is not a view with a
+    tensor of the same dtype and device (or a Python number), runs inline."""
+    if not isinstance(a, Tensor) or a._base is not None or not op.fast:
+        return apply(op, a, b)
+    da = a._data
+    dt = da.dtype
+    if dt.kind != "f":
+        return apply(op, a, b)
+    if isinstance(b, Tensor):
+        db = b._data
+        if b._base is not None or (db.dtype is not dt and db.dtype != dt) or type(db) is not type(da) \
+                or (type(da) is not np.ndarray and da.device != db.device):
+            return apply(op, a, b)
+        rb = b._requires_grad
+        mb = (db.shape, dt)
+    elif type(b) is float or type(b) is int:
+        db = b
+        rb = False
+        mb = None
+    else:
+        return apply(op, a, b)
+    try:
+        if type(da) is np.ndarray:
+            out = op.forward(np, da, db)
+            if type(out) is not np.ndarray:
+                out = np.asarray(out)
+        else:
+            out = op.forward(a._xp, da, db)
+    except ValueError as e:
+        _raise_broadcast_error(e, (da, db))
+    if out.dtype is not dt and out.dtype != dt and op.dtype != "keep":
+        out = out.astype(dt)
+    result = _new_tensor(Tensor)
+    result._data = out
+    result._requires_grad = False
+    result._grad_fn = None
+    result._output_nr = 0
+    result._vc = _Version()
+    ra = a._requires_grad
+    if (ra or rb) and op.differentiable and grad_mode._state.enabled:
+        node = _new_node(op.node_cls)
+        node._seq = next(_node_seq)
+        if ra:
+            fn = a._grad_fn
+            ea = (fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0)
+        else:
+            ea = _NO_EDGE
+        if rb:
+            fn = b._grad_fn
+            eb = (fn, b._output_nr) if fn is not None else (b._grad_accumulator(), 0)
+        else:
+            eb = _NO_EDGE
+        _attach(node, op, (a, b), (result,), {}, (ea, eb), ((da.shape, dt), mb), (ra, rb))
+    return result
+
+
+_NEEDS1 = (True,)
+
+
+def _raise_broadcast_error(e, arrays):
+    """numpy/CuPy broadcasting failures are RuntimeErrors in PyTorch: re-raise `e` as one."""
+    if "broadcast" not in str(e):
+        raise  # (the exception being handled)
+    raise RuntimeError(_broadcast_error([a.shape for a in arrays if hasattr(a, "shape")])) from None
 
 
 def _broadcast_error(shapes):

@@ -1,17 +1,17 @@
 """Unary elementwise ops. Those with a kernel-backed backward name the kernel in their row."""
 from .. import _dtype
 from . import backward_kernels as K
-from .core import apply, defop
+from .core import apply, apply1, apply2, defop
 
 
 def _unary(name, forward, backward=None, *, save=(), kernel=None, dtype="float", node=None):
     op = defop(name, forward, backward, save=save, kernel=kernel, dtype=dtype, node=node, family="unary")
-    return lambda input: apply(op, input)
+    return lambda input: apply1(op, input)
 
 
 def _k(kop):
     """backward = one kernel launch on (grad, saved value)"""
-    return lambda ctx, g: apply(kop, g, ctx.saved[0])
+    return lambda ctx, g: apply2(kop, g, ctx.saved[0])
 
 
 exp = _unary("exp", lambda xp, x: xp.exp(x), _k(K.EXP_BWD), save=("out",), kernel="exp_bwd")
