@@ -445,6 +445,25 @@ def _quietly(fn):
     return quiet
 
 
+class quiet:
+    """A context in which numpy's floating-point warnings are off (the engine runs each backward pass in one:
+    inf and NaN propagate silently there, as in torch, and the kernels' own formulas need not switch)."""
+    __slots__ = ("_token", "_errstate")
+
+    def __enter__(self):
+        if _extobj_contextvar is None:
+            self._errstate = numpy.errstate(all="ignore")
+            self._errstate.__enter__()
+        else:
+            self._token = _extobj_contextvar.set(_IGNORE_ALL)
+
+    def __exit__(self, *exc):
+        if _extobj_contextvar is None:
+            self._errstate.__exit__(*exc)
+        else:
+            _extobj_contextvar.reset(self._token)
+
+
 def _quiet_reference(name: str):
     """KERNELS[name].reference with numpy's floating-point warnings off: inf/NaN propagate silently, as in torch."""
     ref = _QUIET.get(name)
@@ -595,11 +614,14 @@ def _elementwise(name: str, doc: str):
             if type(g) is ndarray and type(v) is ndarray:
                 dtype = g.dtype
                 if (v.dtype is dtype or v.dtype == dtype) and g.shape == v.shape:
-                    token = _extobj_contextvar.set(_IGNORE_ALL)
-                    try:
+                    if _extobj_contextvar.get() is _IGNORE_ALL:  # (inside a backward pass: quiet already)
                         o = raw(numpy, g, v)
-                    finally:
-                        _extobj_contextvar.reset(token)
+                    else:
+                        token = _extobj_contextvar.set(_IGNORE_ALL)
+                        try:
+                            o = raw(numpy, g, v)
+                        finally:
+                            _extobj_contextvar.reset(token)
                     return o if type(o) is ndarray and (o.dtype is dtype or o.dtype == dtype) \
                         else numpy.asarray(o, dtype=dtype)
             return run_kernel(name, g, v)[0]

@@ -254,3 +254,81 @@ def test_losses_double_backward():
         gg, = ag.autograd.grad((g * g).sum(), a)
         tgg, = torch.autograd.grad((tg * tg).sum(), t)
         np.testing.assert_allclose(gg.numpy(), tgg.numpy(), rtol=1e-7, atol=1e-12)
+
+
+# ---- nll_loss is one primitive (NllLossBackward0), its backward another: their adjoint pair --------------
+_NLL_CASES = [  # (logp shape, target shape, weight?, ignore_index)
+    ((4, 3), (4,), False, -100),
+    ((4, 3), (4,), True, 1),
+    ((3,), (), False, -100),
+    ((2, 4, 3), (2, 3), True, -100),
+    ((2, 3, 2, 2), (2, 2, 2), False, 0),
+    ((2, 3, 2, 1, 2), (2, 2, 1, 2), True, 2),
+]
+
+
+def _nll_inputs(m, logp_shape, target_shape, weighted, seed):
+    rng = np.random.default_rng(seed)
+    c = logp_shape[0] if len(logp_shape) == 1 else logp_shape[1]
+    target = m.tensor(rng.integers(0, c, target_shape))
+    weight = m.tensor(rng.uniform(0.5, 2.0, c)) if weighted else None
+    return target, weight
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", range(len(_NLL_CASES)))
+def test_nll_loss_is_one_node_with_gradcheck_at_every_order(case, reduction):
+    shape, tshape, weighted, ignore = _NLL_CASES[case]
+    x = _rng.standard_normal(shape)
+    a, t = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ta, wa = _nll_inputs(ag, shape, tshape, weighted, case)
+    tt, wt = _nll_inputs(torch, shape, tshape, weighted, case)
+
+    def f(v):
+        return nn.functional.nll_loss(v, ta, weight=wa, ignore_index=ignore, reduction=reduction)
+
+    def tf(v):
+        return torch.nn.functional.nll_loss(v, tt, weight=wt, ignore_index=ignore, reduction=reduction)
+
+    ya, yt = f(a), tf(t)
+    assert _node_chain(ya) == _node_chain(yt)
+    assert len(ya.grad_fn.next_functions) == len(yt.grad_fn.next_functions) == 1
+    np.testing.assert_allclose(ya.detach().numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    w = _rng.standard_normal(tuple(yt.shape))
+    # (a gradient that requires grad: nll is linear, so only the path through it has a double backward)
+    g, = ag.autograd.grad(ya, a, ag.tensor(w, requires_grad=True), create_graph=True)
+    tg, = torch.autograd.grad(yt, t, torch.tensor(w, requires_grad=True), create_graph=True)
+    assert _node_chain(g) == _node_chain(tg)
+    assert _node_chain(g)[0] in ("NllLossBackwardBackward0", "NllLoss2DBackwardBackward0", "ViewBackward0")
+    np.testing.assert_allclose(g.detach().numpy(), tg.detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert ag.autograd.gradcheck(f, (a,))
+    assert ag.autograd.gradgradcheck(f, (a,))
+    # through log_softmax, as cross_entropy runs it: the second derivative is not zero there
+    assert ag.autograd.gradgradcheck(lambda v: f(v.log_softmax(1 if v.ndim > 1 else 0)), (a,))
+
+
+def test_nll_loss_weight_may_not_require_grad():
+    w = ag.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
+        nn.functional.cross_entropy(ag.zeros(2, 3, requires_grad=True), ag.tensor([0, 1]), weight=w)
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
+        torch.nn.functional.cross_entropy(torch.zeros(2, 3, requires_grad=True), torch.tensor([0, 1]),
+                                          weight=torch.ones(3, requires_grad=True))
+    with ag.no_grad():  # no graph, no error (as in torch)
+        nn.functional.cross_entropy(ag.zeros(2, 3), ag.tensor([0, 1]), weight=w)
+
+
+def _node_chain(y):
+    """The names of y's nodes along first edges, down to the leaf."""
+    names, fn = [], y.grad_fn
+    while fn is not None:
+        names.append(type(fn).__name__)
+        fn = next((f for f, _ in fn.next_functions if f is not None), None)
+    return names
+
+
+def test_cross_entropy_graph_matches_torch():
+    x = _rng.standard_normal((4, 3))
+    ya = nn.functional.cross_entropy(ag.tensor(x, requires_grad=True), ag.tensor([0, 2, 1, 1]))
+    yt = torch.nn.functional.cross_entropy(torch.tensor(x, requires_grad=True), torch.tensor([0, 2, 1, 1]))
+    assert _node_chain(ya) == _node_chain(yt) == ["NllLossBackward0", "LogSoftmaxBackward0", "AccumulateGrad"]

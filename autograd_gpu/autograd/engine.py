@@ -10,6 +10,7 @@ import itertools
 import sys
 import weakref
 
+from .. import _kernels
 from . import anomaly_mode, grad_mode
 
 _seq = itertools.count()
@@ -257,6 +258,8 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
     ready = None
     prev = grad_mode.is_grad_enabled()
     grad_mode._set(create_graph)
+    quiet = _kernels.quiet()  # no numpy floating-point warnings in backward: inf/NaN propagate, as in torch
+    quiet.__enter__()
     try:
         while True:
             if ready is None:
@@ -332,5 +335,6 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
                 b[nr] = g if b[nr] is None else b[nr] + g
             outs = b = None
     finally:
+        quiet.__exit__(None, None, None)
         grad_mode._set(prev)
     return captured

@@ -12,7 +12,7 @@ from ..ops import nn_ops as N
 from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from ..ops.arithmetic import where
 from ..ops.core import apply
-from ..ops.indexing import GATHER, INDEX_SELECT
+from ..ops.indexing import INDEX_SELECT
 from ..ops.unary import sigmoid as _sigmoid, tanh as _tanh
 from ..tensor import Tensor
 from ._conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d, fold,  # noqa: F401
@@ -451,32 +451,33 @@ def _check_target(input, target):
         raise RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}")
 
 
-def _nll_parts(logp, target, weight, ignore_index):
-    """(per-element loss, per-element weight): both zero where target == ignore_index."""
+def _nll(logp, target, weight, ignore_index, reduction):
+    """nll_loss of log-probabilities: one NllLossBackward0 node, as in PyTorch."""
     cdim = _class_dim(logp)
     _check_target(logp, target)
-    keep = target != ignore_index
-    safe = target.masked_fill(~keep, 0)
     data = target._data
     if type(data) is np.ndarray and data.size:  # PyTorch's bounds check, free on the CPU
         bad = (data != ignore_index) & ((data < 0) | (data >= logp.shape[cdim]))
         if bad.any():
             raise IndexError(f"Target {int(data[bad].flat[0])} is out of bounds.")
-    picked = apply(GATHER, logp, dim=cdim, index=safe.unsqueeze(cdim)).squeeze(cdim)
-    if weight is not None:
-        w = apply(INDEX_SELECT, weight, dim=0, index=safe.reshape(-1)).reshape(safe.shape) * keep
-    else:
-        w = keep.to(logp.dtype)
-    return -(picked * w), w
+    if weight is not None and weight.requires_grad and grad_mode.is_grad_enabled():
+        raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument "
+                           "'weight'. This input cannot have requires_grad True.")
+    if logp.ndim <= 2:
+        return apply(N.NLL_LOSS, logp, target=target, weight=weight, cdim=cdim, ignore_index=ignore_index,
+                     reduction=reduction)
+    # NOTE: as PyTorch: (N, C, d1, ...) other than 4-d runs as (N, C, 1, d1 * ...), the result viewed back
+    n, c = logp.shape[:2]
+    four_d = logp.ndim == 4
+    out = apply(N.NLL_LOSS2D, logp if four_d else logp.reshape(n, c, 1, -1),
+                target=target if four_d else target.reshape(n, 1, -1), weight=weight, cdim=1,
+                ignore_index=ignore_index, reduction=reduction)
+    return out.reshape(target.shape) if reduction == "none" and not four_d else out
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """-input[n, target[n]] * weight[target[n]], for (C), (N, C) or (N, C, d1, ...) log-probabilities."""
-    reduction = _reduction(reduction, size_average, reduce)
-    loss, w = _nll_parts(input, target, weight, ignore_index)
-    if reduction == "mean":
-        return loss.sum() / w.sum()
-    return _reduce(loss, reduction)
+    return _nll(input, target, weight, ignore_index, _reduction(reduction, size_average, reduce))
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -503,15 +504,16 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if reduction == "sum":
             return -terms.sum()
         return -terms.sum() / (input.numel() / n_classes) if input.numel() else -terms.sum() * math.nan
-    loss, w = _nll_parts(logp, target, weight, ignore_index)
+    nll = _nll(logp, target, weight, ignore_index, reduction)
     if label_smoothing == 0:
-        return loss.sum() / w.sum() if reduction == "mean" else _reduce(loss, reduction)
+        return nll
     keep = target != ignore_index
     smooth = -(logp if w_b is None else logp * w_b).sum(cdim) * keep
     if reduction == "mean":
-        nll, smooth = loss.sum() / w.sum(), smooth.sum() / w.sum()
+        w = keep.to(logp.dtype) if weight is None else weight.detach()[target.masked_fill(~keep, 0)] * keep
+        smooth = smooth.sum() / w.sum()
     else:
-        nll, smooth = _reduce(loss, reduction), _reduce(smooth, reduction)
+        smooth = _reduce(smooth, reduction)
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
 
 

@@ -120,6 +120,19 @@ class OpNode(Node):
             out.append(x)
         return tuple(out)
 
+    def saved_array(self, i):
+        """The array of saved value i, checked as `saved` checks it: for backward formulas that run on arrays
+        when no graph of the backward is recorded."""
+        s = self._saved
+        if s is None:
+            raise RuntimeError(_FREED_MSG)
+        x = s[i]
+        if type(x) is not SavedTensor:
+            return x
+        if x.counter.value != x.version:
+            x.unpack(self)  # (raises)
+        return x.data if x.tensor is None else x.tensor._data
+
     @property
     def shapes(self):
         """Shapes of the tensor inputs (None for Python scalars)."""

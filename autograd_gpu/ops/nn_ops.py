@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 from .core import apply, defop
+from .indexing import _full_index
 
 _SQRT1_2 = 0.7071067811865476
 _INV_SQRT_2PI = 0.3989422804014327
@@ -299,6 +300,52 @@ def _bce_logits_bwd(ctx, g):
 
 BINARY_CROSS_ENTROPY_WITH_LOGITS = defop("binary_cross_entropy_with_logits", _bce_logits_fwd, _bce_logits_bwd,
                                          save=(0, 1, 2), family="nn", dtype="float")
+
+
+# ---- negative log-likelihood --------------------------------------------------------------------------
+# NOTE: nll_loss and its backward are each other's adjoints (the backward is linear in its gradient), so each
+# is the other's derivative, and create_graph works through both at any order. target and weight are
+# parameters, not inputs: PyTorch differentiates with respect to neither (its node has one edge).
+def _nll_weights(xp, target, weight, ignore_index, dtype):
+    """(target with ignored positions set to class 0, each position's weight: 0 where ignored)."""
+    t = target._data
+    keep = t != ignore_index
+    safe = xp.where(keep, t, 0)
+    w = keep.astype(dtype) if weight is None else weight._data[safe] * keep
+    return safe, w
+
+
+def _nll_fwd(xp, logp, target, weight, cdim, ignore_index, reduction):
+    safe, w = _nll_weights(xp, target, weight, ignore_index, logp.dtype)
+    picked = logp[_full_index(xp, xp.expand_dims(safe, cdim), cdim)].squeeze(cdim)
+    loss = -(picked * w)
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    return total if reduction == "sum" else total / w.sum()
+
+
+def _nll_backward_fwd(xp, g, target, weight, cdim, ignore_index, reduction, shape):
+    safe, w = _nll_weights(xp, target, weight, ignore_index, g.dtype)
+    if reduction == "mean":
+        g = g / w.sum()
+    grad = xp.zeros(shape, dtype=g.dtype)
+    grad[_full_index(xp, xp.expand_dims(safe, cdim), cdim)] = xp.expand_dims(-(g * w), cdim)
+    return grad
+
+
+def _nll_pair(name, node):
+    """The op `name` and its backward op, each the other's derivative; `node`: PyTorch's name, less Backward0."""
+    fwd = defop(name, _nll_fwd, lambda ctx, g: apply(bwd, g, shape=ctx._meta[0][0], **ctx.params), family="nn",
+                dtype="keep", public=False, node=node + "Backward0")
+    bwd = defop(name + "_backward", _nll_backward_fwd,
+                lambda ctx, gg: apply(fwd, gg, **{k: v for k, v in ctx.params.items() if k != "shape"}),
+                node=node + "BackwardBackward0", family="nn", dtype="keep", public=False)
+    return fwd
+
+
+NLL_LOSS = _nll_pair("nll_loss", "NllLoss")        # (C) or (N, C) log-probabilities
+NLL_LOSS2D = _nll_pair("nll_loss2d", "NllLoss2D")  # (N, C, H, W)
 
 
 # ---- the identity that lets Module's full backward hooks see grad_input / grad_output ------------------

@@ -1,5 +1,7 @@
 """Unary elementwise ops. Those with a kernel-backed backward name the kernel in their row."""
 from .. import _dtype
+from ..autograd import grad_mode
+from ..tensor import Tensor
 from . import backward_kernels as K
 from .core import apply, apply1, apply2, defop
 
@@ -11,7 +13,14 @@ def _unary(name, forward, backward=None, *, save=(), kernel=None, dtype="float",
 
 def _k(kop):
     """backward = one kernel launch on (grad, saved value)"""
-    return lambda ctx, g: apply2(kop, g, ctx.saved[0])
+    kernel = kop.forward
+
+    def backward(ctx, g):
+        if grad_mode._state.enabled:  # create_graph: record the launch, so that it can be differentiated
+            return apply2(kop, g, ctx.saved[0])
+        # NOTE: the common case needs no node: the kernel runs on the arrays (no tensor for the saved value)
+        return Tensor._make(kernel(None, g._data, ctx.saved_array(0)))
+    return backward
 
 
 exp = _unary("exp", lambda xp, x: xp.exp(x), _k(K.EXP_BWD), save=("out",), kernel="exp_bwd")
