@@ -410,3 +410,30 @@ def test_fill_and_zero_backward_ignore_inf_in_incoming_grad(device):
         out.backward()
         return x.grad
     same(scenario, device=device)
+
+
+# ---- what mul and div save: an operand only where another operand's gradient reads it (as PyTorch) --------
+@pytest.mark.parametrize("op", [lambda y, c: y * c, lambda y, c: c * y, lambda y, c: y / c],
+                         ids=["mul", "rmul", "div"])
+def test_an_operand_no_gradient_reads_may_change_in_place(op, device):
+    def scenario(L):
+        x = _m(L)
+        y = x * 2
+        c = _weights(L) + 3
+        z = op(y, c)
+        y.add_(1)  # y's value is not saved: its gradient reads only c
+        z.sum().backward()
+        return z, x.grad
+    same(scenario, device=device)
+
+
+@pytest.mark.parametrize("op", [lambda y, c: y * c, lambda y, c: c * y, lambda y, c: y / c],
+                         ids=["mul", "rmul", "div"])
+def test_an_operand_a_gradient_reads_may_not_change_in_place(op, device):
+    def scenario(L):
+        y = _m(L) * 2
+        c = _weights(L) + 3
+        z = op(y, c)
+        c.add_(1)
+        z.sum().backward()
+    same_error(scenario, RuntimeError, "modified by an inplace operation", device=device)

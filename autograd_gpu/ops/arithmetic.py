@@ -36,12 +36,13 @@ def _mul_bwd(ctx, g):
     return (g * b if ctx.needs_input_grad[0] else None), (g * a if ctx.needs_input_grad[1] else None)
 
 
-MUL = defop("mul", lambda xp, a, b: a * b, _mul_bwd, save=(0, 1), family="arithmetic")
+# (each operand is saved only when the other needs a gradient: its own gradient does not read it)
+MUL = defop("mul", lambda xp, a, b: a * b, _mul_bwd, save=((0, 1), (1, 0)), family="arithmetic")
 
 
 def _div_bwd(ctx, g):
-    a, b = ctx.saved
-    if _both_tensors(ctx) and g.shape == a.shape == b.shape:
+    a, b = ctx.saved  # (a: None unless b needs a gradient)
+    if ctx.needs_input_grad[1] and _both_tensors(ctx) and g.shape == a.shape == b.shape:
         return apply(K.DIV_BWD, g, a, b)
     ga = g / b if ctx.needs_input_grad[0] else None
     gb = -g * ((a / b) / b) if ctx.needs_input_grad[1] else None
@@ -59,7 +60,7 @@ def _div_fwd(xp, a, b, rounding_mode=None):
     raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
 
 
-DIV = defop("div", _div_fwd, _div_bwd, save=(0, 1), family="arithmetic", kernel="div_bwd", dtype="float")
+DIV = defop("div", _div_fwd, _div_bwd, save=((0, 1), 1), family="arithmetic", kernel="div_bwd", dtype="float")
 FLOOR_DIVIDE = defop("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), family="arithmetic")
 
 

@@ -3,7 +3,7 @@
 Every primitive is one `defop(...)` row: its forward over raw arrays (`xp` is numpy or cupy), its backward
 over Tensors (so backward is itself differentiable and create_graph works), what it saves, the name of its
 backward node as PyTorch spells it, and the kernel (if any) that runs its backward on the GPU.
-Broadcasting is undone in exactly one place, OpNode.apply, by sum_to.
+Broadcasting is undone in exactly one place, OpNode.apply (by sum_to, in _conform).
 """
 import re
 
@@ -27,9 +27,12 @@ class Op:
     def __init__(self, name, forward, backward, save, node, family, kernel, dtype, view, nout, public):
         assert dtype in DTYPE_RULES, dtype
         self.name, self.forward, self.backward = name, forward, backward
-        self.save = tuple(save)
-        # (index, is_output) per saved value: "out", "out1", ... name an output, an int a positional input
-        self.save_plan = tuple((int(s[3:] or 0), True) if isinstance(s, str) else (s, False) for s in self.save)
+        # (index, is_output, when) per saved value: "out", "out1", ... name an output, an int a positional input,
+        # (k, j) input k only when input j needs a gradient (None in its place otherwise), as PyTorch saves
+        # `other` for mul only when `self` needs a gradient
+        self.save = tuple(s[0] if type(s) is tuple else s for s in save)
+        self.save_plan = tuple((int(s[3:] or 0), True, None) if isinstance(s, str) else
+                               (s[0], False, s[1]) if type(s) is tuple else (s, False, None) for s in save)
         self.differentiable = backward is not None
         self.node_name = node if self.differentiable else None
         self.family, self.kernel, self.dtype, self.view, self.nout = family, kernel, dtype, view, nout
@@ -149,22 +152,35 @@ class OpNode(Node):
         else:
             g = [gi if gi is not None else _zeros_like_meta(m, grads) for gi, m in zip(grads, self._out_meta)]
         res = op.backward(self, g)
+        if type(res) is Tensor and len(self._meta) == 1:  # (one input: its gradient, most often as it is)
+            if not self.needs_input_grad[0]:
+                return [None]
+            d = res._data
+            m = self._meta[0]
+            if d.shape != m[0] or (d.dtype is not m[1] and d.dtype != m[1]):
+                res = _conform(res, m)
+            return [res]
         if type(res) is not tuple and not isinstance(res, (tuple, list)):
             res = (res,)
         out = []
-        for r, need, meta in zip(res, self.needs_input_grad, self._meta):
-            if r is not None and need:
-                d = r._data
-                if d.shape != meta[0]:
-                    r = sum_to(r, meta[0])
-                    d = r._data
-                dt = d.dtype
-                if dt is not meta[1] and dt != meta[1]:  # (`is`: numpy's builtin dtypes are singletons)
-                    r = r.to(_dtype.from_numpy_dtype(meta[1]))
-                out.append(r)
-            else:
+        for r, need, m in zip(res, self.needs_input_grad, self._meta):
+            if r is None or not need:
                 out.append(None)
+                continue
+            d = r._data
+            if d.shape != m[0] or (d.dtype is not m[1] and d.dtype != m[1]):  # (`is`: builtin dtypes are singletons)
+                r = _conform(r, m)
+            out.append(r)
         return out
+
+
+def _conform(grad, meta):
+    """The gradient of an input of (shape, dtype) `meta`: broadcasting undone, cast to the input's dtype."""
+    if grad._data.shape != meta[0]:
+        grad = sum_to(grad, meta[0])
+    if grad._data.dtype != meta[1]:
+        grad = grad.to(_dtype.from_numpy_dtype(meta[1]))
+    return grad
 
 
 def _zeros_like_meta(meta, grads):
@@ -329,11 +345,9 @@ def apply1(op, x):
     result._output_nr = 0
     result._vc = _Version()
     if x._requires_grad and op.differentiable and grad_mode._state.enabled:
-        node = _new_node(op.node_cls)
-        node._seq = next(_node_seq)
         fn = x._grad_fn
-        _attach(node, op, (x,), (result,), {},
-                ((fn, x._output_nr) if fn is not None else (x._grad_accumulator(), 0),), ((d.shape, dt),), _NEEDS1)
+        _attach1(op, (x,), result, ((fn, x._output_nr) if fn is not None else (x._grad_accumulator(), 0),),
+                 ((d.shape, dt),), _NEEDS1)
     return result
 
 
@@ -378,8 +392,6 @@ def apply2(op, a, b):
     result._vc = _Version()
     ra = a._requires_grad
     if (ra or rb) and op.differentiable and grad_mode._state.enabled:
-        node = _new_node(op.node_cls)
-        node._seq = next(_node_seq)
         if ra:
             fn = a._grad_fn
             ea = (fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0)
@@ -390,7 +402,7 @@ def apply2(op, a, b):
             eb = (fn, b._output_nr) if fn is not None else (b._grad_accumulator(), 0)
         else:
             eb = _NO_EDGE
-        _attach(node, op, (a, b), (result,), {}, (ea, eb), ((da.shape, dt), mb), (ra, rb))
+        _attach1(op, (a, b), result, (ea, eb), ((da.shape, dt), mb), (ra, rb))
     return result
 
 
@@ -438,6 +450,40 @@ def record(op, inputs, results, params, node=None):
     return _attach(node if node is not None else op.node_cls(), op, inputs, results, params, edges, meta, needs)
 
 
+def _attach1(op, inputs, result, edges, meta, needs):
+    """_attach for apply1/apply2: a new node of `op`, no parameters, one floating result."""
+    node = _new_node(op.node_cls)
+    node._seq = next(_node_seq)
+    node.op = op
+    node.params = {}
+    node.next_functions = edges
+    node._meta = meta
+    node.needs_input_grad = needs
+    if anomaly_mode._enabled:
+        node._trace = anomaly_mode.current_trace()
+    if op.save_plan:
+        saved = []
+        for k, is_out, when in op.save_plan:
+            x = result if is_out else inputs[k] if when is None or needs[when] else None
+            if isinstance(x, Tensor):
+                st = _new_saved(SavedTensor)
+                st.counter = c = x._vc
+                st.version = c.value
+                if is_out:
+                    st.tensor = None
+                    st.data = x._data
+                    st.output_nr = 0
+                else:
+                    st.tensor = x
+                x = st
+            saved.append(x)
+        node._saved = saved
+    else:
+        node._saved = ()
+    result._requires_grad = True
+    result._grad_fn = node
+
+
 def _attach(node, op, inputs, results, params, edges, meta, needs):
     node.op = op
     node.params = params
@@ -450,8 +496,10 @@ def _attach(node, op, inputs, results, params, edges, meta, needs):
     if plan:
         saved = []
         # SavedTensor(x) / SavedTensor(out, True, k), without the cost of a Python __init__
-        for k, is_out in plan:
-            if is_out:
+        for k, is_out, when in plan:
+            if when is not None and not needs[when]:
+                saved.append(None)
+            elif is_out:
                 r = results[k]
                 st = _new_saved(SavedTensor)
                 st.tensor = None
