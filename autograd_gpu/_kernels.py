@@ -202,6 +202,14 @@ def _col2im_ref(xp, cols, **geo):
 
 
 def _max_pool2d_bwd_ref(xp, g, idx, **geo):
+    N, C, H, W = geo["N"], geo["C"], geo["H"], geo["W"]
+    if geo["SH"] > (geo["KH"] - 1) * geo["DH"] and geo["SW"] > (geo["KW"] - 1) * geo["DW"]:
+        # NOTE: windows that do not overlap (MaxPool2d(2)) give each pixel at most one gradient: one scatter
+        # of g to the winners' flat positions (~7x faster than a masked add per window offset)
+        img = xp.zeros(N * C * H * W, g.dtype)
+        base = xp.arange(0, N * C * H * W, H * W, dtype=numpy.int64).reshape(N, C, 1, 1)
+        img[(idx + base).ravel()] = g.ravel()
+        return (img.reshape(N, C, H, W),)
     img, views = _window_offsets(xp, g.dtype, **geo)
     if geo["OH"] and geo["OW"]:
         rows = xp.arange(geo["OH"])[:, None] * geo["SH"] - geo["PH"]
@@ -273,7 +281,7 @@ def _unary(name, family, formula, arg="y"):
 # against its reference automatically.
 _TABLE = [
     # activation.cu
-    _unary("relu_bwd", "activation", lambda xp, g, y: xp.where(y <= 0, 0, g)),
+    _unary("relu_bwd", "activation", lambda xp, g, y: _select(~(y <= 0), g)),  # where(y <= 0, 0, g)
     _unary("tanh_bwd", "activation", lambda xp, g, y: g * (1 - y * y)),
     _unary("sigmoid_bwd", "activation", lambda xp, g, y: g * (1 - y) * y),
     KernelSpec("softmax_bwd", "activation", ("g", "y"), ("gx",),
