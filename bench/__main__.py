@@ -112,7 +112,8 @@ def main(argv=None) -> int:
     machine["loadavg_1min_before_after"] = [load_before[0], os.getloadavg()[0]]
     table = report.format_table(rows)
     lines = [f"autograd_gpu vs PyTorch on {device} ({machine.get('gpu', machine['cpu'])}); "
-             f"ratio = autograd_gpu / reference, below 1 is faster; medians of {cfg.repeats} repeats"
+             f"ratio = autograd_gpu / reference, below 1 is faster; medians of {cfg.repeats} repeats "
+             f"({5 * cfg.repeats} for the per-op chains)"
              + (" (QUICK smoke run: sizes and repeats too small to mean anything)" if quick else ""),
              f"threads: numpy BLAS {threads}, torch.set_num_threads({threads}); float32; TF32 off",
              f"{'device-to-device' if device == 'cuda' else 'host memory'} copy bandwidth "

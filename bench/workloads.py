@@ -157,8 +157,10 @@ def per_op(ours: Framework, ref: Framework, cfg: Config) -> list[Row]:
         return out
 
     rows = []
+    # NOTE: a sample is one chain (about a millisecond), so this section takes 5x the repeats: on a shared
+    # machine the median of 10 such short samples still moved the ratio by +-0.15 from run to run
     for label, backward in (("forward", False), ("backward", True)):
-        t_ours, t_ref = measure(cases(backward), cfg.warmup, cfg.repeats)
+        t_ours, t_ref = measure(cases(backward), cfg.warmup, 5 * cfg.repeats)
         rows.append(Row("per_op", f"{label}, per op ({n}-op chain, {cfg.chain_numel} elems)", t_ours / n, t_ref / n))
     return rows
 
