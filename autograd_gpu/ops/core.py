@@ -293,12 +293,7 @@ def apply(op, *inputs, **params):
             out = xp.asarray(out)
         if npdt is not None and rule != "compare" and out.dtype is not npdt and out.dtype != npdt:
             out = out.astype(npdt)
-        result = _new_tensor(Tensor)  # Tensor._make(out), inlined: once per op
-        result._data = out
-        result._requires_grad = False
-        result._grad_fn = None
-        result._output_nr = 0
-        result._vc = _Version()
+        result = _result(out)
         results = (result,)
     else:
         results = tuple(Tensor._make(np.asarray(o) if xp is np and type(o) is not np.ndarray else o, False)
@@ -338,12 +333,7 @@ def apply1(op, x):
         out = op.forward(x._xp, d)
     if out.dtype is not dt and out.dtype != dt and op.dtype != "keep":
         out = out.astype(dt)
-    result = _new_tensor(Tensor)
-    result._data = out
-    result._requires_grad = False
-    result._grad_fn = None
-    result._output_nr = 0
-    result._vc = _Version()
+    result = _result(out)
     if x._requires_grad and op.differentiable and grad_mode._state.enabled:
         fn = x._grad_fn
         _attach1(op, (x,), result, ((fn, x._output_nr) if fn is not None else (x._grad_accumulator(), 0),),
@@ -384,12 +374,7 @@ def apply2(op, a, b):
         _raise_broadcast_error(e, (da, db))
     if out.dtype is not dt and out.dtype != dt and op.dtype != "keep":
         out = out.astype(dt)
-    result = _new_tensor(Tensor)
-    result._data = out
-    result._requires_grad = False
-    result._grad_fn = None
-    result._output_nr = 0
-    result._vc = _Version()
+    result = _result(out)
     ra = a._requires_grad
     if (ra or rb) and op.differentiable and grad_mode._state.enabled:
         if ra:
@@ -407,6 +392,17 @@ def apply2(op, a, b):
 
 
 _NEEDS1 = (True,)
+
+
+def _result(out):
+    """Tensor._make(out) without its keyword defaults: a fresh result (once per op)."""
+    result = _new_tensor(Tensor)
+    result._data = out
+    result._requires_grad = False
+    result._grad_fn = None
+    result._output_nr = 0
+    result._vc = _Version()
+    return result
 
 
 def _raise_broadcast_error(e, arrays):
