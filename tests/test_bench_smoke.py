@@ -58,3 +58,35 @@ def test_targets_and_status():
     report.apply_targets(rows, "cpu")
     assert [r.status for r in rows] == ["MISS", "PASS", "", "", ""]
     assert "n/a" in report.format_table(rows)
+
+
+def _readme_results(device):
+    """The results file whose table README.md shows for `device` (named on the block's first line)."""
+    from bench import readme_table
+    text = (ROOT / "README.md").read_text()
+    start, end = readme_table.markers(device)
+    block = text[text.index(start) + len(start):text.index(end)]
+    return block.split("`")[1]
+
+
+def test_readme_shows_the_committed_cpu_results():
+    from bench import readme_table
+    path = _readme_results("cpu")
+    assert (ROOT / path).is_file()
+    assert readme_table.main([str(ROOT / path), "--check"]) == 0
+
+
+def test_readme_table_rewrites_its_block_and_detects_a_stale_one(tmp_path):
+    from bench import readme_table
+    start, end = readme_table.markers("cpu")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{start}\nold\n{end}\noutro\n")
+    results = ROOT / _readme_results("cpu")
+    assert readme_table.main([str(results), "--check"], readme=readme) == 1
+    assert readme_table.main([str(results)], readme=readme) == 0
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{end}\noutro\n") and "old" not in text
+    data = json.loads(results.read_text())
+    per_op = next(r for r in data["rows"] if r["section"] == "per_op")
+    assert f"| {per_op['name']} | " in text and f"| {per_op['ratio']:.2f} |" in text
+    assert readme_table.main([str(results), "--check"], readme=readme) == 0
