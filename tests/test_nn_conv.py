@@ -477,3 +477,28 @@ def test_integer_inputs(device):
     for ours, theirs in zip(F.max_pool2d(ag.tensor(x, device=device), 3, 2, 1, return_indices=True),
                             TF.max_pool2d(torch.tensor(x), 3, 2, 1, return_indices=True)):
         _close(ours, theirs, "max_pool2d")
+
+
+# ---- the im2col matrix built a chunk of samples at a time --------------------------------------------------
+@pytest.fixture
+def one_sample_chunks(monkeypatch):
+    """No minimum budget: a small image's im2col matrix is built one sample at a time."""
+    from autograd_gpu.ops import conv_ops
+    monkeypatch.setattr(conv_ops, "_COLS_MIN_BYTES", 0)
+    return conv_ops
+
+
+@pytest.mark.parametrize("kw", [k for _, k in CONV2D], ids=[n for n, _ in CONV2D])
+def test_conv_in_chunks_of_samples_matches_torch(one_sample_chunks, kw, device):
+    geo = one_sample_chunks.geometry((5, 4, 7, 6), (3, 2), (5, 5), (1, 1), (0, 0), (1, 1))
+    assert one_sample_chunks._chunks(geo, 8) == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    groups = kw.get("groups", 1)
+    w = _rand(6 if groups != 4 else 4, 4 // groups, 3, 2)
+    check(lambda F, x, w, b: F.conv2d(x, w, b, **kw), _rand(5, 4, 7, 6), w, _rand(w.shape[0]), device=device)
+    check(lambda F, x, w: F.conv_transpose2d(x, w, stride=2, padding=1, groups=2), _rand(5, 4, 4, 5),
+          _rand(4, 3, 3, 2), device=device)
+
+
+@pytest.mark.parametrize("name", ["conv2d", "conv_transpose2d"])
+def test_double_backward_in_chunks_of_samples(one_sample_chunks, name, device):
+    test_double_backward_matches_torch(name, device)

@@ -61,31 +61,62 @@ def _channels_first(xp, y, groups):
     return xp.ascontiguousarray(y.transpose(1, 0, 2, 3)).reshape(groups, C // groups, N * H * W)
 
 
+# NOTE: the im2col matrix of a 3x3 convolution is 9x its image; built for the whole batch at once it was the
+# step's largest allocation (a CNN step peaked at 1.6x PyTorch's memory). Each op below builds it for a chunk of
+# samples at a time, at most the size of the image (or _COLS_MIN_BYTES), so the extra memory stays about one
+# image, and the matrix products stay large enough for BLAS / cuBLAS.
+_COLS_MIN_BYTES = 2 * 2 ** 20
+
+
+def _chunks(geo, itemsize):
+    """Sample ranges (start, stop) whose im2col matrices (C*KH*KW, n*OH*OW) fit the budget (>= 1 sample)."""
+    g = geo
+    per_sample = g["C"] * g["KH"] * g["KW"] * g["OH"] * g["OW"] * itemsize
+    budget = max(_COLS_MIN_BYTES, g["N"] * g["C"] * g["H"] * g["W"] * itemsize)
+    step = max(1, budget // max(per_sample, 1))
+    return [(n, min(n + step, g["N"])) for n in range(0, g["N"], step)] or [(0, 0)]
+
+
 def _conv2d_fwd(xp, x, w, b, geo, groups):
     O = w.shape[0]
-    cols = _im2col(xp, x, geo, groups)
-    y = xp.matmul(w.reshape(groups, O // groups, cols.shape[1]), cols).reshape(O, x.shape[0], geo["OH"], geo["OW"])
-    out = xp.empty((y.shape[1], O, geo["OH"], geo["OW"]), y.dtype)
-    if b is None:
-        out[...] = y.transpose(1, 0, 2, 3)
-    else:  # the bias rides along with the copy back to NCHW
-        xp.add(y.transpose(1, 0, 2, 3), b.reshape(1, O, 1, 1), out=out)
+    OH, OW = geo["OH"], geo["OW"]
+    wg = w.reshape(groups, O // groups, -1)
+    out = xp.empty((x.shape[0], O, OH, OW), xp.result_type(x.dtype, w.dtype))
+    for n0, n1 in _chunks(geo, x.itemsize):
+        y = xp.matmul(wg, _im2col(xp, x[n0:n1], geo, groups)).reshape(O, n1 - n0, OH, OW).transpose(1, 0, 2, 3)
+        if b is None:
+            out[n0:n1] = y
+        else:  # the bias rides along with the copy back to NCHW
+            xp.add(y, b.reshape(1, O, 1, 1), out=out[n0:n1])
     return out
 
 
 def _conv_transpose2d_fwd(xp, x, w, b, geo, groups):
     N, _, H, W = x.shape
     cout = w.shape[1] * groups
-    wg = w.reshape(groups, w.shape[0] // groups, w.shape[1] * geo["KH"] * geo["KW"])
-    cols = xp.matmul(wg.transpose(0, 2, 1), _channels_first(xp, x, groups))
-    img = _kernels.col2im(cols.reshape(cout, geo["KH"], geo["KW"], N, H, W), geo)
+    wg = w.reshape(groups, w.shape[0] // groups, w.shape[1] * geo["KH"] * geo["KW"]).transpose(0, 2, 1)
+    chunks = _chunks(geo, x.itemsize)
+    img = None
+    for n0, n1 in chunks:
+        cols = xp.matmul(wg, _channels_first(xp, x[n0:n1], groups))
+        part = _kernels.col2im(cols.reshape(cout, geo["KH"], geo["KW"], n1 - n0, H, W), dict(geo, N=n1 - n0))
+        if len(chunks) == 1:
+            img = part
+        else:
+            if img is None:
+                img = xp.empty((N,) + part.shape[1:], part.dtype)
+            img[n0:n1] = part
     if b is not None:
         img += b.reshape(1, cout, 1, 1)
     return img
 
 
 def _conv2d_weight_fwd(xp, x, gy, geo, groups):
-    gw = xp.matmul(_im2col(xp, x, geo, groups), _channels_first(xp, gy, groups).transpose(0, 2, 1))
+    gw = None
+    for n0, n1 in _chunks(geo, x.itemsize):
+        part = xp.matmul(_im2col(xp, x[n0:n1], geo, groups),
+                         _channels_first(xp, gy[n0:n1], groups).transpose(0, 2, 1))
+        gw = part if gw is None else gw.__iadd__(part)
     return xp.ascontiguousarray(gw.transpose(0, 2, 1)).reshape(gy.shape[1], x.shape[1] // groups, geo["KH"],
                                                                 geo["KW"])
 
