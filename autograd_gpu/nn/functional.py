@@ -443,23 +443,29 @@ def _class_dim(input):
 def _check_target(input, target):
     if target._data.dtype != np.int64:
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.name.capitalize()}")
-    if input.ndim >= 2 and target.ndim >= 1 and input.shape[0] != target.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                         f"({target.shape[0]}).")
-    expect = tuple(input.shape[:1]) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
-    if tuple(target.shape) != expect:
-        raise RuntimeError(f"Expected target size {list(expect)}, got {list(target.shape)}")
+    shape, tshape = input._data.shape, target._data.shape
+    if len(shape) >= 2 and tshape and shape[0] != tshape[0]:
+        raise ValueError(f"Expected input batch_size ({shape[0]}) to match target batch_size ({tshape[0]}).")
+    expect = shape[:1] + shape[2:] if len(shape) >= 2 else ()
+    if tshape != expect:
+        raise RuntimeError(f"Expected target size {list(expect)}, got {list(tshape)}")
+
+
+def _check_classes(data, n_classes, ignore_index):
+    """PyTorch's bounds check of class indices, on the CPU only (on the GPU it would synchronise)."""
+    if type(data) is np.ndarray and data.size:
+        lo, hi = data.min(), data.max()  # (two reductions; the exact test only when one is out of range)
+        if lo < 0 or hi >= n_classes:
+            bad = (data != ignore_index) & ((data < 0) | (data >= n_classes))
+            if bad.any():
+                raise IndexError(f"Target {int(data[bad].flat[0])} is out of bounds.")
 
 
 def _nll(logp, target, weight, ignore_index, reduction):
     """nll_loss of log-probabilities: one NllLossBackward0 node, as in PyTorch."""
     cdim = _class_dim(logp)
     _check_target(logp, target)
-    data = target._data
-    if type(data) is np.ndarray and data.size:  # PyTorch's bounds check, free on the CPU
-        bad = (data != ignore_index) & ((data < 0) | (data >= logp.shape[cdim]))
-        if bad.any():
-            raise IndexError(f"Target {int(data[bad].flat[0])} is out of bounds.")
+    _check_classes(target._data, logp._data.shape[cdim], ignore_index)
     if weight is not None and weight.requires_grad and grad_mode.is_grad_enabled():
         raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument "
                            "'weight'. This input cannot have requires_grad True.")

@@ -315,9 +315,20 @@ def _nll_weights(xp, target, weight, ignore_index, dtype):
     return safe, w
 
 
+def _at_targets(xp, cdim, safe):
+    """The index of each position's target class in the (C), (N, C) or (N, C, ...) array."""
+    if cdim == 0:  # (C): target is 0-d
+        return safe
+    if safe.ndim == 1:  # (N, C)
+        return xp.arange(safe.shape[0]), safe
+    return _full_index(xp, safe[:, None], 1)
+
+
 def _nll_fwd(xp, logp, target, weight, cdim, ignore_index, reduction):
     safe, w = _nll_weights(xp, target, weight, ignore_index, logp.dtype)
-    picked = logp[_full_index(xp, xp.expand_dims(safe, cdim), cdim)].squeeze(cdim)
+    picked = logp[_at_targets(xp, cdim, safe)]
+    if picked.shape != safe.shape:  # (the (N, C, ...) case: the class axis stays, of size 1)
+        picked = picked.reshape(safe.shape)
     loss = -(picked * w)
     if reduction == "none":
         return loss
@@ -330,7 +341,9 @@ def _nll_backward_fwd(xp, g, target, weight, cdim, ignore_index, reduction, shap
     if reduction == "mean":
         g = g / w.sum()
     grad = xp.zeros(shape, dtype=g.dtype)
-    grad[_full_index(xp, xp.expand_dims(safe, cdim), cdim)] = xp.expand_dims(-(g * w), cdim)
+    at = _at_targets(xp, cdim, safe)
+    gw = -(g * w)
+    grad[at] = gw if cdim == 0 or safe.ndim == 1 else gw[:, None]
     return grad
 
 
