@@ -447,7 +447,7 @@ def record(op, inputs, results, params, node=None):
 
 
 def _attach1(op, inputs, result, edges, meta, needs):
-    """_attach for apply1/apply2: a new node of `op`, no parameters, one floating result."""
+    """_attach for apply1/apply2: a new node of `op`, no parameters, one result."""
     node = _new_node(op.node_cls)
     node._seq = next(_node_seq)
     node.op = op
@@ -476,8 +476,9 @@ def _attach1(op, inputs, result, edges, meta, needs):
         node._saved = saved
     else:
         node._saved = ()
-    result._requires_grad = True
-    result._grad_fn = node
+    if result._data.dtype.kind == "f":
+        result._requires_grad = True
+        result._grad_fn = node
 
 
 def _attach(node, op, inputs, results, params, edges, meta, needs):
