@@ -230,6 +230,27 @@ def test_loss_errors():
                                                        pos_weight=ag.ones(3, requires_grad=True))
 
 
+@pytest.mark.parametrize("shapes", [((4, 3), (4, 2)), ((4, 3), ()), ((4, 3, 2), (4,)), ((4, 3, 2), (3, 2)),
+                                    ((4, 3, 2), (4, 3)), ((3,), (2,)), ((3,), (1, 1))], ids=str)
+def test_nll_target_shape_errors_match_torch(shapes):
+    x, t = shapes
+    with pytest.raises((RuntimeError, ValueError)) as theirs:
+        torch.nn.functional.nll_loss(torch.zeros(x), torch.zeros(t, dtype=torch.long))
+    with pytest.raises(type(theirs.value)) as ours:
+        nn.functional.nll_loss(ag.zeros(x), ag.zeros(t, dtype=ag.int64))
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_nll_takes_a_one_element_target_for_a_1d_input_as_torch_does():
+    """(forward only: PyTorch's backward of this case raises "size mismatch")"""
+    x = _rng.standard_normal(3)
+    for reduction in REDUCTIONS:
+        ours = nn.functional.nll_loss(ag.tensor(x), ag.tensor([2]), reduction=reduction)
+        theirs = torch.nn.functional.nll_loss(torch.tensor(x), torch.tensor([2]), reduction=reduction)
+        assert tuple(ours.shape) == tuple(theirs.shape) == ()
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
 def test_loss_weights_are_buffers():
     w = ag.tensor([1.0, 2.0])
     ce = nn.CrossEntropyLoss(weight=w)

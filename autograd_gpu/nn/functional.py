@@ -441,14 +441,24 @@ def _class_dim(input):
 
 
 def _check_target(input, target):
+    """PyTorch's checks of class-index targets, with its messages; the target to use (a 1-D input's
+    one-element target as 0-d, as PyTorch takes it)."""
     if target._data.dtype != np.int64:
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.name.capitalize()}")
     shape, tshape = input._data.shape, target._data.shape
-    if len(shape) >= 2 and tshape and shape[0] != tshape[0]:
-        raise ValueError(f"Expected input batch_size ({shape[0]}) to match target batch_size ({tshape[0]}).")
+    if len(shape) <= 2 and len(tshape) > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if len(shape) == 1 and len(tshape) == 1:
+        if tshape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {tshape[0]}")
+        return target.reshape(())
+    if len(shape) >= 2 and shape[0] != (tshape[0] if tshape else 0):
+        raise ValueError(f"Expected input batch_size ({shape[0]}) to match target batch_size "
+                         f"({tshape[0] if tshape else 0}).")
     expect = shape[:1] + shape[2:] if len(shape) >= 2 else ()
     if tshape != expect:
         raise RuntimeError(f"Expected target size {list(expect)}, got {list(tshape)}")
+    return target
 
 
 def _check_classes(data, n_classes, ignore_index):
@@ -464,7 +474,7 @@ def _check_classes(data, n_classes, ignore_index):
 def _nll(logp, target, weight, ignore_index, reduction):
     """nll_loss of log-probabilities: one NllLossBackward0 node, as in PyTorch."""
     cdim = _class_dim(logp)
-    _check_target(logp, target)
+    target = _check_target(logp, target)
     _check_classes(target._data, logp._data.shape[cdim], ignore_index)
     if weight is not None and weight.requires_grad and grad_mode.is_grad_enabled():
         raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument "
@@ -510,6 +520,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if reduction == "sum":
             return -terms.sum()
         return -terms.sum() / (input.numel() / n_classes) if input.numel() else -terms.sum() * math.nan
+    target = _check_target(logp, target)
     nll = _nll(logp, target, weight, ignore_index, reduction)
     if label_smoothing == 0:
         return nll
