@@ -25,7 +25,7 @@ def render(data: dict, path: str) -> str:
     rows = data["rows"]
     bandwidth = [r for r in rows if r["section"] == "bandwidth"]
     top = max((r["extra"]["log2"] for r in bandwidth), default=None)
-    where = (f"{m['gpu']}, driver {m.get('driver', '?')}, CUDA {m.get('cuda', '?')}, CuPy {m.get('cupy', '?')}"
+    where = (f"{m['gpu']}, driver {m['driver']}, CUDA runtime {m['cuda_runtime']}, CuPy {m['cupy']}"
              if data["device"] == "cuda" else f"{m['cpu']}, {m['cpu_count']} cores, {m['threads']} thread{'s' if m['threads'] != 1 else ''} each")
     head = (f"`{path}` ({where}; Python {m['python']}, numpy {m['numpy']}, PyTorch {m['torch']}; {data['date']}; "
             f"`python -m bench --device {data['device']}"

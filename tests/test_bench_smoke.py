@@ -90,3 +90,25 @@ def test_readme_table_rewrites_its_block_and_detects_a_stale_one(tmp_path):
     per_op = next(r for r in data["rows"] if r["section"] == "per_op")
     assert f"| {per_op['name']} | " in text and f"| {per_op['ratio']:.2f} |" in text
     assert readme_table.main([str(results), "--check"], readme=readme) == 0
+
+
+def test_readme_table_of_a_gpu_run(tmp_path):
+    """A cuda results file renders with its GPU, driver and CUDA runtime, bandwidth rows at the largest size."""
+    from bench import readme_table
+    data = json.loads((ROOT / _readme_results("cpu")).read_text())
+    data["device"] = "cuda"
+    data["machine"].update(gpu="NVIDIA H100 80GB HBM3", driver="13.0", cuda_runtime="13.0", cupy="14.0.0")
+    for r in data["rows"]:
+        if r["section"] == "bandwidth":
+            r["extra"]["log2"] += 4
+    results = tmp_path / "cuda-2026-01-01.json"
+    results.write_text(json.dumps(data))
+    start, end = readme_table.markers("cuda")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{start}\nnot yet measured\n{end}\n")
+    assert readme_table.main([str(results)], readme=readme) == 0
+    text = readme.read_text()
+    top = max(r["extra"]["log2"] for r in data["rows"] if r["section"] == "bandwidth")
+    assert "NVIDIA H100 80GB HBM3, driver 13.0, CUDA runtime 13.0, CuPy 14.0.0" in text
+    assert f"2^{top} elements only" in text and "`python -m bench --device cuda`" in text
+    assert "not yet measured" not in text
