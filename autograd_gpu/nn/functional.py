@@ -520,10 +520,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if reduction == "sum":
             return -terms.sum()
         return -terms.sum() / (input.numel() / n_classes) if input.numel() else -terms.sum() * math.nan
-    target = _check_target(logp, target)
     nll = _nll(logp, target, weight, ignore_index, reduction)
     if label_smoothing == 0:
         return nll
+    target = _check_target(logp, target)  # (checked by _nll; here for a 1-d input's target as 0-d)
     keep = target != ignore_index
     smooth = -(logp if w_b is None else logp * w_b).sum(cdim) * keep
     if reduction == "mean":
