@@ -1,4 +1,5 @@
 """Devices: 'cpu' runs on numpy, 'cuda' / 'cuda:N' on CuPy. Nothing here touches CUDA at import time."""
+import sys
 import threading
 
 import numpy as np
@@ -91,6 +92,19 @@ def cupy():
     return _cupy
 
 
+_cupyx = None
+
+
+def cupyx():
+    """The cupyx module (scatter_add, scipy.special), imported on first use."""
+    global _cupyx
+    if _cupyx is None:
+        cupy()
+        import cupyx as cx
+        _cupyx = cx
+    return _cupyx
+
+
 def cuda_available():
     try:
         cp = cupy()
@@ -154,4 +168,53 @@ def on(dev):
 
 def to_host(a):
     """A numpy array with the data of `a` (a copy from the GPU; `a` itself on the CPU)."""
-    return a if isinstance(a, np.ndarray) else a.get()
+    if isinstance(a, np.ndarray):
+        return a
+    raise_pending()
+    return a.get()
+
+
+# ---- index checks on the GPU, without a synchronisation per op
+# NOTE: a bounds check of GPU indices on the host would synchronise every gather / embedding / cross-entropy.
+# Instead the check leaves a flag on the device (one per op and call site, OR-ed in place, so a training loop
+# keeps a bounded number) and the next synchronising call (.item(), .cpu(), .numpy(), .tolist(), printing,
+# cuda.synchronize()) reads them all and raises the first error. Unlike PyTorch's device-side assert, the
+# process stays usable: the flags are cleared when they are raised.
+_pending = {}  # (op, call site) -> [0-d bool device array, exception type, message]
+
+
+def _call_site():
+    f = sys._getframe(2)
+    while f is not None and f.f_globals.get("__name__", "").startswith("autograd_gpu"):
+        f = f.f_back
+    return "<unknown>" if f is None else f"{f.f_code.co_filename}:{f.f_lineno}"
+
+
+def check_index_range(a, lo, hi, exc, message, op):
+    """Raise exc(message) if an element of the index array `a` lies outside [lo, hi): at once for a numpy array;
+    for a GPU array by the next synchronising call (see raise_pending)."""
+    if not a.size:
+        return
+    if isinstance(a, np.ndarray):
+        if a.min() < lo or a.max() >= hi:
+            raise exc(message)
+        return
+    bad = ((a < lo) | (a >= hi)).any()  # a 0-d device array: no synchronisation
+    key = (op, _call_site(), a.device.id)
+    entry = _pending.get(key)
+    if entry is None:
+        _pending[key] = [bad, exc, message]
+    else:
+        entry[0] |= bad
+
+
+def raise_pending():
+    """Raise the first index error flagged on a GPU since the last synchronising call (and clear them all)."""
+    if not _pending:
+        return
+    entries = list(_pending.items())
+    _pending.clear()
+    for (op, site, _), (flag, exc, message) in entries:
+        if flag.get():
+            raise exc(f"{message} (found on the GPU in {op}, called at {site}; reported at this synchronising "
+                      f"call, as CUDA checks run asynchronously)")

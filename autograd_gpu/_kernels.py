@@ -24,6 +24,8 @@ from typing import Callable
 
 import numpy
 
+from . import _device
+
 __all__ = [
     "KERNEL_FAMILIES", "KERNELS", "KernelSpec", "COMPILE_OPTIONS", "CTYPES", "launch_config",
     "kernel_dir", "kernel_names", "name_expressions", "source", "run_kernel",
@@ -386,9 +388,7 @@ def source(family: str) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _module(family: str):
-    import cupy
-
-    return cupy.RawModule(code=source(family), options=COMPILE_OPTIONS,
+    return _device.cupy().RawModule(code=source(family), options=COMPILE_OPTIONS,
                           name_expressions=name_expressions(family))
 
 
@@ -400,9 +400,7 @@ def _function(name: str, ctype: str, device_id: int):
 
 @functools.lru_cache(maxsize=None)
 def _max_blocks(device_id: int) -> int:
-    import cupy
-
-    runtime = cupy.cuda.runtime
+    runtime = _device.cupy().cuda.runtime
     sms = runtime.deviceGetAttribute(runtime.cudaDevAttrMultiProcessorCount, device_id)
     return sms * 32  # enough resident blocks to fill every SM; the loop strides over the rest
 
@@ -414,15 +412,13 @@ def launch_config(n: int, max_blocks: int) -> tuple[int, int]:
 
 
 def _cupy_launcher(spec: KernelSpec, ctype: str, args: list, work: int) -> None:
-    import cupy
-
-    device_id = cupy.cuda.Device().id
+    device_id = _device.cupy().cuda.Device().id
     grid, block = launch_config(work, _max_blocks(device_id))
     _function(spec.name, ctype, device_id)((grid,), (block,), tuple(args))
 
 
 def _is_cupy(a) -> bool:
-    return type(a) is not numpy.ndarray and type(a).__module__.split(".", 1)[0] == "cupy"
+    return type(a) is not numpy.ndarray and hasattr(a, "__cuda_array_interface__")
 
 
 _QUIET = {}
@@ -507,7 +503,7 @@ def run_kernel(name: str, *arrays, scalars=(), dim: int = -1, sizes=None, launch
                           for o in outs])
     cupy_arrays = _is_cupy(a0)
     if cupy_arrays:
-        import cupy as xp
+        xp = _device.cupy()
     else:
         xp = numpy
     if spec.sizes:

@@ -36,6 +36,8 @@ class Generator:
 
     def __init__(self, device="cpu"):
         self.device = _device.device(device) if not isinstance(device, _device.device) else device
+        if self.device.type == "cuda" and self.device.index is None:
+            self.device = _device.resolve(self.device)
         self._seed = _fresh_seed()
         self._rng = None
 
@@ -53,6 +55,9 @@ class Generator:
         return self._seed
 
     def _get(self, dev):
+        if dev.type != self.device.type:
+            raise RuntimeError(f"Expected a '{dev.type}' device type for generator but found "
+                               f"'{self.device.type}'")
         if self._rng is None:
             self._rng = _make_rng(dev, self._seed)
         return self._rng
@@ -96,4 +101,8 @@ def sample(kind, size, dt, dev, generator=None, low=None, high=None):
 def permutation(n, dev, generator=None):
     rng = _rng(dev, generator)
     with _device.on(dev):
-        return rng.permutation(n).astype(np.int64)
+        if dev.type == "cpu":
+            return rng.permutation(n).astype(np.int64)
+        # NOTE: cupy.random.Generator has no permutation(): the order that sorts n uniform keys is a uniform
+        # random permutation (float64 keys: ties are vanishingly rare), made on the device without a sync
+        return rng.random(n, dtype=np.float64).argsort().astype(np.int64)

@@ -23,6 +23,7 @@ def synchronize(device=None):
     """Wait for all queued GPU work (a no-op without CUDA)."""
     if is_available():
         _device.cupy().cuda.Device(_index(device)).synchronize()
+        _device.raise_pending()
 
 
 def _index(device):

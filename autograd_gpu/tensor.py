@@ -147,6 +147,8 @@ class Tensor:
     def __bool__(self):
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        if type(self._data) is not np.ndarray:
+            _device.raise_pending()
         return bool(self._data.reshape(()))
 
     def __float__(self):
@@ -180,6 +182,8 @@ class Tensor:
     def item(self):
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        if type(self._data) is not np.ndarray:
+            _device.raise_pending()
         return self._data.reshape(()).item()
 
     def tolist(self):

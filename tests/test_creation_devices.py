@@ -55,7 +55,18 @@ def test_to_copy_does_not_share_memory():
     same(scenario)
 
 
-def test_cuda_without_a_gpu_says_how_to_install():
+class _CupyWithoutGpu:
+    """What `import cupy` gives on a machine without a GPU: it imports, and every CUDA call fails."""
+    class cuda:
+        class runtime:
+            @staticmethod
+            def getDeviceCount():
+                raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
+
+
+def test_cuda_without_a_gpu_says_how_to_install(monkeypatch):
+    from autograd_gpu import _device
+    monkeypatch.setattr(_device, "_cupy", _CupyWithoutGpu)
     assert ag.cuda.is_available() is False
     assert ag.cuda.device_count() == 0
     assert ag.cuda.synchronize() is None

@@ -1,9 +1,9 @@
-"""GPU only (generated only where a GPU is present, so CPU CI shows nothing skipped): a freed graph's device
+"""On the cuda device (a real GPU, or the CuPy stand-in on a CPU-only machine): a freed graph's device
 memory really goes back to CuPy's pool, and backward keeps gradients on the device."""
 import autograd_gpu
 
 if autograd_gpu.cuda.is_available():
-    import cupy
+    cupy = autograd_gpu._device.cupy()  # the real CuPy, or the stand-in tests/cupy_sim on a CPU-only machine
 
     def _used():
         autograd_gpu.cuda.synchronize()

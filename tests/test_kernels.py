@@ -540,8 +540,8 @@ def test_reference_matches_torch(name):
 
 # ------------------------------------------------------------------ 4. the real CUDA launch
 
-if autograd_gpu.cuda.is_available():  # NOTE: defined only on a GPU machine, so CPU-only CI shows nothing skipped
-    import cupy
+if autograd_gpu.cuda.is_available():  # a real GPU, or the CuPy stand-in (always, on CPU-only CI)
+    cupy = autograd_gpu._device.cupy()  # the real CuPy, or the stand-in tests/cupy_sim on a CPU-only machine
 
     def _on_gpu(arrays, layout):
         """The same values as cupy arrays, laid out on the device as `layout` says."""

@@ -82,7 +82,7 @@ def test_cross_entropy_indices(reduction, label_smoothing, device):
     ignored = np.array([0, -100, 1, 2, -100])
     for target, kw in [(tgt, {}), (tgt, {"weight": ng(w)}), (ignored, {}), (ignored, {"weight": ng(w)}),
                        (np.array([1, 7, 2, 7, 0]), {"ignore_index": 7})]:
-        extra = {k: ag.tensor(v[1]) for k, v in kw.items() if k == "weight"}
+        extra = {k: ag.tensor(v[1], device=device) for k, v in kw.items() if k == "weight"}
         textra = {k: torch.tensor(v[1]) for k, v in kw.items() if k == "weight"}
         other = {k: v for k, v in kw.items() if k != "weight"}
 
@@ -110,7 +110,7 @@ def test_cross_entropy_probabilities(reduction, label_smoothing, device):
     probs = _dist(4, 3)
     check_loss(lambda m: m.CrossEntropyLoss(reduction=reduction, label_smoothing=label_smoothing),
                [_x(4, 3), probs], device=device)  # the target gets a gradient too
-    check_loss(lambda m: m.CrossEntropyLoss(weight=ag.tensor(w) if m is nn else torch.tensor(w),
+    check_loss(lambda m: m.CrossEntropyLoss(weight=ag.tensor(w, device=device) if m is nn else torch.tensor(w),
                                             reduction=reduction, label_smoothing=label_smoothing),
                [_x(4, 3), ng(probs)], device=device)
     kd = _rng.dirichlet(np.ones(3), (2, 2)).transpose(0, 2, 1)  # (N, C, d) probabilities over dim 1
@@ -137,7 +137,7 @@ def test_nll_loss(reduction, device):
     w = _rng.uniform(0.5, 2.0, 4)
     target = np.array([1, 0, -100, 3, 3])
     check_loss(lambda m: m.NLLLoss(reduction=reduction), [logp, ng(target)], device=device)
-    check_loss(lambda m: m.NLLLoss(ag.tensor(w) if m is nn else torch.tensor(w), reduction=reduction),
+    check_loss(lambda m: m.NLLLoss(ag.tensor(w, device=device) if m is nn else torch.tensor(w), reduction=reduction),
                [logp, ng(target)], device=device)
     check_loss(lambda m: m.NLLLoss(ignore_index=3, reduction=reduction), [logp, ng(target.clip(0))], device=device)
     check_loss(lambda m: m.NLLLoss(reduction=reduction), [_x(2, 4, 3), ng(_rng.integers(0, 4, (2, 3)))],
@@ -148,7 +148,7 @@ def test_nll_loss(reduction, device):
 def test_bce(reduction, device):
     w = _rng.uniform(0.5, 2.0, 3)
     check_loss(lambda m: m.BCELoss(reduction=reduction), [_probs(4, 3), _probs(4, 3)], device=device)
-    check_loss(lambda m: m.BCELoss(ag.tensor(w) if m is nn else torch.tensor(w), reduction=reduction),
+    check_loss(lambda m: m.BCELoss(ag.tensor(w, device=device) if m is nn else torch.tensor(w), reduction=reduction),
                [_probs(4, 3), ng(_rng.integers(0, 2, (4, 3)).astype(float))], device=device)
 
 
@@ -167,7 +167,7 @@ def test_bce_with_logits(reduction, device):
     x = _x(4, 3) * 4
 
     def pair(a):
-        return lambda m: ag.tensor(a) if m is nn else torch.tensor(a)
+        return lambda m: ag.tensor(a, device=device) if m is nn else torch.tensor(a)
     check_loss(lambda m: m.BCEWithLogitsLoss(reduction=reduction), [x, _probs(4, 3)], device=device)
     check_loss(lambda m: m.BCEWithLogitsLoss(weight=pair(w)(m), pos_weight=pair(pw)(m), reduction=reduction),
                [x, _probs(4, 3)], device=device)

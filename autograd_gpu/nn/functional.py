@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from .. import _random
+from .. import _device, _random
 from ..autograd import grad_mode
 from ..ops import nn_ops as N
 from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
@@ -280,8 +280,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             raise AssertionError("Padding_idx must be within num_embeddings")
         padding_idx = padding_idx % num
     idx = input._data
-    if type(idx) is np.ndarray and idx.size and (idx.min() < 0 or idx.max() >= num):
-        raise IndexError("index out of range in self")
+    _device.check_index_range(idx, 0, num, IndexError, "index out of range in self", "embedding")
     if max_norm is not None:
         _embedding_renorm_(weight, input, max_norm, norm_type)
     return apply(N.EMBEDDING, weight, indices=input.long() if idx.dtype != np.int64 else input,
@@ -303,7 +302,10 @@ def one_hot(tensor, num_classes=-1):
     if num_classes == -1:
         num_classes = int(tensor.max().item()) + 1 if tensor.numel() else 0  # NOTE: syncs, as PyTorch does
     data = tensor._data
-    if type(data) is np.ndarray and data.size and (data.min() < 0 or data.max() >= num_classes):
+    if type(data) is not np.ndarray:
+        _device.check_index_range(data, 0, num_classes, RuntimeError,
+                                  "Class values must be non-negative and smaller than num_classes.", "one_hot")
+    elif data.size and (data.min() < 0 or data.max() >= num_classes):
         raise RuntimeError("Class values must be smaller than num_classes." if data.min() >= 0
                            else "Class values must be non-negative.")
     xp = tensor._xp
@@ -461,9 +463,21 @@ def _check_target(input, target):
     return target
 
 
+def _same_device(*tensors):
+    """PyTorch's RuntimeError when a loss's tensors (input, target, weight) are on different devices."""
+    devs = {t.device for t in tensors if isinstance(t, Tensor)}
+    if len(devs) > 1:
+        a, b = sorted(str(d) for d in devs)[:2]
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{b} and {a}! Move them with .to(device) first.")
+
+
 def _check_classes(data, n_classes, ignore_index):
-    """PyTorch's bounds check of class indices, on the CPU only (on the GPU it would synchronise)."""
-    if type(data) is np.ndarray and data.size:
+    """PyTorch's bounds check of class indices (on the GPU deferred to the next synchronising call)."""
+    if type(data) is not np.ndarray:
+        safe = data * (data != ignore_index)  # ignored positions count as class 0
+        _device.check_index_range(safe, 0, n_classes, IndexError, "Target is out of bounds.", "nll_loss")
+    elif data.size:
         lo, hi = data.min(), data.max()  # (two reductions; the exact test only when one is out of range)
         if lo < 0 or hi >= n_classes:
             bad = (data != ignore_index) & ((data < 0) | (data >= n_classes))
@@ -474,6 +488,7 @@ def _check_classes(data, n_classes, ignore_index):
 def _nll(logp, target, weight, ignore_index, reduction):
     """nll_loss of log-probabilities: one NllLossBackward0 node, as in PyTorch."""
     cdim = _class_dim(logp)
+    _same_device(logp, target, weight)
     target = _check_target(logp, target)
     _check_classes(target._data, logp._data.shape[cdim], ignore_index)
     if weight is not None and weight.requires_grad and grad_mode.is_grad_enabled():
@@ -558,6 +573,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if pos_weight is not None and pos_weight.requires_grad and grad_mode.is_grad_enabled():
         raise RuntimeError("The function 'binary_cross_entropy_with_logits' is not differentiable with respect to "
                            "argument 'pos_weight'. This input cannot have requires_grad True.")
+    _same_device(input, target, weight, pos_weight)
     loss = apply(N.BINARY_CROSS_ENTROPY_WITH_LOGITS, input, target, pos_weight if pos_weight is not None else 1.0)
     if weight is not None:
         loss = loss * weight

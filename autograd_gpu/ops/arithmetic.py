@@ -285,6 +285,16 @@ def where(condition, input=None, other=None):
     if condition._data.dtype.kind != "b":
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{condition.dtype.name.capitalize()}")
+    if not _is_t(input) and not _is_t(other):
+        from .. import _device, _dtype
+        from ..tensor import Tensor
+        # two Python numbers: PyTorch's dtype for them (the default float dtype, int64 or bool), on the
+        # condition's device
+        kinds = {type(v) for v in (input, other)}
+        dt = _dtype.get_default_dtype() if float in kinds else _dtype.bool if kinds == {bool} else _dtype.int64
+        xp = condition._xp
+        with _device.on(condition.device):
+            input = Tensor._make(xp.asarray(input, dtype=dt.np))
     return apply(WHERE, input, other, condition=condition)
 
 

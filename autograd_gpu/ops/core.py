@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from .. import _dtype
+from .. import _device, _dtype
 from .._device import device_of_array
 from ..autograd import anomaly_mode, grad_mode
 from ..autograd.engine import Node, _FREED_MSG
@@ -168,7 +168,8 @@ class OpNode(Node):
                 out.append(None)
                 continue
             d = r._data
-            if d.shape != m[0] or (d.dtype is not m[1] and d.dtype != m[1]):  # (`is`: builtin dtypes are singletons)
+            # (`is`: builtin dtypes are singletons)
+            if d.shape != m[0] or (d.dtype is not m[1] and d.dtype != m[1]) or len(m) == 3:
                 r = _conform(r, m)
             out.append(r)
         return out
@@ -180,6 +181,8 @@ def _conform(grad, meta):
         grad = sum_to(grad, meta[0])
     if grad._data.dtype != meta[1]:
         grad = grad.to(_dtype.from_numpy_dtype(meta[1]))
+    if len(meta) == 3:  # a CPU scalar tensor that joined a GPU op
+        grad = grad.to(meta[2])
     return grad
 
 
@@ -226,6 +229,7 @@ def apply(op, *inputs, **params):
     same = True
     float_scalar = False
     arrays = []
+    host_scalar = False
     if track:
         edges, meta, needs = [], [], []
     for x in inputs:
@@ -235,15 +239,29 @@ def apply(op, *inputs, **params):
                 first, fd, fdt = x, d, d.dtype
             else:
                 if type(d) is not type(fd) or (type(d) is not np.ndarray and d.device != fd.device):
-                    if d.ndim == 0 and type(d) is np.ndarray:  # a CPU scalar tensor may join a GPU op, as in PyTorch
-                        d = first._xp.asarray(d)
+                    # a CPU 0-d tensor may join a GPU op in either place, as in PyTorch; its gradient goes back
+                    # to the CPU (the meta's third entry)
+                    if d.ndim == 0 and type(d) is np.ndarray:
+                        with fd.device:
+                            d = _device.cupy().asarray(d)
+                        host_scalar = True
+                    elif type(fd) is np.ndarray and all(type(a) is not np.ndarray or a.ndim == 0 for a in arrays):
+                        with d.device:
+                            arrays = [_device.cupy().asarray(a) if type(a) is np.ndarray else a for a in arrays]
+                        if track:
+                            meta = [m if m is None or len(m) == 3 else (m[0], m[1], _device.CPU) for m in meta]
+                        fd = d
                     else:
                         _check_devices([fd, d])
                 if same and d.dtype is not fdt and d.dtype != fdt:  # (`is` first: builtin dtypes are singletons)
                     same = False
             arrays.append(d)
             if track:
-                meta.append((d.shape, d.dtype))
+                if host_scalar:
+                    meta.append((d.shape, d.dtype, _device.CPU))
+                    host_scalar = False
+                else:
+                    meta.append((d.shape, d.dtype))
                 # (x.requires_grad also brings a view's grad_fn up to date; a non-view needs no property call)
                 if x._requires_grad if x._base is None else x.requires_grad:
                     requires_grad = True
@@ -283,13 +301,14 @@ def apply(op, *inputs, **params):
             npdt = dt.np
             if not same:
                 arrays = [a.astype(npdt) if hasattr(a, "dtype") and a.dtype != npdt else a for a in arrays]
-    xp = np if fd is None or type(fd) is np.ndarray else first._xp
+    xp = np if fd is None or type(fd) is np.ndarray else _device.cupy()
     try:
         out = op.forward(xp, *arrays, **params)
     except ValueError as e:
         _raise_broadcast_error(e, arrays)
     if op.nout == 1:
-        if type(out) is not np.ndarray and (xp is np or not hasattr(out, "shape")):
+        # (numpy gives a scalar for a 0-d result; a device move gives a cupy array from numpy inputs: keep it)
+        if type(out) is not np.ndarray and not hasattr(out, "__cuda_array_interface__"):
             out = xp.asarray(out)
         if npdt is not None and rule != "compare" and out.dtype is not npdt and out.dtype != npdt:
             out = out.astype(npdt)

@@ -2,6 +2,7 @@
 masked_fill, and the scatters their backward formulas need (repeated indices add up)."""
 import numpy as np
 
+from .. import _device
 from .core import apply, defop
 from .reduction import _dims
 
@@ -27,8 +28,9 @@ def _index_array(x, xp):
 
 
 # NOTE: _host_bounds_check: index bounds are checked on the host for CPU index arrays only. Reading a GPU
-# array's min/max would synchronise every forward with the host; PyTorch checks there with a device-side
-# assert instead, which CuPy has no equivalent of, so on the GPU an out-of-range index is not diagnosed.
+# array's min/max would synchronise every forward with the host (and CuPy wraps out-of-range indices
+# silently): GPU indices get a device-side flag instead (_device.check_index_range), raised as IndexError by
+# the next synchronising call.
 
 
 def _consumes(i):
@@ -89,6 +91,10 @@ def convert_index(idx, xp, ndim, shape):
                 if lo < -size or hi >= size:
                     raise IndexError(f"index {hi if hi >= size else lo} is out of bounds for dimension {dim} "
                                      f"with size {size}")
+            else:
+                size = shape[dim]
+                _device.check_index_range(a, -size, size, IndexError,
+                                          f"index out of bounds for dimension {dim} with size {size}", "index")
             out.append(a)
             basic = False
             dim += _consumes(i)
@@ -119,8 +125,7 @@ def _scatter_fwd(xp, g, shape, index):
     elif xp is np:
         np.add.at(z, _bool_to_int(index, np), g)
     else:
-        import cupyx
-        cupyx.scatter_add(z, _bool_to_int(index, xp), g)
+        _device.cupyx().scatter_add(z, _bool_to_int(index, xp), g)
     return z
 
 
@@ -193,8 +198,7 @@ def _index_put_fwd(xp, x, value, index, accumulate=False):
         if xp is np:
             np.add.at(out, _bool_to_int(index, np), v)
         else:
-            import cupyx
-            cupyx.scatter_add(out, _bool_to_int(index, xp), v)
+            _device.cupyx().scatter_add(out, _bool_to_int(index, xp), v)
     else:
         out[index] = v
     return out
@@ -261,8 +265,7 @@ def _scatter_add_zeros_fwd(xp, g, shape, dim, index):
     if xp is np:
         np.add.at(z, full, g)
     else:
-        import cupyx
-        cupyx.scatter_add(z, full, g)
+        _device.cupyx().scatter_add(z, full, g)
     return z
 
 
@@ -283,11 +286,14 @@ def _check_gather(input, dim, index, name):
         if d != dim and index.shape[d] > input.shape[d]:
             raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
                                f"smaller than self {list(input.shape)} apart from dimension {dim}")
+    n = input.shape[dim] if input.ndim else 1
     if index.numel() and type(index._data) is np.ndarray:  # NOTE: see _host_bounds_check
         hi, lo = int(index._data.max()), int(index._data.min())
-        n = input.shape[dim] if input.ndim else 1
         if hi >= n or lo < -n:
             raise RuntimeError(f"index {hi if hi >= n else lo} is out of bounds for dimension {dim} with size {n}")
+    else:
+        _device.check_index_range(index._data, -n, n, RuntimeError,
+                                  f"index out of bounds for dimension {dim} with size {n}", "gather/scatter")
 
 
 def gather(input, dim, index, *, sparse_grad=False):
@@ -311,8 +317,7 @@ def _scatter_fwd_op(reduce_add):
             if xp is np:
                 np.add.at(out, full, s)
             else:
-                import cupyx
-                cupyx.scatter_add(out, full, s)
+                _device.cupyx().scatter_add(out, full, s)
         else:
             out[full] = s
         return out
@@ -374,8 +379,7 @@ def _index_add_zeros_fwd(xp, g, shape, dim, index):
     if xp is np:
         np.add.at(z, ix, g)
     else:
-        import cupyx
-        cupyx.scatter_add(z, ix, g)
+        _device.cupyx().scatter_add(z, ix, g)
     return z
 
 
@@ -392,11 +396,13 @@ def index_select(input, dim, index):
     if index._data.dtype.kind not in "iu":
         raise RuntimeError("index_select(): Expected dtype int32/int64 for index")
     d = _dims(dim, input.ndim)[0] if input.ndim else 0
+    n = input.shape[d] if input.ndim else 1
     if index.numel() and type(index._data) is np.ndarray:  # NOTE: see _host_bounds_check
         hi, lo = int(index._data.max()), int(index._data.min())
-        n = input.shape[d] if input.ndim else 1
         if hi >= n or lo < -n:
             raise IndexError("index out of range in self")
+    else:
+        _device.check_index_range(index._data, -n, n, IndexError, "index out of range in self", "index_select")
     return apply(INDEX_SELECT, input, dim=d, index=index.reshape(-1) if index.ndim == 0 else index)
 
 

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from .. import _device
 from .core import apply, defop
 from .indexing import _full_index
 
@@ -101,8 +102,7 @@ def _erf_f64(x):
 
 def _erf_array(xp, x):
     if xp is not np:
-        import cupyx.scipy.special
-        return cupyx.scipy.special.erf(x)
+        return _device.cupyx().scipy.special.erf(x)
     # NOTE: float32/float16 go through float64 and round once at the end, so they match correctly rounded erf.
     # Chunks of _CHUNK elements keep the many temporaries in cache: about twice as fast as whole arrays.
     x = np.asarray(x)
@@ -125,8 +125,7 @@ _TWO_OVER_SQRT_PI = 1.1283791670955126
 def _erfinv_array(xp, y):
     """Inverse of erf: +-inf at +-1, nan outside [-1, 1]."""
     if xp is not np:
-        import cupyx.scipy.special
-        return cupyx.scipy.special.erfinv(y)
+        return _device.cupyx().scipy.special.erfinv(y)
     y = np.asarray(y)
     y64 = y.astype(np.float64).ravel()
     u = np.abs(y64)
@@ -217,8 +216,7 @@ def _embedding_backward_fwd(xp, g, indices, num_weights, padding_idx):
     if xp is np:
         np.add.at(gw, idx, rows)
     else:
-        import cupyx
-        cupyx.scatter_add(gw, idx, rows)
+        _device.cupyx().scatter_add(gw, idx, rows)
     if padding_idx is not None:
         gw[padding_idx] = 0  # NOTE: the padding row never learns, as in PyTorch
     return gw

@@ -1,0 +1,202 @@
+"""The cuda device as GPU programs use it: regression tests of every CUDA bug found by the CuPy stand-in or by
+reading the cuda path, and train steps that never synchronise with the host. On a CPU-only machine these run on
+the stand-in (tests/cupy_sim); on a GPU machine on the GPU (where `no_host_sync` is not available, the
+transfer checks are skipped by construction: they need the stand-in's counter)."""
+import numpy as np
+import pytest
+import torch
+
+import autograd_gpu as ag
+import autograd_gpu.nn as nn
+import autograd_gpu.nn.functional as F
+from autograd_gpu import _device
+from autograd_gpu.utils import data as agd
+
+cupy = _device.cupy()
+SIM = hasattr(cupy, "no_host_sync")
+
+
+def no_host_sync():
+    import contextlib
+    return cupy.no_host_sync() if SIM else contextlib.nullcontext()
+
+
+# ---- moving to the GPU -------------------------------------------------------------------------------
+def test_cpu_tensors_and_models_move_to_cuda():
+    x = ag.randn(3, 4)
+    for y in (x.to("cuda"), x.cuda(), x.to(ag.device("cuda", 0)), x.to(device="cuda", dtype=ag.float64)):
+        assert y.device.type == "cuda" and y.is_cuda
+        np.testing.assert_array_equal(y.cpu().numpy(), x.numpy().astype(y.cpu().numpy().dtype))
+    a = ag.randn(3, requires_grad=True)
+    b = a.to("cuda")
+    (b * 2).sum().backward()
+    assert a.grad.device.type == "cpu" and a.grad.tolist() == [2.0, 2.0, 2.0]  # the gradient comes back
+    z = ag.zeros(3, 4, device="cuda")
+    z.copy_(x)  # copy_ from a CPU tensor
+    np.testing.assert_array_equal(z.cpu().numpy(), x.numpy())
+
+
+def test_model_moved_after_its_optimizer_was_made_and_cpu_checkpoint_loaded():
+    ag.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    opt = ag.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    model.to("cuda")
+    assert all(p.device.type == "cuda" for p in model.parameters())
+    x, y = ag.randn(5, 4, device="cuda"), ag.tensor([0, 1, 0, 1, 1], device="cuda")
+    for _ in range(2):
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    assert all(p.device.type == "cuda" for p in model.parameters())
+    model.load_state_dict(state)  # a CPU checkpoint into a GPU model
+    for k, v in model.state_dict().items():
+        assert v.device.type == "cuda"
+        np.testing.assert_array_equal(v.cpu().numpy(), state[k].numpy())
+
+
+def test_randperm_and_shuffled_loader_on_cuda():
+    p = ag.randperm(50, device="cuda")
+    assert p.device.type == "cuda" and p.dtype == ag.int64 and sorted(p.tolist()) == list(range(50))
+    g1, g2 = ag.Generator(device="cuda").manual_seed(3), ag.Generator(device="cuda").manual_seed(3)
+    assert ag.randperm(20, device="cuda", generator=g1).tolist() == \
+        ag.randperm(20, device="cuda", generator=g2).tolist()
+    ag.set_default_device("cuda")
+    try:
+        x = ag.arange(10.)
+        seen = [b for (b,) in agd.DataLoader(agd.TensorDataset(x), batch_size=3, shuffle=True)]
+    finally:
+        ag.set_default_device(None)
+    assert all(b.device.type == "cuda" for b in seen)
+    assert sorted(v for b in seen for v in b.tolist()) == list(range(10))
+
+
+def test_generator_of_another_device_is_refused():
+    with pytest.raises(RuntimeError, match="Expected a 'cpu' device type for generator but found 'cuda'"):
+        ag.randn(3, generator=ag.Generator(device="cuda"))
+    with pytest.raises(RuntimeError, match="Expected a 'cuda' device type for generator but found 'cpu'"):
+        ag.randn(3, device="cuda", generator=ag.Generator())
+
+
+def test_device_equality_as_pytorch():
+    assert (ag.device("cuda:0") == ag.device("cuda")) == (torch.device("cuda:0") == torch.device("cuda"))
+    assert ag.randn(2, device="cuda").device == ag.device("cuda:0")
+
+
+# ---- out-of-range indices: IndexError at the next synchronising call ------------------------------------
+@pytest.mark.parametrize("case", ["cross_entropy", "embedding", "gather", "index_select", "indexing", "one_hot"])
+def test_out_of_range_indices_raise_at_the_next_sync(case):
+    x = ag.randn(4, 3, device="cuda")
+    bad = ag.tensor([0, 7, 1, 2], device="cuda")
+    run = {
+        "cross_entropy": lambda: F.cross_entropy(x, bad),
+        "embedding": lambda: F.embedding(bad, ag.randn(3, 2, device="cuda")),
+        "gather": lambda: x.gather(1, bad.reshape(4, 1)),
+        "index_select": lambda: x.index_select(1, bad),
+        "indexing": lambda: x[:, bad],
+        "one_hot": lambda: F.one_hot(bad, 3),
+    }[case]
+    with no_host_sync():  # the check itself does not synchronise
+        out = run()
+    with pytest.raises((IndexError, RuntimeError)) as e:
+        out.sum().item()
+    assert "out of" in str(e.value) or "smaller than" in str(e.value)
+    assert "test_cuda_device.py" in str(e.value)  # names the forward call
+    assert type(e.value) is (RuntimeError if case in ("gather", "one_hot") else IndexError)
+    # the process stays usable: the flag was cleared, good indices work
+    assert F.cross_entropy(x, ag.tensor([0, 2, 1, 2], device="cuda")).item() > 0
+
+
+def test_cross_entropy_bad_target_matches_the_cpu_error():
+    x = ag.randn(4, 3)
+    t = ag.tensor([0, 7, 1, 2])
+    with pytest.raises(IndexError):
+        F.cross_entropy(x, t)
+    loss = F.cross_entropy(x.cuda(), t.cuda())
+    with pytest.raises(IndexError, match="out of bounds"):
+        print(loss)
+
+
+# ---- mixing devices -------------------------------------------------------------------------------------
+def test_cpu_scalar_tensor_joins_a_gpu_op_in_either_place_and_keeps_its_grad_on_the_cpu():
+    for order in (0, 1):
+        s = ag.tensor(0.5, requires_grad=True)
+        x = ag.arange(3., device="cuda").requires_grad_()
+        y = s * x if order == 0 else x * s
+        assert y.device.type == "cuda"
+        (y + s).sum().backward()
+        assert s.grad.device.type == "cpu" and s.grad.item() == pytest.approx(3.0 + 3.0)
+        assert x.grad.device.type == "cuda" and x.grad.tolist() == [0.5] * 3
+    with pytest.raises(RuntimeError, match="same device"):
+        ag.ones(2) * ag.ones(2, device="cuda")
+
+
+def test_where_with_two_numbers():
+    c = ag.tensor([True, False, True])
+    want = torch.where(torch.tensor([True, False, True]), 1.0, 0.0)
+    for dev in ("cpu", "cuda"):
+        r = ag.where(c.to(dev), 1.0, 0.0)
+        assert r.device.type == dev and r.dtype == ag.float32 == getattr(ag, str(want.dtype).split(".")[1])
+        assert r.tolist() == want.tolist()
+    assert ag.where(c, 1, 0).dtype == ag.int64
+
+
+@pytest.mark.parametrize("kind", ["nll_weight", "ce_weight", "bce_pos_weight"])
+def test_loss_weights_on_another_device_raise_pytorchs_error(kind):
+    x = ag.randn(4, 3, device="cuda")
+    t = ag.tensor([0, 2, 1, 2], device="cuda")
+    run = {"nll_weight": lambda: F.nll_loss(x, t, weight=ag.ones(3)),
+           "ce_weight": lambda: F.cross_entropy(x, t, weight=ag.ones(3)),
+           "bce_pos_weight": lambda: F.binary_cross_entropy_with_logits(x, ag.ones(4, 3, device="cuda"),
+                                                                        pos_weight=ag.ones(3))}[kind]
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        run()
+
+
+# ---- train steps without a host transfer ----------------------------------------------------------------
+def _mlp():
+    return nn.Sequential(nn.Linear(12, 16), nn.GELU(), nn.LayerNorm(16), nn.Dropout(0.1), nn.Linear(16, 3))
+
+
+def _cnn():
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(),
+                         nn.Linear(4 * 2 * 2, 3))
+
+
+OPTIMIZERS = {
+    "SGD": lambda p: ag.optim.SGD(p, lr=0.1),
+    "SGD-momentum-nesterov-wd": lambda p: ag.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4),
+    "Adam": lambda p: ag.optim.Adam(p, lr=1e-3),
+    "Adam-amsgrad-wd": lambda p: ag.optim.Adam(p, lr=1e-3, amsgrad=True, weight_decay=1e-2),
+    "AdamW": lambda p: ag.optim.AdamW(p, lr=1e-3),
+    "RMSprop-centered-momentum": lambda p: ag.optim.RMSprop(p, lr=1e-3, centered=True, momentum=0.9),
+    "RMSprop": lambda p: ag.optim.RMSprop(p, lr=1e-3),
+    "Adagrad": lambda p: ag.optim.Adagrad(p, lr=1e-2),
+}
+
+
+@pytest.mark.skipif(not SIM, reason="counting host transfers needs the CuPy stand-in")
+@pytest.mark.parametrize("opt", list(OPTIMIZERS))
+@pytest.mark.parametrize("net", ["mlp", "cnn"])
+def test_train_steps_never_synchronise(net, opt):
+    ag.manual_seed(0)
+    model = (_mlp() if net == "mlp" else _cnn()).to("cuda")
+    optimizer = OPTIMIZERS[opt](model.parameters())
+    x = ag.randn(8, 12, device="cuda") if net == "mlp" else ag.randn(8, 1, 8, 8, device="cuda")
+    y = ag.tensor([0, 1, 2, 0, 1, 2, 0, 1], device="cuda")
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    first = step().item()  # warm-up: state buffers made, kernels compiled
+    before = cupy.transfers["count"]
+    with cupy.no_host_sync():
+        for _ in range(3):
+            loss = step()
+    assert cupy.transfers["count"] == before
+    assert np.isfinite(loss.item()) and loss.item() != first
