@@ -199,13 +199,14 @@ def check_index_range(a, lo, hi, exc, message, op):
         if a.min() < lo or a.max() >= hi:
             raise exc(message)
         return
-    bad = ((a < lo) | (a >= hi)).any()  # a 0-d device array: no synchronisation
-    key = (op, _call_site(), a.device.id)
-    entry = _pending.get(key)
-    if entry is None:
-        _pending[key] = [bad, exc, message]
-    else:
-        entry[0] |= bad
+    with a.device:
+        bad = ((a < lo) | (a >= hi)).any()  # a 0-d device array: no synchronisation
+        key = (op, _call_site(), a.device.id)
+        entry = _pending.get(key)
+        if entry is None:
+            _pending[key] = [bad, exc, message]
+        else:
+            entry[0] |= bad
 
 
 def raise_pending():
@@ -214,7 +215,9 @@ def raise_pending():
         return
     entries = list(_pending.items())
     _pending.clear()
-    for (op, site, _), (flag, exc, message) in entries:
-        if flag.get():
+    for (op, site, dev), (flag, exc, message) in entries:
+        with cupy().cuda.Device(dev):
+            bad = flag.get()
+        if bad:
             raise exc(f"{message} (found on the GPU in {op}, called at {site}; reported at this synchronising "
                       f"call, as CUDA checks run asynchronously)")

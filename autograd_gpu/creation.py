@@ -96,8 +96,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         dev = _device.device_of_array(arr)
     else:
         dev = _device.resolve(device)
-    arr = _on_device(arr, dev)
-    arr = arr.astype(dt.np) if arr.dtype != dt.np else arr.copy()
+    with _device.on(dev):
+        arr = _on_device(arr, dev)
+        arr = arr.astype(dt.np) if arr.dtype != dt.np else arr.copy()
     return _finish(arr, requires_grad)
 
 

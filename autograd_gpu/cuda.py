@@ -51,7 +51,9 @@ def memory_allocated(device=None):
     """Bytes held by live arrays in CuPy's memory pool."""
     if not is_available():
         return 0
-    return _device.cupy().get_default_memory_pool().used_bytes()
+    cp = _device.cupy()
+    with cp.cuda.Device(_index(device)):  # (the pool reports on the current device)
+        return cp.get_default_memory_pool().used_bytes()
 
 
 def empty_cache():

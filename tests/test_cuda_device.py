@@ -200,3 +200,36 @@ def test_train_steps_never_synchronise(net, opt):
             loss = step()
     assert cupy.transfers["count"] == before
     assert np.isfinite(loss.item()) and loss.item() != first
+
+
+# ---- several GPUs ---------------------------------------------------------------------------------------
+@pytest.mark.skipif(ag.cuda.device_count() < 2, reason="needs two GPUs (the stand-in has two)")
+def test_ops_backward_and_steps_run_on_their_tensors_gpu():
+    assert ag.cuda.current_device() == 0
+    lin = nn.Linear(3, 2).to("cuda:1")
+    opt = ag.optim.Adam(lin.parameters(), lr=0.1)
+    x = ag.randn(4, 3, device="cuda:1", requires_grad=True)
+    w0 = lin.weight.detach().cpu().numpy()
+    loss = F.cross_entropy(ag.tanh(lin(x)), ag.tensor([0, 1, 1, 0], device="cuda:1"))
+    loss.backward()
+    opt.step()
+    assert x.grad.device == ag.device("cuda:1") and lin.weight.grad.device == ag.device("cuda:1")
+    assert not np.allclose(lin.weight.detach().cpu().numpy(), w0)
+    assert ag.cuda.current_device() == 0
+    before = ag.cuda.memory_allocated(1)
+    big = ag.zeros(1 << 16, device="cuda:1")
+    assert ag.cuda.memory_allocated(1) - before >= big.numel() * 4
+    del big
+    with pytest.raises(RuntimeError, match="same device"):
+        ag.ones(2, device="cuda:0") + ag.ones(2, device="cuda:1")
+
+
+def test_optimizer_state_left_on_the_cpu_is_a_device_error_not_a_host_pointer():
+    lin = nn.Linear(3, 2)
+    opt = ag.optim.Adam(lin.parameters(), lr=0.1)
+    lin(ag.randn(4, 3)).sum().backward()
+    opt.step()  # state made on the CPU
+    lin.to("cuda")
+    lin(ag.randn(4, 3, device="cuda")).sum().backward()
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        opt.step()

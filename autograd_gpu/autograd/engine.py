@@ -10,6 +10,8 @@ import itertools
 import sys
 import weakref
 
+from numpy import ndarray as _np_ndarray
+
 from .. import _kernels
 from . import anomaly_mode, grad_mode
 
@@ -224,6 +226,14 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
     reaches them runs, and their gradients are returned (in order) instead of being accumulated into
     leaves unless `accumulate` is True.
     """
+    g0 = next((g for g in grads if g is not None), None)
+    if g0 is not None and type(g0._data) is not _np_ndarray:
+        with g0._data.device:  # a GPU graph's backward runs on its GPU, whichever is current
+            return _execute(edges, grads, retain_graph, create_graph, targets, accumulate)
+    return _execute(edges, grads, retain_graph, create_graph, targets, accumulate)
+
+
+def _execute(edges, grads, retain_graph, create_graph, targets, accumulate):
     roots = {n for n, _ in edges}
     buffers = {}
     for (n, nr), g in zip(edges, grads):
@@ -318,7 +328,12 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
                     r = fn(tuple(buf))
                     if r is not None:
                         buf = list(r)
-            outs = node.apply(buf) if not anomaly_mode._enabled else anomaly_mode.run_node(node, buf)
+            g0 = buf[0] if buf[0] is not None else next((g for g in buf if g is not None), None)
+            if g0 is not None and type(g0._data) is not _np_ndarray:  # a GPU node runs under its device
+                with g0._data.device:
+                    outs = node.apply(buf) if not anomaly_mode._enabled else anomaly_mode.run_node(node, buf)
+            else:
+                outs = node.apply(buf) if not anomaly_mode._enabled else anomaly_mode.run_node(node, buf)
             if node._hooked and node._post_hooks:
                 for fn in list(node._post_hooks.values()):
                     r = fn(tuple(outs), tuple(buf))

@@ -475,7 +475,8 @@ def _same_device(*tensors):
 def _check_classes(data, n_classes, ignore_index):
     """PyTorch's bounds check of class indices (on the GPU deferred to the next synchronising call)."""
     if type(data) is not np.ndarray:
-        safe = data * (data != ignore_index)  # ignored positions count as class 0
+        with data.device:
+            safe = data * (data != ignore_index)  # ignored positions count as class 0
         _device.check_index_range(safe, 0, n_classes, IndexError, "Target is out of bounds.", "nll_loss")
     elif data.size:
         lo, hi = data.min(), data.max()  # (two reductions; the exact test only when one is out of range)

@@ -301,9 +301,14 @@ def apply(op, *inputs, **params):
             npdt = dt.np
             if not same:
                 arrays = [a.astype(npdt) if hasattr(a, "dtype") and a.dtype != npdt else a for a in arrays]
-    xp = np if fd is None or type(fd) is np.ndarray else _device.cupy()
     try:
-        out = op.forward(xp, *arrays, **params)
+        if fd is None or type(fd) is np.ndarray:
+            xp = np
+            out = op.forward(xp, *arrays, **params)
+        else:
+            xp = _device.cupy()
+            with fd.device:  # (an op runs on its tensors' GPU, whichever is current)
+                out = op.forward(xp, *arrays, **params)
     except ValueError as e:
         _raise_broadcast_error(e, arrays)
     if op.nout == 1:
@@ -349,7 +354,8 @@ def apply1(op, x):
         if type(out) is not np.ndarray:  # (numpy returns a scalar for a 0-d array)
             out = np.asarray(out)
     else:
-        out = op.forward(x._xp, d)
+        with d.device:
+            out = op.forward(x._xp, d)
     if out.dtype is not dt and out.dtype != dt and op.dtype != "keep":
         out = out.astype(dt)
     result = _result(out)
@@ -388,7 +394,8 @@ def apply2(op, a, b):
             if type(out) is not np.ndarray:
                 out = np.asarray(out)
         else:
-            out = op.forward(a._xp, da, db)
+            with da.device:
+                out = op.forward(a._xp, da, db)
     except ValueError as e:
         _raise_broadcast_error(e, (da, db))
     if out.dtype is not dt and out.dtype != dt and op.dtype != "keep":

@@ -186,8 +186,13 @@ class Optimizer:
         with grad_mode.no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
-                    if p._grad is not None:
+                    if p._grad is None:
+                        continue
+                    if type(p._data) is np.ndarray:
                         self._update(p, group)
+                    else:
+                        with p._data.device:  # (its state and kernel on the parameter's GPU)
+                            self._update(p, group)
         return loss
 
     def _update(self, p, group):
