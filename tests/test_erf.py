@@ -69,18 +69,26 @@ def test_erfinv_matches_torch_and_inverts_erf():
     assert ulps(got32, torch.erfinv(torch.from_numpy(y32)).numpy()).max() <= 1
 
 
-# NOTE: for x << 0 both compute 1 + erf(x/sqrt 2) ~ 0 (as torch does), which keeps only an absolute accuracy
-# of about |x| * eps; torch's own float32 erf is not correctly rounded, so the two differ by that much there.
-@pytest.mark.parametrize("dtype, rtol, atol", [("float64", 1e-14, 1e-15), ("float32", 2e-6, 1e-6)])
-def test_gelu_matches_torch_on_many_points(device, dtype, rtol, atol):
+# NOTE: the oracle is PyTorch in float64 (for float32 inputs: the float64 result rounded to float32), never
+# PyTorch's float32 CPU kernel, whose last bits depend on the CPU (AVX2 and AVX-512 builds differ by an ulp).
+# For x << 0, 1 + erf(x/sqrt 2) ~ 0 keeps only an absolute accuracy of about |x| * eps (torch computes it the
+# same way), hence the bound eps * (|ref| + max(|x|, 1)) per point, with a factor 2 of headroom (measured: 0.5
+# of it forward, 0.72 backward).
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_gelu_matches_torch_on_many_points(device, dtype):
     x = np.concatenate([_rng.standard_normal(100_000) * 3, _EDGES[:-2], [-40.0, 40.0]]).astype(dtype)
-    t = torch.tensor(x, requires_grad=True)
+    t = torch.tensor(x.astype(np.float64), requires_grad=True)
     a = ag.tensor(x, requires_grad=True, device=device)
     g = _rng.standard_normal(x.size).astype(dtype)
     want = torch.nn.functional.gelu(t)
     got = ag.nn.functional.gelu(a)
-    want.backward(torch.from_numpy(g))
+    want.backward(torch.from_numpy(g.astype(np.float64)))
     got.backward(ag.tensor(g, device=device))
-    assert got.dtype == getattr(ag, dtype)
-    np.testing.assert_allclose(got.detach().cpu().numpy(), want.detach().numpy(), rtol=rtol, atol=atol)
-    np.testing.assert_allclose(a.grad.cpu().numpy(), t.grad.numpy(), rtol=rtol, atol=atol)
+    assert got.dtype == getattr(ag, dtype) and a.grad.dtype == getattr(ag, dtype)
+    eps = np.finfo(dtype).eps
+    ref = want.detach().numpy().astype(dtype).astype(np.float64)
+    gref = t.grad.numpy().astype(dtype).astype(np.float64)
+    spread = np.maximum(np.abs(x.astype(np.float64)), 1)
+    fwd_err = np.abs(got.detach().cpu().numpy() - ref) / (eps * (np.abs(ref) + spread))
+    bwd_err = np.abs(a.grad.cpu().numpy() - gref) / (eps * (np.abs(gref) + np.abs(g) * spread))
+    assert fwd_err.max() <= 2 and bwd_err.max() <= 2, (fwd_err.max(), bwd_err.max())
