@@ -4,13 +4,18 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test demo ops-table clean
+.PHONY: test demo gpu-check ops-table clean
 
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -q
 
 demo: $(VENV)/.installed-demo
 	$(PY) -m autograd_gpu.demo
+
+# On a machine with an NVIDIA GPU, CuPy, numpy, pytest and a CUDA build of PyTorch already installed (it
+# installs nothing): the suite on the real GPU, the demo on cuda and the cuda benchmark; see tools/gpu_check.sh.
+gpu-check:
+	bash tools/gpu_check.sh
 
 # Rewrites the supported-ops table in README.md from autograd_gpu.ops.OPS.
 ops-table: $(VENV)/.installed-test

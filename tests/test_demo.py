@@ -36,3 +36,14 @@ def test_demo_trains_and_writes_a_loadable_checkpoint(tmp_path, model, epochs, f
 def test_demo_rejects_an_unknown_model():
     with pytest.raises(SystemExit):
         demo.parse_args(["--model", "resnet"])
+
+
+def test_demo_on_cuda(tmp_path, capsys):
+    """The demo with --device cuda, in this process: on the GPU, or on the CuPy stand-in without one."""
+    demo.main(["--model", "cnn", "--epochs", "1", "--batch-size", "64", "--device", "cuda", "--out",
+               str(tmp_path)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "on cuda" in lines[0]
+    assert re.fullmatch(r"test accuracy: [01]\.\d{4}", lines[-1]) and float(lines[-1].split(": ")[1]) >= 0.7
+    ckpt = torch.load(tmp_path / demo.CHECKPOINT, map_location="cpu")
+    assert ckpt["model_kind"] == "cnn" and all(v.device.type == "cpu" for v in ckpt["model"].values())
