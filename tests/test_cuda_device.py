@@ -233,3 +233,19 @@ def test_optimizer_state_left_on_the_cpu_is_a_device_error_not_a_host_pointer():
     lin(ag.randn(4, 3, device="cuda")).sum().backward()
     with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
         opt.step()
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "uint8", "float16", "bool"])
+def test_accumulating_scatters_of_small_dtypes(dtype):
+    dt = getattr(ag, dtype)
+    idx = ag.tensor([0, 2, 0, 0])
+    want_put = torch.zeros(4, dtype=getattr(torch, dtype)).index_put_(
+        (torch.tensor([0, 2, 0, 0]),), torch.ones(4, dtype=getattr(torch, dtype)), accumulate=True)
+    for dev in ("cpu", "cuda"):
+        z = ag.zeros(4, dtype=dt, device=dev)
+        z.index_put_((idx.to(dev),), ag.ones(4, dtype=dt, device=dev), accumulate=True)
+        assert z.dtype == dt and z.tolist() == want_put.tolist()
+        if dtype != "bool":
+            s = ag.zeros(3, dtype=dt, device=dev).scatter_add(0, ag.tensor([1, 1, 2], device=dev),
+                                                              ag.ones(3, dtype=dt, device=dev))
+            assert s.tolist() == [0, 2, 1]

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -73,6 +74,8 @@ def test_installed_wheel_loads_kernels_from_site_packages(wheel, tmp_path):
          "--quiet", str(wheel)],
         check=True,
         capture_output=True,
+        # NOTE: with the checkout on PYTHONPATH (make gpu-check) pip would see autograd_gpu as installed already
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     site = Path(
         subprocess.run(

@@ -118,14 +118,29 @@ ALIAS = defop("alias", _getitem_fwd, _getitem_bwd, family="indexing", dtype="kee
 INDEX = defop("index", _getitem_fwd, _getitem_bwd, family="indexing", dtype="keep")
 
 
+# cupyx.scatter_add takes only these dtypes; others accumulate through int64 (or float32 for float16) and back
+_SCATTER_ADD_DTYPES = frozenset(np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64, np.float32,
+                                                       np.float64))
+
+
+def add_at(xp, out, index, values):
+    """out[index] += values, repeated indices accumulating (numpy's add.at; cupyx.scatter_add on the GPU)."""
+    if xp is np:
+        np.add.at(out, index, values)
+    elif out.dtype in _SCATTER_ADD_DTYPES:
+        _device.cupyx().scatter_add(out, index, values)
+    else:
+        wide = out.astype(np.float32 if out.dtype.kind == "f" else np.int64)
+        _device.cupyx().scatter_add(wide, index, values.astype(wide.dtype) if hasattr(values, "astype") else values)
+        out[...] = wide.astype(out.dtype)
+
+
 def _scatter_fwd(xp, g, shape, index):
     z = xp.zeros(shape, dtype=g.dtype)
     if all(not hasattr(i, "dtype") for i in index):
         z[index] = g
-    elif xp is np:
-        np.add.at(z, _bool_to_int(index, np), g)
     else:
-        _device.cupyx().scatter_add(z, _bool_to_int(index, xp), g)
+        add_at(xp, z, _bool_to_int(index, xp), g)
     return z
 
 
@@ -195,10 +210,7 @@ def _index_put_fwd(xp, x, value, index, accumulate=False):
     out = x.copy()
     v = value if hasattr(value, "dtype") else xp.asarray(value, dtype=x.dtype)
     if accumulate:
-        if xp is np:
-            np.add.at(out, _bool_to_int(index, np), v)
-        else:
-            _device.cupyx().scatter_add(out, _bool_to_int(index, xp), v)
+        add_at(xp, out, _bool_to_int(index, xp), v)
     else:
         out[index] = v
     return out
@@ -262,10 +274,7 @@ def _gather_fwd(xp, x, dim, index):
 def _scatter_add_zeros_fwd(xp, g, shape, dim, index):
     z = xp.zeros(shape, dtype=g.dtype)
     full = _full_index(xp, index._data, dim)
-    if xp is np:
-        np.add.at(z, full, g)
-    else:
-        _device.cupyx().scatter_add(z, full, g)
+    add_at(xp, z, full, g)
     return z
 
 
@@ -314,10 +323,7 @@ def _scatter_fwd_op(reduce_add):
         s = src if hasattr(src, "shape") else xp.full(index._data.shape, src, dtype=x.dtype)
         s = s[tuple(slice(0, n) for n in index._data.shape)] if s.shape != index._data.shape else s
         if reduce_add:
-            if xp is np:
-                np.add.at(out, full, s)
-            else:
-                _device.cupyx().scatter_add(out, full, s)
+            add_at(xp, out, full, s)
         else:
             out[full] = s
         return out
@@ -376,10 +382,7 @@ def _index_select_bwd(ctx, g):
 def _index_add_zeros_fwd(xp, g, shape, dim, index):
     z = xp.zeros(shape, dtype=g.dtype)
     ix = (slice(None),) * dim + (index._data,)
-    if xp is np:
-        np.add.at(z, ix, g)
-    else:
-        _device.cupyx().scatter_add(z, ix, g)
+    add_at(xp, z, ix, g)
     return z
 
 

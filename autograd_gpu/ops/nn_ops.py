@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _device
 from .core import apply, defop
-from .indexing import _full_index
+from .indexing import _full_index, add_at
 
 _SQRT1_2 = 0.7071067811865476
 _INV_SQRT_2PI = 0.3989422804014327
@@ -213,10 +213,7 @@ def _embedding_backward_fwd(xp, g, indices, num_weights, padding_idx):
     idx = indices._data.reshape(-1)
     gw = xp.zeros((num_weights,) + g.shape[indices._data.ndim:], dtype=g.dtype)
     rows = g.reshape((idx.size,) + gw.shape[1:])
-    if xp is np:
-        np.add.at(gw, idx, rows)
-    else:
-        _device.cupyx().scatter_add(gw, idx, rows)
+    add_at(xp, gw, idx, rows)
     if padding_idx is not None:
         gw[padding_idx] = 0  # NOTE: the padding row never learns, as in PyTorch
     return gw

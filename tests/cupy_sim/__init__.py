@@ -610,7 +610,7 @@ random.default_rng = lambda seed=None: Generator(seed)
 
 
 # ---------------------------------------------------------------- cupyx
-_SCATTER_DTYPES = {np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64, np.float16, np.float32,
+_SCATTER_DTYPES = {np.dtype(t) for t in (np.int32, np.int64, np.uint32, np.uint64, np.float32,
                                           np.float64)}
 
 
