@@ -1,11 +1,14 @@
 """On the cuda device (a real GPU, or the CuPy stand-in on a CPU-only machine): a freed graph's device
 memory really goes back to CuPy's pool, and backward keeps gradients on the device."""
+import gc
+
 import autograd_gpu
 
 if autograd_gpu.cuda.is_available():
     cupy = autograd_gpu._device.cupy()  # the real CuPy, or the stand-in tests/cupy_sim on a CPU-only machine
 
     def _used():
+        gc.collect()  # (garbage of earlier tests, freed in between, would blur the differences)
         autograd_gpu.cuda.synchronize()
         return cupy.get_default_memory_pool().used_bytes()
 

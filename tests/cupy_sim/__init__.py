@@ -538,7 +538,8 @@ def RawKernel(code, name, options=(), backend="nvrtc", translate_cucomplex=False
 
 class MemoryPool:
     def used_bytes(self):
-        return sum(a._a.nbytes for a in list(_owners.values()) if a._dev == _current[0])
+        # as CuPy's pool: each allocation rounded up to 512 bytes
+        return sum(-(-a._a.nbytes // 512) * 512 for a in list(_owners.values()) if a._dev == _current[0])
 
     total_bytes = used_bytes
 
