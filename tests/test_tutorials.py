@@ -33,3 +33,19 @@ def test_tutorial_prints_the_same(path, monkeypatch):
     got = _run(path, autograd_gpu, monkeypatch)
     assert expected.strip(), "the program printed nothing"
     assert got == expected
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True:UserWarning")
+@pytest.mark.parametrize("path", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+def test_tutorial_on_cuda_prints_the_same(path, monkeypatch):
+    """The same programs with every tensor on the cuda device (the GPU, or the CuPy stand-in without one):
+    what they print is PyTorch's CPU output (a repr names no device when it is the default one)."""
+    expected = _run(path, torch, monkeypatch)
+    autograd_gpu.set_default_device("cuda")
+    assert autograd_gpu.ones(1).device.type == "cuda"
+    try:
+        got = _run(path, autograd_gpu, monkeypatch)
+    finally:
+        autograd_gpu.set_default_device(None)
+    assert got == expected
+
