@@ -117,3 +117,20 @@ def test_library_runs_kernels_under_the_simulated_sm_count():
     if autograd_gpu.cuda.is_available() and autograd_gpu._device.cupy() is not cp:
         pytest.skip("a real GPU: the library uses the real CuPy")
     assert K._max_blocks(0) == cupy_sim.MULTIPROCESSORS * 32
+
+
+def test_float32_kernels_flush_subnormals_to_zero():
+    """CuPy compiles with -ftz=true: float32 subnormals become zero in a kernel (float64 keeps them)."""
+    mod = cp.RawModule(code=K.source("elementwise"), options=K.COMPILE_OPTIONS,
+                       name_expressions=K.name_expressions("elementwise"))
+    for ctype, dt, want in (("float", np.float32, 0.0), ("double", np.float64, 1e-310 * 0.5)):
+        tiny = np.finfo(np.float32).tiny / 4 if dt is np.float32 else 1e-310
+        g = cp.asarray(np.array([tiny, 1.0], dt))
+        y = cp.asarray(np.array([0.5, 0.5], dt))
+        out = cp.empty(2, dtype=dt)
+        mod.get_function(f"exp_bwd<{ctype}>")((1,), (32,), (g, y, out, np.int64(2)))
+        assert out.get()[0] == want and out.get()[1] == 0.5
+    g = cp.asarray(np.array([np.finfo(np.float32).tiny / 4], np.float32))
+    out = cp.empty(1, dtype=np.float32)
+    mod.get_function("exp_bwd<float>")((1,), (32,), (g, g, out, np.int64(1)))
+    assert g.get()[0] > 0  # the input itself is left as it was

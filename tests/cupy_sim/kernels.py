@@ -49,7 +49,7 @@ class RawKernel:
     def __call__(self, grid, block, args, *, shared_mem=0, stream=None):
         if len(args) != len(self._params):
             raise TypeError(f"{self.name} takes {len(self._params)} arguments, got {len(args)}")
-        c_args = []
+        c_args, keep, ftz = [], [], []
         for a, (ctype, ptr, const, pname) in zip(args, self._params):
             want = _C_DTYPES[ctype]
             if ptr:
@@ -64,7 +64,15 @@ class RawKernel:
                 if not a._a.flags.c_contiguous:
                     raise ValueError(f"{self.name}: argument {pname} is not C-contiguous (the kernel would read "
                                      "it as if it were)")
-                c_args.append(ctypes.c_void_p(a._a.ctypes.data))
+                buf = a._a
+                if ctype == "float":  # CuPy compiles with -ftz=true: float32 subnormals read as zero
+                    if const:
+                        buf = _flushed(buf)
+                        keep.append(buf)
+                    else:
+                        ftz.append(buf)
+                        buf[...] = _flushed(buf)
+                c_args.append(ctypes.c_void_p(buf.ctypes.data))
             else:
                 if type(a) is not want:
                     raise TypeError(f"{self.name}: argument {pname} ({ctype}) needs numpy.{want.__name__}, got "
@@ -75,6 +83,18 @@ class RawKernel:
         block = block[0] if isinstance(block, tuple) else block
         launches[self.name] = launches.get(self.name, 0) + 1
         self._fn(ctypes.c_uint(grid), ctypes.c_uint(block), *c_args)
+        for a in ftz:  # (and written as zero)
+            a[...] = _flushed(a)
+
+
+def _flushed(a):
+    """a with its float32 subnormals as signed zeros (a itself when it has none)."""
+    sub = (np.abs(a) < np.finfo(np.float32).tiny) & (a != 0)
+    if not sub.any():
+        return a
+    out = a.copy()
+    out[sub] = np.copysign(np.float32(0), a[sub])
+    return out
 
 
 class _Plain:
