@@ -13,7 +13,7 @@ import numpy as np
 
 SHIM = Path(__file__).parents[1] / "kernel_shim.h"
 _BUILD = Path(tempfile.mkdtemp(prefix="cupy_sim_kernels_"))
-_lock = threading.Lock()
+_lock = threading.RLock()
 _libs = {}
 launches = {}  # kernel name expression -> launch count
 
@@ -81,8 +81,10 @@ class RawKernel:
                 c_args.append(_C_CTYPES[ctype](a.item()))
         grid = grid[0] if isinstance(grid, tuple) else grid
         block = block[0] if isinstance(block, tuple) else block
-        launches[self.name] = launches.get(self.name, 0) + 1
-        self._fn(ctypes.c_uint(grid), ctypes.c_uint(block), *c_args)
+        # NOTE: one launch at a time: the shim's blockIdx/threadIdx are process-wide, and ctypes drops the GIL
+        with _lock:
+            launches[self.name] = launches.get(self.name, 0) + 1
+            self._fn(ctypes.c_uint(grid), ctypes.c_uint(block), *c_args)
         for a in ftz:  # (and written as zero)
             a[...] = _flushed(a)
 
