@@ -36,7 +36,7 @@ print("cupy", cupy.__version__, "numpy", numpy.__version__, "torch", torch.__ver
       autograd_gpu.cuda.get_device_name() if autograd_gpu.cuda.is_available() else "")
 PY
 step "tests on cuda" 240 "$PY" -m pytest -q -p no:cacheprovider tests
-step "demo on cuda" 90 "$PY" -m autograd_gpu.demo --device cuda --epochs 2 --out "bench/results/demo-cuda-$day"
+step "demo on cuda" 90 "$PY" -m autograd_gpu.demo --device cuda --epochs 2 --out out/demo-cuda
 step "bench on cuda" 300 "$PY" -m bench --device cuda ${QUICK:+--quick}
 echo "== summary" | tee -a "$log"
 for line in "${summary[@]}"; do echo "$line" | tee -a "$log"; done

@@ -12,7 +12,8 @@ module, so the whole CUDA path runs in every CI run. What it models of CuPy 14:
 - CuPy's own behaviours: out-of-range integer-array indices wrap, reductions return 0-d arrays,
   `cupyx.scatter_add` takes only 32/64-bit ints and floats, an op on an array of another device than the
   current one raises ValueError;
-- `RawModule`: the real kernels/*.cu built with g++ through tests/kernel_shim.h (see rawmodule.py).
+- `RawModule` / `RawKernel`: the real kernels/*.cu built with g++ through tests/kernel_shim.h, arguments checked
+  against their C types, float32 subnormals flushed as with -ftz=true (see kernels.py).
 What it cannot model: timing, streams and asynchrony, real memory limits, NVRTC-only compile errors (the
 NVRTC compile test covers those), float rounding of the GPU's math library.
 """
