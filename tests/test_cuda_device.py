@@ -249,3 +249,27 @@ def test_accumulating_scatters_of_small_dtypes(dtype):
             s = ag.zeros(3, dtype=dt, device=dev).scatter_add(0, ag.tensor([1, 1, 2], device=dev),
                                                               ag.ones(3, dtype=dt, device=dev))
             assert s.tolist() == [0, 2, 1]
+
+
+@pytest.mark.skipif(ag.cuda.device_count() < 2, reason="needs two GPUs (the stand-in has two)")
+@pytest.mark.parametrize("opt", list(OPTIMIZERS))
+@pytest.mark.parametrize("net", ["mlp", "cnn"])
+def test_train_steps_on_the_second_gpu_while_the_first_is_current(net, opt):
+    ag.manual_seed(0)
+    model = (_mlp() if net == "mlp" else _cnn()).to("cuda:1")
+    optimizer = OPTIMIZERS[opt](model.parameters())
+    x = ag.randn(8, 12, device="cuda:1") if net == "mlp" else ag.randn(8, 1, 8, 8, device="cuda:1")
+    y = ag.tensor([0, 1, 2, 0, 1, 2, 0, 1], device="cuda:1")
+    losses = []
+    for _ in range(3):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert ag.cuda.current_device() == 0
+    assert all(p.device == ag.device("cuda:1") for p in model.parameters())
+    assert all(s.device == ag.device("cuda:1") for st in optimizer.state.values() for s in st.values()
+               if isinstance(s, ag.Tensor) and s.ndim)
+    model.eval()
+    assert np.isfinite(model(x).sum().item()) and losses[-1] != losses[0]

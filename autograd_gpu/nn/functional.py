@@ -232,7 +232,8 @@ def _keep_mask(input, shape, p):
     u = _random.sample("random", tuple(shape), input.dtype, input.device)
     xp = input._xp
     scale = input._data.dtype.type(1.0 / (1.0 - p))
-    return Tensor._make(xp.where(u < 1.0 - p, scale, input._data.dtype.type(0)))
+    with _device.on(input.device):
+        return Tensor._make(xp.where(u < 1.0 - p, scale, input._data.dtype.type(0)))
 
 
 def dropout(input, p=0.5, training=True, inplace=False):

@@ -49,8 +49,11 @@ def _write(t, out):
                                f"{list(shape)}")
     if t._data.ndim == 0 and type(t._data) is np.ndarray:
         t._data[()] = src
-    else:
+    elif type(t._data) is np.ndarray:
         t._data[...] = src
+    else:
+        with t._data.device:
+            t._data[...] = src
     t._vc.value += 1
 
 

@@ -12,7 +12,7 @@ from itertools import chain
 
 import numpy as np
 
-from .. import _dtype
+from .. import _device, _dtype
 from ..autograd import grad_mode
 from ..tensor import Tensor
 
@@ -46,7 +46,8 @@ def _check_hyperparameter(name, value, message):
 
 def _zeros_like(p, fill=0):
     """A state tensor like p (same device, dtype and memory layout), outside autograd."""
-    return Tensor._make(p._xp.full_like(p._data, fill))
+    with _device.on(p.device):
+        return Tensor._make(p._xp.full_like(p._data, fill))
 
 
 def _step_tensor():

@@ -221,6 +221,10 @@ def _call(fn, args, kwargs, host_ok=False):
     return _wrap(fn(*args, **kwargs))
 
 
+# methods that make a view and launch no kernel: CuPy runs them on an array of any device
+_VIEW_METHODS = frozenset({"reshape", "view", "transpose", "swapaxes", "squeeze"})
+
+
 class ndarray:
     __slots__ = ("_a", "_dev", "_owner", "__weakref__")
     __array_priority__ = 100
@@ -352,10 +356,14 @@ class ndarray:
         if not callable(method):
             return _wrap(method, self._dev)
         dev = self._dev
+        launches = name not in _VIEW_METHODS
 
         def call(*args, **kwargs):
-            _check_devices({dev})
-            return _call(method, args, kwargs)
+            devs = {dev} if launches else set()
+            args = [_unwrap(a, devs) for a in args]
+            kwargs = {k: _unwrap(v, devs) for k, v in kwargs.items()}
+            _check_devices(devs)
+            return _wrap(method(*args, **kwargs), dev)
         return call
 
     # -- numpy protocol: numpy functions on these arrays run as CuPy's would
