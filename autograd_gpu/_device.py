@@ -138,6 +138,15 @@ def resolve(dev):
     return cuda_device(index)
 
 
+def check_same_device(arrays, what=""):
+    """PyTorch's RuntimeError when numpy/cupy `arrays` live on more than one device."""
+    devs = {device_of_array(a) for a in arrays}
+    if len(devs) > 1:
+        a, b = sorted(str(d) for d in devs)[:2]
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{b} and {a}! {what}Move them with .to(device) first.")
+
+
 def xp_of(dev):
     return np if dev.type == "cpu" else cupy()
 
@@ -180,7 +189,7 @@ def to_host(a):
 # keeps a bounded number) and the next synchronising call (.item(), .cpu(), .numpy(), .tolist(), printing,
 # cuda.synchronize()) reads them all and raises the first error. Unlike PyTorch's device-side assert, the
 # process stays usable: the flags are cleared when they are raised.
-_pending = {}  # (op, call site) -> [0-d bool device array, exception type, message]
+_pending = {}  # (op, call site, device index) -> [0-d bool device array, exception type, message]
 
 
 def _call_site():

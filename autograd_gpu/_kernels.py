@@ -509,10 +509,7 @@ def run_kernel(name: str, *arrays, scalars=(), dim: int = -1, sizes=None, launch
     if cupy_arrays:
         for a in arrays:
             if type(a) is numpy.ndarray or a.device != a0.device:  # NOTE: a kernel would get a host pointer
-                where = "cpu" if type(a) is numpy.ndarray else f"cuda:{a.device.id}"
-                raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
-                                   f"devices, cuda:{a0.device.id} and {where}! ({name}: move the optimizer "
-                                   "state or the tensors with .to(device) first.)")
+                _device.check_same_device(arrays, f"(in {name}: an optimizer's state, or a buffer.) ")
         with a0.device:  # (the kernel and its buffers on the arrays' GPU, whichever is current)
             return _run_kernel(spec, name, xp, arrays, scalars, dim, sizes, launcher, cupy_arrays)
     return _run_kernel(spec, name, xp, arrays, scalars, dim, sizes, launcher, cupy_arrays)

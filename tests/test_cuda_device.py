@@ -2,6 +2,8 @@
 reading the cuda path, and train steps that never synchronise with the host. On a CPU-only machine these run on
 the stand-in (tests/cupy_sim); on a GPU machine on the GPU (where `no_host_sync` is not available, the
 transfer checks are skipped by construction: they need the stand-in's counter)."""
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -17,7 +19,6 @@ SIM = hasattr(cupy, "no_host_sync")
 
 
 def no_host_sync():
-    import contextlib
     return cupy.no_host_sync() if SIM else contextlib.nullcontext()
 
 
@@ -180,19 +181,7 @@ OPTIMIZERS = {
 @pytest.mark.parametrize("opt", list(OPTIMIZERS))
 @pytest.mark.parametrize("net", ["mlp", "cnn"])
 def test_train_steps_never_synchronise(net, opt):
-    ag.manual_seed(0)
-    model = (_mlp() if net == "mlp" else _cnn()).to("cuda")
-    optimizer = OPTIMIZERS[opt](model.parameters())
-    x = ag.randn(8, 12, device="cuda") if net == "mlp" else ag.randn(8, 1, 8, 8, device="cuda")
-    y = ag.tensor([0, 1, 2, 0, 1, 2, 0, 1], device="cuda")
-
-    def step():
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss
-
+    step = _train_step(net, opt, "cuda")
     first = step().item()  # warm-up: state buffers made, kernels compiled
     before = cupy.transfers["count"]
     with cupy.no_host_sync():
@@ -200,6 +189,25 @@ def test_train_steps_never_synchronise(net, opt):
             loss = step()
     assert cupy.transfers["count"] == before
     assert np.isfinite(loss.item()) and loss.item() != first
+
+
+def _train_step(net, opt, device):
+    """A step function (returning the loss tensor) of a fresh seeded MLP or CNN on `device`; the model and its
+    optimizer are its attributes."""
+    ag.manual_seed(0)
+    model = (_mlp() if net == "mlp" else _cnn()).to(device)
+    optimizer = OPTIMIZERS[opt](model.parameters())
+    x = ag.randn(8, 12, device=device) if net == "mlp" else ag.randn(8, 1, 8, 8, device=device)
+    y = ag.tensor([0, 1, 2, 0, 1, 2, 0, 1], device=device)
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+    step.model, step.optimizer, step.x = model, optimizer, x
+    return step
 
 
 # ---- several GPUs ---------------------------------------------------------------------------------------
@@ -255,21 +263,11 @@ def test_accumulating_scatters_of_small_dtypes(dtype):
 @pytest.mark.parametrize("opt", list(OPTIMIZERS))
 @pytest.mark.parametrize("net", ["mlp", "cnn"])
 def test_train_steps_on_the_second_gpu_while_the_first_is_current(net, opt):
-    ag.manual_seed(0)
-    model = (_mlp() if net == "mlp" else _cnn()).to("cuda:1")
-    optimizer = OPTIMIZERS[opt](model.parameters())
-    x = ag.randn(8, 12, device="cuda:1") if net == "mlp" else ag.randn(8, 1, 8, 8, device="cuda:1")
-    y = ag.tensor([0, 1, 2, 0, 1, 2, 0, 1], device="cuda:1")
-    losses = []
-    for _ in range(3):
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    step = _train_step(net, opt, "cuda:1")
+    losses = [step().item() for _ in range(3)]
     assert ag.cuda.current_device() == 0
-    assert all(p.device == ag.device("cuda:1") for p in model.parameters())
-    assert all(s.device == ag.device("cuda:1") for st in optimizer.state.values() for s in st.values()
+    assert all(p.device == ag.device("cuda:1") for p in step.model.parameters())
+    assert all(s.device == ag.device("cuda:1") for st in step.optimizer.state.values() for s in st.values()
                if isinstance(s, ag.Tensor) and s.ndim)
-    model.eval()
-    assert np.isfinite(model(x).sum().item()) and losses[-1] != losses[0]
+    step.model.eval()
+    assert np.isfinite(step.model(step.x).sum().item()) and losses[-1] != losses[0]

@@ -228,7 +228,9 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
     """
     g0 = next((g for g in grads if g is not None), None)
     if g0 is not None and type(g0._data) is not _np_ndarray:
-        with g0._data.device:  # a GPU graph's backward runs on its GPU, whichever is current
+        # a GPU graph's backward runs on its GPU, whichever is current (ops and kernels also enter their own
+        # arrays' device, so a node of another GPU still runs there)
+        with g0._data.device:
             return _execute(edges, grads, retain_graph, create_graph, targets, accumulate)
     return _execute(edges, grads, retain_graph, create_graph, targets, accumulate)
 
@@ -328,12 +330,7 @@ def _execute(edges, grads, retain_graph, create_graph, targets, accumulate):
                     r = fn(tuple(buf))
                     if r is not None:
                         buf = list(r)
-            g0 = buf[0] if buf[0] is not None else next((g for g in buf if g is not None), None)
-            if g0 is not None and type(g0._data) is not _np_ndarray:  # a GPU node runs under its device
-                with g0._data.device:
-                    outs = node.apply(buf) if not anomaly_mode._enabled else anomaly_mode.run_node(node, buf)
-            else:
-                outs = node.apply(buf) if not anomaly_mode._enabled else anomaly_mode.run_node(node, buf)
+            outs = node.apply(buf) if not anomaly_mode._enabled else anomaly_mode.run_node(node, buf)
             if node._hooked and node._post_hooks:
                 for fn in list(node._post_hooks.values()):
                     r = fn(tuple(outs), tuple(buf))

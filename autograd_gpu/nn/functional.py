@@ -464,15 +464,6 @@ def _check_target(input, target):
     return target
 
 
-def _same_device(*tensors):
-    """PyTorch's RuntimeError when a loss's tensors (input, target, weight) are on different devices."""
-    devs = {t.device for t in tensors if isinstance(t, Tensor)}
-    if len(devs) > 1:
-        a, b = sorted(str(d) for d in devs)[:2]
-        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
-                           f"{b} and {a}! Move them with .to(device) first.")
-
-
 def _check_classes(data, n_classes, ignore_index):
     """PyTorch's bounds check of class indices (on the GPU deferred to the next synchronising call)."""
     if type(data) is not np.ndarray:
@@ -490,7 +481,7 @@ def _check_classes(data, n_classes, ignore_index):
 def _nll(logp, target, weight, ignore_index, reduction):
     """nll_loss of log-probabilities: one NllLossBackward0 node, as in PyTorch."""
     cdim = _class_dim(logp)
-    _same_device(logp, target, weight)
+    _device.check_same_device([t._data for t in (logp, target, weight) if t is not None])
     target = _check_target(logp, target)
     _check_classes(target._data, logp._data.shape[cdim], ignore_index)
     if weight is not None and weight.requires_grad and grad_mode.is_grad_enabled():
@@ -575,7 +566,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if pos_weight is not None and pos_weight.requires_grad and grad_mode.is_grad_enabled():
         raise RuntimeError("The function 'binary_cross_entropy_with_logits' is not differentiable with respect to "
                            "argument 'pos_weight'. This input cannot have requires_grad True.")
-    _same_device(input, target, weight, pos_weight)
+    _device.check_same_device([t._data for t in (input, target, weight, pos_weight) if t is not None])
     loss = apply(N.BINARY_CROSS_ENTROPY_WITH_LOGITS, input, target, pos_weight if pos_weight is not None else 1.0)
     if weight is not None:
         loss = loss * weight

@@ -10,7 +10,6 @@ import re
 import numpy as np
 
 from .. import _device, _dtype
-from .._device import device_of_array
 from ..autograd import anomaly_mode, grad_mode
 from ..autograd.engine import Node, _FREED_MSG
 from ..autograd.engine import _seq as _node_seq
@@ -205,14 +204,6 @@ def sum_to(grad, shape):
     return grad
 
 
-def _check_devices(arrays):
-    devs = {device_of_array(a) for a in arrays}
-    if len(devs) > 1:
-        a, b = sorted(str(d) for d in devs)[:2]
-        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
-                           f"{b} and {a}! Move them with .to(device) first.")
-
-
 _NO_EDGE = (None, 0)
 _new_node = _new_saved = _new_tensor = object.__new__
 
@@ -252,7 +243,7 @@ def apply(op, *inputs, **params):
                             meta = [m if m is None or len(m) == 3 else (m[0], m[1], _device.CPU) for m in meta]
                         fd = d
                     else:
-                        _check_devices([fd, d])
+                        _device.check_same_device([fd, d])
                 if same and d.dtype is not fdt and d.dtype != fdt:  # (`is` first: builtin dtypes are singletons)
                     same = False
             arrays.append(d)
