@@ -17,7 +17,7 @@ demo: $(VENV)/.installed-demo
 gpu-check:
 	bash tools/gpu_check.sh
 
-# Rewrites the supported-ops table in README.md from autograd_gpu.ops.OPS.
+# Rewrites the supported-ops table in README.md from autograd_gpu.ops.PUBLIC_OPS.
 ops-table: $(VENV)/.installed-test
 	$(PY) tools/gen_ops_table.py
 

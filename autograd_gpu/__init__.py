@@ -22,7 +22,7 @@ from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set
 from .creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_dlpack, from_numpy,  # noqa: F401
                        full, full_like, linspace, logspace, ones, ones_like, rand, rand_like, randint,
                        randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
-from .ops import OPS  # noqa: F401
+from .ops import PUBLIC_OPS  # noqa: F401
 from .ops.activation import log_softmax, softmax  # noqa: F401
 from .ops.arithmetic import (abs, absolute, add, allclose, bitwise_and, bitwise_not, bitwise_or,  # noqa: F401,A004
                              bitwise_xor, bmm, div, divide, dot, eq, equal, float_power, floor_divide, fmod, ge,

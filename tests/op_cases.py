@@ -1,10 +1,10 @@
-"""The op test table: inputs for every public op in autograd_gpu.ops.OPS, and the helpers that run them.
+"""The op test table: inputs for every public op in autograd_gpu.ops.PUBLIC_OPS, and the helpers that run them.
 
 A Case is one call, written once for both libraries: `fn(m, *tensors)` where `m` is `autograd_gpu` or
 `torch`. Float inputs (numpy arrays) become leaves that require grad; `ng(...)` inputs (masks, indices,
 constants) do not. Inputs are chosen away from the points where an op is not differentiable (abs and relu
 near 0, ties in max/min, clamp bounds, floor/round near integers, remainder near multiples of the divisor).
-tests/test_ops_gradcheck.py and tests/test_ops_parity.py iterate this table; a test fails if an op in OPS
+tests/test_ops_gradcheck.py and tests/test_ops_parity.py iterate this table; a test fails if an op in PUBLIC_OPS
 has no case here.
 """
 import contextlib
@@ -553,7 +553,7 @@ def track_ops():
     """The names of the op rows whose forward runs inside the block."""
     from autograd_gpu.ops import core
     ran = set()
-    saved = [(op, op.forward) for op in core.OPS.values()]
+    saved = [(op, op.forward) for op in core.OP_TABLE.values()]
 
     def wrap(op, fwd):
         def forward(*args, **kwargs):

@@ -54,7 +54,7 @@ def main(argv=None, ops=None) -> int:
 
     if ops is None:
         sys.path.insert(0, str(ROOT))
-        from autograd_gpu.ops import OPS as ops
+        from autograd_gpu.ops import PUBLIC_OPS as ops
 
     text = args.readme.read_text(encoding="utf-8")
     new = splice(text, render_table(ops))

@@ -14,7 +14,8 @@ from ..autograd import anomaly_mode, grad_mode
 from ..autograd.engine import Node, _FREED_MSG
 from ..autograd.engine import _seq as _node_seq
 
-OPS = {}
+OP_TABLE = {}  # every primitive by name (ops.PUBLIC_OPS: those a test case must name)
+EXPORTS = {}  # public name -> Export: autograd_gpu.<name>, and which are Tensor methods / in-place methods
 
 DTYPE_RULES = ("promote", "float", "compare", "keep")
 
@@ -50,9 +51,32 @@ def defop(name, forward, backward=None, *, save=(), node=None, family, kernel=No
     if node is None and backward is not None:
         node = "".join(p.capitalize() for p in name.strip("_").split("_")) + "Backward0"
     op = Op(name, forward, backward, save, node, family, kernel, dtype, view, nout, public)
-    assert name not in OPS, f"op {name} declared twice"
-    OPS[name] = op
+    assert name not in OP_TABLE, f"op {name} declared twice"
+    OP_TABLE[name] = op
     return op
+
+
+class Export:
+    """A public function: `autograd_gpu.<name>`; `method`: also `Tensor.<name>` (the tensor first);
+    `inplace`: also `Tensor.<name>_`, the same computation written into the tensor."""
+    __slots__ = ("fn", "method", "inplace")
+
+    def __init__(self, fn, method, inplace):
+        self.fn, self.method, self.inplace = fn, method, inplace
+
+
+def export(fn=None, *, name=None, method=True, inplace=False, aliases=()):
+    """Declare `fn` public under `name` (default: its own) and `aliases`; usable as a decorator::
+
+        @export(inplace=True, aliases=("clip",))
+        def clamp(input, min=None, max=None): ...
+    """
+    def register(fn):
+        for n in (name or fn.__name__, *aliases):
+            assert n not in EXPORTS, f"{n} exported twice"
+            EXPORTS[n] = Export(fn, method, inplace)
+        return fn
+    return register(fn) if fn is not None else register
 
 
 class SavedTensor:
