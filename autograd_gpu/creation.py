@@ -323,7 +323,7 @@ def _to_bwd(ctx, g):
     return g.to(device=src if src != g.device else None, dtype=_dtype.from_numpy_dtype(dt))
 
 
-TO_COPY = defop("to", _to_fwd, _to_bwd, node="ToCopyBackward0", family="shape", dtype="keep", public=False)
+TO_COPY = defop("to", _to_fwd, _to_bwd, node="ToCopyBackward0", group="shape", dtype="keep", public=False)
 
 
 def _parse_to(t, args, kwargs):

@@ -188,13 +188,13 @@ def launch_floor(ours: Framework, ref: Framework, cfg: Config) -> list[Row]:
         return run
 
     cases = [
-        Case(ours, lambda: None, loop(lambda: _kernels.tanh_bwd(g, y))),
+        Case(ours, lambda: None, loop(lambda: _kernels.run_kernel("tanh_bwd", g, y))),
         Case(ours, lambda: None, loop(lambda: cupy.multiply(g, y))),
         Case(ours, lambda: None, loop(lambda: empty((1,), (1,), ()))),
         Case(ref, lambda: None, loop(lambda: ref.T.ops.aten.tanh_backward(tg, ty))),
     ]
     t_kernel, t_ufunc, t_empty, t_torch = (t / k for t in measure(cases, cfg.warmup, cfg.repeats))
-    name = "_kernels.tanh_bwd, 1 elem, per launch"
+    name = "tanh_bwd kernel, 1 elem, per launch"
     return [Row("launch_floor", name, t_kernel, t_ufunc, ref_name="cupy.multiply ufunc"),
             Row("launch_floor", name, t_kernel, t_empty, ref_name="empty cupy.RawKernel"),
             Row("launch_floor", name, t_kernel, t_torch, ref_name="aten.tanh_backward")]

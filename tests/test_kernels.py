@@ -1,12 +1,13 @@
-"""Kernel tests that need no GPU, all driven by the kernel table in autograd_gpu._kernels.
+"""Kernel tests that need no GPU, all driven by the kernels the sources declare (autograd_gpu._kernels.KERNELS).
 
 1. every kernels/*.cu compiles under NVRTC (compute_75 and compute_90) with all
    template instantiations;
-2. every kernel's arithmetic, compiled for the CPU by g++ through tests/kernel_shim.h,
-   matches its numpy reference, going through the same Python launch path as CuPy;
-3. the numpy reference of each array-level function matches torch autograd;
-4. where a GPU is present (only there are these tests generated, as the `device` fixture's
-   cuda variant), every kernel through the real CuPy launch matches its numpy reference.
+2. every backward kernel's arithmetic, compiled for the CPU by g++ through tests/kernel_shim.h,
+   matches its reference formula, going through the same Python launch path as CuPy;
+3. the image kernels' references match torch (the other references are the CPU backward of their op
+   rows, checked against torch by tests/test_ops_parity.py; the optimizer kernels run in
+   tests/test_optim.py, on the 'cuda' device against torch and against the reference on the CPU);
+4. through the CuPy launch (a GPU, or the stand-in), every backward kernel matches its reference.
 """
 
 import ctypes
@@ -33,11 +34,38 @@ SHIM = Path(__file__).with_name("kernel_shim.h")
 
 # ------------------------------------------------------------------ the table itself
 
-def test_table_matches_sources():
-    assert K.KERNEL_FAMILIES == sorted({spec.family for spec in K.KERNELS.values()})
+def test_every_kernel_has_a_reference_and_a_test():
+    assert K.KERNEL_FAMILIES == sorted({k.family for k in K.KERNELS.values()})
     for family in K.KERNEL_FAMILIES:
         declared = set(re.findall(r"__global__\s+void\s+(\w+)", K.source(family)))
         assert declared == set(K.kernel_names(family)), family
+    from autograd_gpu.ops import OP_TABLE
+    backing = {op.kernel for op in OP_TABLE.values() if op.kernel}
+    for name, k in K.KERNELS.items():
+        assert k.reference is not None, f"{name}: give it a reference formula (kernel_grad / _kernels.kernel)"
+        assert name in backing or k.family == "optim" or name in ORACLES, f"{name}: no op row uses it"
+
+
+def test_signatures_are_read_from_the_source():
+    adam = K.KERNELS["adam_amsgrad_step"]
+    assert adam.inputs == ("p", "g", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    assert adam.inplace == ("p", "exp_avg", "exp_avg_sq", "max_exp_avg_sq") and adam.outputs == ()
+    assert adam.scalars[:2] == ("beta1_weight", "beta2") and adam.sizes == ("n",)
+    clamp = K.KERNELS["clamp_bwd"]
+    assert (clamp.inputs, clamp.scalars, clamp.outputs, clamp.inplace) == (("g", "x"), ("lo", "hi"), ("gx",), ())
+    where = K.KERNELS["where_bwd"]
+    assert where.input_dtypes["cond"] == np.bool_ and where.outputs == ("ga", "gb")
+    assert K.KERNELS["softmax_bwd"].rowwise and K.KERNELS["softmax_bwd"].sizes == ("rows", "cols")
+    pool = K.KERNELS["max_pool2d_bwd"]
+    assert pool.input_dtypes["idx"] == np.int64 and pool.geometry[:4] == ("N", "C", "H", "W")
+
+
+def test_scalars_go_by_name():
+    x = np.array([-1.0, 0.2, 2.0])
+    (got,) = K.run_kernel("clamp_bwd", np.ones(3), x, hi=1.0, lo=0.0)
+    np.testing.assert_array_equal(got, [0.0, 1.0, 0.0])
+    with pytest.raises(TypeError, match="scalars"):
+        K.run_kernel("clamp_bwd", np.ones(3), x, lo=0.0)
 
 
 def test_import_does_not_touch_cupy():
@@ -98,15 +126,10 @@ _CTYPES = {"float": ctypes.c_float, "double": ctypes.c_double}
 
 def _wrapper(spec, ctype):
     """extern "C" entry point that runs spec's kernel over a simulated grid."""
-    def c_type(n):
-        return "bool" if n in spec.bool_inputs else "long long" if n in spec.index_inputs else ctype
-
-    params = ([f"{'' if n in spec.inplace else 'const '}{c_type(n)}* {n}" for n in spec.inputs]
-              + [f"{ctype} {n}" for n in spec.scalars]
-              + [f"{ctype}* {n}" for n in spec.outputs]
-              + [f"long long {n}" for n in spec.sizes]
-              + (["long long rows", "long long cols"] if spec.rowwise else ["long long n"]))
-    names = [p.split()[-1].lstrip("*") for p in params]
+    declared = K.parameters(spec.family)[spec.name]
+    params = [f"{'const ' if const else ''}{ctype if t == 'T' else t}{'*' if ptr else ''} {n}"
+              for t, ptr, const, n in declared]
+    names = [n for *_, n in declared]
     return (f'extern "C" void shim_{spec.name}_{ctype}(unsigned grid, unsigned block, '
             f'{", ".join(params)}) {{\n'
             f'    ag_shim_launch(&{spec.name}<{ctype}>, grid, block, {", ".join(names)});\n}}\n')
@@ -180,7 +203,7 @@ def _inputs(spec, size, dtype, layout, seed):
     shape = SHAPES[size]
     arrays = []
     for name in spec.inputs:
-        if name in spec.bool_inputs:
+        if spec.input_dtypes[name] == np.bool_:
             x = rng.random(shape) < 0.5
         else:
             x = _values(rng, shape, dtype, special=not spec.rowwise)
@@ -213,34 +236,16 @@ def _maxulp(spec):
     return 4 if re.search(r"\bag_(exp|log|pow)\(", body.group(0)) else 0
 
 
-# optimizer steps: typical values, both lerp branches (weight below and above 0.5), every flag
-_OPTIM_SCALARS = {
-    "sgd_step": [(0.1, 0.0, 0.0), (0.05, 0.01, 1.0)],
-    "sgd_momentum_step": [(0.1, 0.0, 0.9, 1.0, 0.0, 0.0, 1.0), (0.1, 0.01, 0.9, 0.8, 0.0, 1.0, 0.0),
-                          (0.05, 0.0, 0.9, 1.0, 1.0, 0.0, 0.0)],
-    "adam": [(0.1, 0.999, 0.001, 0.0, 1.0, 1e-8, -0.01, 0.0316, 0.0),
-             (0.6, 0.9, 0.1, 0.01, 1.0, 1e-8, -0.002, 0.5, 1.0),
-             (0.1, 0.999, 0.001, 0.0, 0.999, 1e-6, -0.001, 0.1, 0.0)],
-    "rmsprop": [(0.01, 0.99, 0.01, 1e-8, 0.0, 0.9, 0.0), (0.01, 0.3, 0.7, 1e-6, 0.1, 0.5, 1.0)],
-    "adagrad_step": [(-0.01, 1e-10, 0.0, 0.0), (-0.005, 1e-6, 0.1, 1.0)],
-}
-
-
 def _scalar_cases(spec):
     if spec.name == "clamp_bwd":
-        return [(-0.5, 0.75), (-math.inf, 0.3), (0.0, math.inf)]
-    if spec.family == "optim":
-        cases = _OPTIM_SCALARS.get(spec.name) or _OPTIM_SCALARS[spec.name.split("_")[0]]
-        if spec.name.startswith("rmsprop") and "momentum" not in spec.scalars:
-            cases = [c[:5] + c[6:] for c in cases]
-        assert all(len(c) == len(spec.scalars) for c in cases), spec.name
-        return cases
+        return [dict(lo=-0.5, hi=0.75), dict(lo=-math.inf, hi=0.3), dict(lo=0.0, hi=math.inf)]
     assert not spec.scalars, f"add scalar values for {spec.name} here"
-    return [()]
+    return [{}]
 
 
-ELEMENTWISE_KERNELS = sorted(n for n, spec in K.KERNELS.items() if not spec.sizes)
-IMAGE_KERNELS = sorted(n for n, spec in K.KERNELS.items() if spec.sizes)
+# (the optimizer kernels: tests/test_optim.py runs them with the hyperparameters of its cases)
+ELEMENTWISE_KERNELS = sorted(n for n, k in K.KERNELS.items() if not k.geometry and k.family != "optim")
+IMAGE_KERNELS = sorted(n for n, k in K.KERNELS.items() if k.geometry)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -255,7 +260,7 @@ def test_kernel_matches_reference(shim_lib, name, dtype, size, layout):
             results = []
             for run_with in (launcher, None):  # fresh inputs each: in-place kernels update them
                 arrays = _inputs(spec, size, dtype, layout, seed=size)
-                outs = K.run_kernel(name, *arrays, scalars=scalars, dim=dim, launcher=run_with)
+                outs = K.run_kernel(name, *arrays, dim=dim, launcher=run_with, **scalars)
                 updated = [a for n, a in zip(spec.inputs, arrays) if n in spec.inplace]
                 results.append((*outs, *updated))
             got, want = results
@@ -319,7 +324,7 @@ def test_image_kernel_matches_reference(shim_lib, name, dtype, case):
 def test_reference_keeps_dtype_and_broadcasts():
     g = np.ones((2, 3), np.float16)
     y = np.full((3,), 0.5, np.float16)
-    gx = K.tanh_bwd(g, y)
+    (gx,) = K.run_kernel("tanh_bwd", g, y)
     assert gx.dtype == np.float16 and gx.shape == (2, 3)
 
 
@@ -328,143 +333,10 @@ def test_rowwise_kernel_on_0d_and_empty(shim_lib):
     for shape in [(), (0, 3), (3, 0)]:
         g = np.ones(shape)
         (got,) = K.run_kernel("softmax_bwd", g, g, dim=-1, launcher=launcher)
-        np.testing.assert_array_equal(got, K.softmax_bwd(g, g, -1))
+        np.testing.assert_array_equal(got, K.run_kernel("softmax_bwd", g, g, dim=-1)[0])
 
 
 # ------------------------------------------------------------------ 3. torch oracle
-
-def _torch_grads(fn, inputs, g):
-    ts = [torch.tensor(x, requires_grad=True) for x in inputs]
-    y = fn(*ts)
-    grads = torch.autograd.grad(y, ts, torch.tensor(g))
-    return y.detach().numpy(), [gr.numpy() for gr in grads]
-
-
-def _unary_case(torch_fn, ours, domain=(-3.0, 3.0), from_output=True, special=()):
-    def case(rng):
-        x = rng.uniform(*domain, (6, 7))
-        x.flat[: len(special)] = special
-        g = rng.normal(size=x.shape)
-        y, (gx,) = _torch_grads(torch_fn, [x], g)
-        return [(ours(g, y if from_output else x), [gx])]
-    return case
-
-
-def _pow_case(rng):
-    a = rng.uniform(0.0, 3.0, (6, 7))
-    b = rng.normal(size=a.shape)
-    a.flat[:4], b.flat[:4] = [0.0, 0.0, 2.0, 1.5], [0.0, 2.0, 0.0, 3.0]
-    g = rng.normal(size=a.shape)
-    y, grads = _torch_grads(torch.pow, [a, b], g)
-    return [(K.pow_bwd(g, a, b, y), grads)]
-
-
-def _binary_case(torch_fn, ours, ties=False):
-    def case(rng):
-        a, b = rng.normal(size=(2, 6, 7))
-        if ties:
-            b.flat[:5] = a.flat[:5]
-            a.flat[5:9] = [np.nan, 1.0, np.inf, -np.inf]
-            b.flat[6:9] = [np.nan, np.inf, -np.inf]
-        g = rng.normal(size=a.shape)
-        _, grads = _torch_grads(torch_fn, [a, b], g)
-        return [(ours(g, a, b), grads)]
-    return case
-
-
-def _clamp_case(rng):
-    x = rng.uniform(-1.0, 1.0, (6, 7))
-    x.flat[:5] = [-0.5, 0.5, np.nan, np.inf, -np.inf]
-    g = rng.normal(size=x.shape)
-    cases = []
-    for lo, hi in [(-0.5, 0.5), (None, 0.3), (-0.2, None)]:
-        _, grads = _torch_grads(lambda t: torch.clamp(t, lo, hi), [x], g)
-        cases.append(((K.clamp_bwd(g, x, lo, hi),), grads))
-    return cases
-
-
-def _where_case(rng):
-    a, b = rng.normal(size=(2, 6, 7))
-    cond = rng.random(a.shape) < 0.5
-    g = rng.normal(size=a.shape)
-    _, grads = _torch_grads(lambda ta, tb: torch.where(torch.tensor(cond), ta, tb), [a, b], g)
-    return [(K.where_bwd(g, cond), grads)]
-
-
-def _softmax_case(torch_fn, ours):
-    def case(rng):
-        x = rng.normal(size=(4, 5, 3))
-        g = rng.normal(size=x.shape)
-        cases = []
-        for dim in (0, 1, -1):
-            y, grads = _torch_grads(lambda t: torch_fn(t, dim), [x], g)
-            cases.append(((ours(g, y, dim),), grads))
-        return cases
-    return case
-
-
-def _optim_case(torch_cls, options, ours, buffers=()):
-    """Two steps of a torch optimizer against the array-level step on the same numbers;
-    ``ours(p, g, state, step)`` updates p and the state arrays (named as torch's) in place."""
-    def case(rng):
-        p = rng.normal(size=(6, 7))
-        tp = torch.tensor(p, requires_grad=True)
-        opt = torch_cls([tp], **options)
-        state = {}
-        for step in (1, 2):
-            g = rng.normal(size=p.shape)
-            tp.grad = torch.tensor(g)
-            opt.step()
-            ours(p, g, state, step)
-        theirs = {k: v.numpy() for k, v in opt.state[tp].items() if k != "step"}
-        assert sorted(theirs) == sorted(state)
-        return [((p, *(state[k] for k in sorted(state))), [tp.detach().numpy(), *(theirs[k] for k in sorted(state))])]
-    return case
-
-
-def _state(state, *names, fill=0.0):
-    for n in names:
-        state.setdefault(n, np.full((6, 7), fill))
-    return [state[n] for n in names]
-
-
-def _sgd(**o):
-    def ours(p, g, state, step):
-        buf = _state(state, "momentum_buffer")[0] if o.get("momentum") else None
-        K.sgd_step(p, g, buf, first=step == 1, **o)
-    return _optim_case(torch.optim.SGD, o, ours)
-
-
-def _adam(torch_cls=torch.optim.Adam, **o):
-    def ours(p, g, state, step):
-        names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if o.get("amsgrad") else [])
-        kw = {k: v for k, v in o.items() if k != "amsgrad"}
-        K.adam_step(p, g, *_state(state, *names), step=step, beta1=0.9, beta2=0.999, eps=1e-8,
-                    decoupled_weight_decay=torch_cls is torch.optim.AdamW, **kw)
-    return _optim_case(torch_cls, o, ours)
-
-
-def _rmsprop(**o):
-    def ours(p, g, state, step):
-        (sq,) = _state(state, "square_avg")
-        ga = _state(state, "grad_avg")[0] if o.get("centered") else None
-        buf = _state(state, "momentum_buffer")[0] if o.get("momentum") else None
-        kw = {k: v for k, v in o.items() if k != "centered"}
-        K.rmsprop_step(p, g, sq, ga, buf, alpha=0.99, eps=1e-8, **kw)
-    return _optim_case(torch.optim.RMSprop, o, ours)
-
-
-def _adagrad(**o):
-    def ours(p, g, state, step):
-        (total,) = _state(state, "sum", fill=o.get("initial_accumulator_value", 0.0))
-        kw = {k: v for k, v in o.items() if k != "initial_accumulator_value"}
-        K.adagrad_step(p, g, total, step=step, **kw)
-    return _optim_case(torch.optim.Adagrad, o, ours)
-
-
-def _cases(*cases):
-    return lambda rng: [c for case in cases for c in case(rng)]
-
 
 def _col2im_case(rng):
     """col2im is fold, with the columns channel-major: (C, KH, KW, N, OH, OW) instead of (N, C*KH*KW, L)."""
@@ -475,7 +347,7 @@ def _col2im_case(rng):
         (n, c, h, w), k, s, p, d, _ = IMAGE_CASES[case]
         batched = torch.tensor(cols.transpose(3, 0, 1, 2, 4, 5).reshape(n, c * k[0] * k[1], -1))
         folded = torch.nn.functional.fold(batched, (h, w), k, d, p, s)
-        cases.append(((K.col2im(cols, geo),), [folded.numpy()]))
+        cases.append((K.run_kernel("col2im", cols, sizes=geo), [folded.numpy()]))
     return cases
 
 
@@ -487,48 +359,15 @@ def _max_pool2d_bwd_case(rng):
         y, idx = torch.nn.functional.max_pool2d(x, k, s, p, d, ceil_mode=ceil, return_indices=True)
         g = rng.normal(size=tuple(y.shape))
         (gx,) = torch.autograd.grad(y, x, torch.tensor(g))
-        cases.append(((K.max_pool2d_bwd(g, idx.numpy(), _image_geometry(case)),), [gx.numpy()]))
+        cases.append((K.run_kernel("max_pool2d_bwd", g, idx.numpy(), sizes=_image_geometry(case)), [gx.numpy()]))
     return cases
 
 
-ORACLES = {
-    "col2im": _col2im_case,
-    "max_pool2d_bwd": _max_pool2d_bwd_case,
-    "relu_bwd": _unary_case(torch.relu, K.relu_bwd, special=[0.0, np.nan, -np.inf]),
-    "tanh_bwd": _unary_case(torch.tanh, K.tanh_bwd),
-    "sigmoid_bwd": _unary_case(torch.sigmoid, K.sigmoid_bwd),
-    "exp_bwd": _unary_case(torch.exp, K.exp_bwd),
-    "log_bwd": _unary_case(torch.log, K.log_bwd, (0.1, 3.0), from_output=False),
-    "log1p_bwd": _unary_case(torch.log1p, K.log1p_bwd, (-0.9, 3.0), from_output=False),
-    "sqrt_bwd": _unary_case(torch.sqrt, K.sqrt_bwd, (0.1, 3.0)),
-    "rsqrt_bwd": _unary_case(torch.rsqrt, K.rsqrt_bwd, (0.1, 3.0)),
-    "abs_bwd": _unary_case(torch.abs, K.abs_bwd, from_output=False, special=[0.0, -0.0, np.nan]),
-    "pow_bwd": _pow_case,
-    "div_bwd": _binary_case(torch.div, K.div_bwd),
-    "clamp_bwd": _clamp_case,
-    "maximum_bwd": _binary_case(torch.maximum, lambda g, a, b: K.maxmin_bwd(g, a, b, True), True),
-    "minimum_bwd": _binary_case(torch.minimum, lambda g, a, b: K.maxmin_bwd(g, a, b, False), True),
-    "where_bwd": _where_case,
-    "softmax_bwd": _softmax_case(torch.softmax, K.softmax_bwd),
-    "log_softmax_bwd": _softmax_case(torch.log_softmax, K.log_softmax_bwd),
-    "sgd_step": _cases(_sgd(lr=0.1), _sgd(lr=0.1, weight_decay=0.01, maximize=True)),
-    "sgd_momentum_step": _cases(_sgd(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01),
-                                _sgd(lr=0.1, momentum=0.9, nesterov=True, maximize=True)),
-    "adam_step": _cases(_adam(lr=0.01, weight_decay=0.01, maximize=True),
-                        _adam(torch.optim.AdamW, lr=0.01, weight_decay=0.1)),
-    "adam_amsgrad_step": _adam(lr=0.01, amsgrad=True, weight_decay=0.01),
-    "rmsprop_step": _rmsprop(lr=0.01, weight_decay=0.01, maximize=True),
-    "rmsprop_centered_step": _rmsprop(lr=0.01, centered=True),
-    "rmsprop_momentum_step": _rmsprop(lr=0.01, momentum=0.9),
-    "rmsprop_centered_momentum_step": _rmsprop(lr=0.01, centered=True, momentum=0.9, weight_decay=0.1),
-    "adagrad_step": _adagrad(lr=0.1, lr_decay=0.01, weight_decay=0.01, initial_accumulator_value=0.1,
-                             maximize=True),
-}
+ORACLES = {"col2im": _col2im_case, "max_pool2d_bwd": _max_pool2d_bwd_case}
 
 
-@pytest.mark.parametrize("name", sorted(K.KERNELS))
+@pytest.mark.parametrize("name", sorted(ORACLES))
 def test_reference_matches_torch(name):
-    assert name in ORACLES, f"add a torch oracle for {name}"
     rng = np.random.default_rng(0)
     for ours, theirs in ORACLES[name](rng):
         ours = ours if isinstance(ours, tuple) else (ours,)
@@ -560,8 +399,8 @@ if autograd_gpu.cuda.is_available():  # a real GPU, or the CuPy stand-in (always
             for dim in ((0, -1) if spec.rowwise else (-1,)):
                 host = _inputs(spec, size, dtype, layout, seed=size)  # fresh each: in-place kernels update them
                 dev = _on_gpu(_inputs(spec, size, dtype, "contiguous", seed=size), layout)
-                want = K.run_kernel(name, *host, scalars=scalars, dim=dim)
-                got = K.run_kernel(name, *dev, scalars=scalars, dim=dim)
+                want = K.run_kernel(name, *host, dim=dim, **scalars)
+                got = K.run_kernel(name, *dev, dim=dim, **scalars)
                 assert all(isinstance(o, cupy.ndarray) for o in got)
                 want = [*want, *(a for n, a in zip(spec.inputs, host) if n in spec.inplace)]
                 got = [cupy.asnumpy(o) for o in (*got, *(a for n, a in zip(spec.inputs, dev) if n in spec.inplace))]

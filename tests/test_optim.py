@@ -11,6 +11,7 @@ import torch
 from torch.optim.optimizer import required as torch_required
 
 import autograd_gpu as ag
+from autograd_gpu import _kernels as K
 from autograd_gpu import optim
 
 SHAPES = [(3, 4), (5,), ()]
@@ -105,6 +106,21 @@ def _run(name, options, dtype, steps=10, seed=0, device="cpu"):
 def test_trajectory_matches_torch(case, dtype, device):
     name, options = case
     _run(name, options, dtype, device=device)
+
+
+def test_every_optimizer_kernel_runs_and_matches_its_reference(monkeypatch):
+    """Every case on 'cuda' (the kernels of kernels/optim.cu: on a GPU, or compiled by g++ under the stand-in)
+    against the same case on the CPU (their reference steps), and every optimizer kernel is one some case runs."""
+    launched = set()
+    real = K._cupy_launcher
+    monkeypatch.setattr(K, "_cupy_launcher", lambda k, *args: launched.add(k.name) or real(k, *args))
+    for name, options in CASES:
+        for dtype, tol in ((np.float32, dict(rtol=1e-6, atol=1e-7)), (np.float64, dict(rtol=1e-14, atol=1e-15))):
+            on_cpu = _run(name, options, dtype, steps=3, device="cpu")[2]
+            on_gpu = _run(name, options, dtype, steps=3, device="cuda")[2]
+            for p, q in zip(on_cpu, on_gpu):
+                np.testing.assert_allclose(_np(q), _np(p), err_msg=_ids((name, options)), **tol)
+    assert launched == set(K.kernel_names("optim"))
 
 
 def test_state_names_and_step_tensor_match_torch(device):

@@ -110,9 +110,9 @@ def test_installed_wheel_loads_kernels_from_site_packages(wheel, tmp_path):
 
 
 FAKE_OPS = [
-    types.SimpleNamespace(name="mul", node_name="MulBackward0", family="arithmetic", kernel="mul_bwd"),
-    types.SimpleNamespace(name="tanh", node_name="TanhBackward0", family="unary", kernel="tanh_bwd"),
-    types.SimpleNamespace(name="argmax", node_name=None, family="reduction", kernel=None),
+    types.SimpleNamespace(name="mul", node_name="MulBackward0", group="arithmetic", kernel="mul_bwd"),
+    types.SimpleNamespace(name="tanh", node_name="TanhBackward0", group="unary", kernel="tanh_bwd"),
+    types.SimpleNamespace(name="argmax", node_name=None, group="reduction", kernel=None),
 ]
 
 
@@ -130,7 +130,7 @@ def test_gen_ops_table_rewrites_and_checks(tmp_path, capsys):
     assert "| reduction | `argmax` | — | — |" in text
     assert gen.main(["--check", "--readme", str(readme)], ops=FAKE_OPS) == 0
     # One op more makes the README stale again.
-    more = FAKE_OPS + [types.SimpleNamespace(name="exp", node_name="ExpBackward0", family="unary", kernel=None)]
+    more = FAKE_OPS + [types.SimpleNamespace(name="exp", node_name="ExpBackward0", group="unary", kernel=None)]
     assert gen.main(["--check", "--readme", str(readme)], ops=more) == 1
 
 

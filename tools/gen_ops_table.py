@@ -20,15 +20,15 @@ def _code(name):
 
 
 def render_table(ops) -> str:
-    """Markdown table, one row per op, sorted by family then name."""
-    rows = sorted(ops, key=lambda op: (op.family, op.name))
+    """Markdown table, one row per op, sorted by group then name."""
+    rows = sorted(ops, key=lambda op: (op.group, op.name))
     lines = [
-        "| family | op | backward node | CUDA backward kernel |",
+        "| group | op | backward node | CUDA backward kernel |",
         "|---|---|---|---|",
     ]
     for op in rows:
         lines.append(
-            f"| {op.family} | {_code(op.name)} | {_code(op.node_name)} | {_code(op.kernel)} |"
+            f"| {op.group} | {_code(op.name)} | {_code(op.node_name)} | {_code(op.kernel)} |"
         )
     lines += [
         "",

@@ -204,7 +204,7 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
 
 def _wrap_outputs(ctx, args, raw):
     """Attach ctx as the grad_fn of forward's outputs, rebase dirty inputs and pack the saved tensors."""
-    from ..ops.core import SavedTensor
+    from ..ops.core import SavedTensor, save_tensor
     from ..tensor import Tensor
     single = not isinstance(raw, tuple)
     raws = (raw,) if single else raw
@@ -245,9 +245,9 @@ def _wrap_outputs(ctx, args, raw):
             saved.append(None)
         elif id(t) in as_output and (id(t) not in in_ids or id(t) in dirty):
             k = as_output[id(t)]
-            saved.append(SavedTensor(outs[k], is_output=True, output_nr=k))  # no node -> tensor -> node cycle
+            saved.append(save_tensor(outs[k], k))  # no node -> tensor -> node cycle
         else:
-            saved.append(SavedTensor(t))
+            saved.append(save_tensor(t))
     ctx._saved = saved
     ctx._to_save = ()
     return outs[0] if single else tuple(outs)

@@ -1,8 +1,8 @@
 """softmax and log_softmax: primitives, because their row-wise backward is one kernel launch."""
 import numpy as np
 
-from . import backward_kernels as K
-from .core import apply, defop
+from .core import apply, defop, export
+from .kernel_grad import kernel_grad
 from .reduction import _dims
 
 
@@ -28,11 +28,20 @@ def _log_softmax_fwd(xp, x, dim):
     return s - xp.log(rsum(xp.exp(s), axis=dim, keepdims=True))
 
 
-SOFTMAX = defop("softmax", _softmax_fwd, lambda ctx, g: apply(K.SOFTMAX_BWD, g, ctx.saved[0], dim=ctx.params["dim"]),
-                save=("out",), family="activation", kernel="softmax_bwd", dtype="float")
+def _dim(ctx):
+    return {"dim": ctx.params["dim"]}
+
+
+# row-wise kernels: gx = y * (g - sum(g * y)) and g - exp(y) * sum(g) along dim
+SOFTMAX = defop("softmax", _softmax_fwd,
+                kernel_grad("softmax_bwd", lambda xp, g, y, dim: y * (g - xp.sum(g * y, axis=dim, keepdims=True)),
+                            scalars=_dim, node="SoftmaxBackwardDataBackward0"),
+                save=("out",), group="activation", dtype="float")
 LOG_SOFTMAX = defop("log_softmax", _log_softmax_fwd,
-                    lambda ctx, g: apply(K.LOG_SOFTMAX_BWD, g, ctx.saved[0], dim=ctx.params["dim"]),
-                    save=("out",), family="activation", kernel="log_softmax_bwd", dtype="float")
+                    kernel_grad("log_softmax_bwd",
+                                lambda xp, g, y, dim: g - xp.exp(y) * xp.sum(g, axis=dim, keepdims=True),
+                                scalars=_dim, node="LogSoftmaxBackwardDataBackward0"),
+                    save=("out",), group="activation", dtype="float")
 
 
 def _softmax_dim(input, dim, name):

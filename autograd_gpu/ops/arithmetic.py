@@ -1,17 +1,15 @@
 """Arithmetic and binary elementwise ops, comparisons and logical ops."""
+import math
+
 from ..autograd import grad_mode
-from . import backward_kernels as K
-from .core import apply, apply2, defop
+from ..tensor import Tensor
+from .core import apply, defop, export
+from .kernel_grad import kernel_grad
 from .shape import broadcast_shapes
 
 
 def _is_t(x):
-    from ..tensor import Tensor
     return isinstance(x, Tensor)
-
-
-def _both_tensors(ctx):
-    return all(m is not None for m in ctx._meta)
 
 
 # ---- + - * / --------------------------------------------------------------------------------------
@@ -25,9 +23,9 @@ def _sub_bwd(ctx, g):
     return g, (-g if alpha == 1 else g * -alpha)
 
 
-ADD = defop("add", lambda xp, a, b, alpha=1: a + b if alpha == 1 else a + alpha * b, _add_bwd, family="arithmetic")
-SUB = defop("sub", lambda xp, a, b, alpha=1: a - b if alpha == 1 else a - alpha * b, _sub_bwd, family="arithmetic")
-RSUB = defop("rsub", lambda xp, a, b: b - a, lambda ctx, g: (-g, g), node="RsubBackward1", family="arithmetic",
+ADD = defop("add", lambda xp, a, b, alpha=1: a + b if alpha == 1 else a + alpha * b, _add_bwd, group="arithmetic")
+SUB = defop("sub", lambda xp, a, b, alpha=1: a - b if alpha == 1 else a - alpha * b, _sub_bwd, group="arithmetic")
+RSUB = defop("rsub", lambda xp, a, b: b - a, lambda ctx, g: (-g, g), node="RsubBackward1", group="arithmetic",
              public=False)
 
 
@@ -37,31 +35,21 @@ def _mul_bwd(ctx, g):
 
 
 # (each operand is saved only when the other needs a gradient: its own gradient does not read it)
-MUL = defop("mul", lambda xp, a, b: a * b, _mul_bwd, save=((0, 1), (1, 0)), family="arithmetic")
+MUL = defop("mul", lambda xp, a, b: a * b, _mul_bwd, save=((0, 1), (1, 0)), group="arithmetic")
+
+
+_DIV_GRAD = kernel_grad("div_bwd", lambda xp, g, a, b: (g / b, -g * ((a / b) / b)), node="DivBackwardBackward0")
 
 
 def _div_bwd(ctx, g):
-    a, b = ctx.saved  # (a: None unless b needs a gradient)
-    if ctx.needs_input_grad[1] and _both_tensors(ctx) and g.shape == a.shape == b.shape:
-        return apply(K.DIV_BWD, g, a, b)
-    ga = g / b if ctx.needs_input_grad[0] else None
-    gb = -g * ((a / b) / b) if ctx.needs_input_grad[1] else None
-    return ga, gb
+    if not ctx.needs_input_grad[1]:  # (then a is not saved: the one gradient is g / b)
+        return g / ctx.saved[1], None
+    return _DIV_GRAD(ctx, g)
 
 
-def _div_fwd(xp, a, b, rounding_mode=None):
-    if rounding_mode is None:
-        return a / b
-    if rounding_mode == "floor":
-        return xp.floor_divide(a, b)
-    if rounding_mode == "trunc":
-        q = a / b
-        return xp.trunc(q).astype(q.dtype) if getattr(q, "dtype", None) is not None else q
-    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
-
-
-DIV = defop("div", _div_fwd, _div_bwd, save=((0, 1), 1), family="arithmetic", kernel="div_bwd", dtype="float")
-FLOOR_DIVIDE = defop("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), family="arithmetic")
+DIV = defop("div", lambda xp, a, b: a / b, _div_bwd, save=((0, 1), 1), group="arithmetic", kernel="div_bwd",
+            dtype="float")
+FLOOR_DIVIDE = defop("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), group="arithmetic")
 
 
 def _rounded_quotient_bwd(mode):
@@ -74,42 +62,47 @@ def _rounded_quotient_bwd(mode):
     return bwd
 
 
-REMAINDER = defop("remainder", lambda xp, a, b: xp.remainder(a, b), lambda ctx, g: (g, None), family="arithmetic")
+REMAINDER = defop("remainder", lambda xp, a, b: xp.remainder(a, b), lambda ctx, g: (g, None), group="arithmetic")
 REMAINDER_TENSOR = defop("remainder_tensor", lambda xp, a, b: xp.remainder(a, b), _rounded_quotient_bwd("floor"),
-                         save=(0, 1), node="RemainderBackward1", family="arithmetic", public=False)
-FMOD = defop("fmod", lambda xp, a, b: xp.fmod(a, b), lambda ctx, g: (g, None), family="arithmetic")
+                         save=(0, 1), node="RemainderBackward1", group="arithmetic", public=False)
+FMOD = defop("fmod", lambda xp, a, b: xp.fmod(a, b), lambda ctx, g: (g, None), group="arithmetic")
 FMOD_TENSOR = defop("fmod_tensor", lambda xp, a, b: xp.fmod(a, b), _rounded_quotient_bwd("trunc"), save=(0, 1),
-                    node="FmodBackward1", family="arithmetic", public=False)
+                    node="FmodBackward1", group="arithmetic", public=False)
 
 
+@export(inplace=True)
 def add(input, other, *, alpha=1):
-    return apply(ADD, input, other, alpha=alpha) if alpha != 1 else apply2(ADD, input, other)
+    return apply(ADD, input, other, alpha=alpha) if alpha != 1 else apply(ADD, input, other)
 
 
+@export(inplace=True, aliases=("subtract",))
 def sub(input, other, *, alpha=1):
     if _is_t(input) and _is_t(other) and input._data.dtype.kind == "b" and other._data.dtype.kind == "b":
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                            "`logical_xor()` operator instead.")
-    return apply(SUB, input, other, alpha=alpha) if alpha != 1 else apply2(SUB, input, other)
+    return apply(SUB, input, other, alpha=alpha) if alpha != 1 else apply(SUB, input, other)
 
 
 subtract = sub
 
 
+@export(method=False)
 def rsub(input, other, *, alpha=1):
     return apply(RSUB, input, other) if alpha == 1 else sub(other, input * alpha)
 
 
+@export(inplace=True, aliases=("multiply",))
 def mul(input, other):
-    return apply2(MUL, input, other)
+    return apply(MUL, input, other)
 
 
 multiply = mul
 
 
+@export(inplace=True, aliases=("divide", "true_divide"))
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
-        return apply2(DIV, input, other)
+        return apply(DIV, input, other)
     if rounding_mode not in FLOOR_DIV_MODES:
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                          f"'{rounding_mode}'")
@@ -123,9 +116,9 @@ def _zero_grads(ctx, g):
 # a rounded quotient is piecewise constant: PyTorch records DivBackward2 with zero gradients
 FLOOR_DIV_MODES = {
     "floor": defop("div_floor", lambda xp, a, b: xp.floor_divide(a, b), _zero_grads, node="DivBackward2",
-                   family="arithmetic", public=False),
+                   group="arithmetic", public=False),
     "trunc": defop("div_trunc", lambda xp, a, b: _trunc_div(xp, a, b), _zero_grads, node="DivBackward2",
-                   family="arithmetic", public=False),
+                   group="arithmetic", public=False),
 }
 
 
@@ -139,14 +132,17 @@ def _trunc_div(xp, a, b):
 divide = true_divide = div
 
 
+@export(inplace=True)
 def floor_divide(input, other):
     return apply(FLOOR_DIVIDE, input, other)
 
 
+@export(inplace=True)
 def remainder(input, other):
     return apply(REMAINDER_TENSOR if _is_t(other) else REMAINDER, input, other)
 
 
+@export(inplace=True)
 def fmod(input, other):
     return apply(FMOD_TENSOR if _is_t(other) else FMOD, input, other)
 
@@ -160,31 +156,30 @@ def _pow_scalar_bwd(ctx, g):
     return g * (e * a ** (e - 1)) if e != 1 else g
 
 
-def _pow_tensor_bwd(ctx, g):
-    a, b = ctx.saved
-    if not (g.shape == a.shape == b.shape):
-        from .shape import broadcast_tensors
-        g, a, b = broadcast_tensors(g, a, b)
-    return apply(K.POW_BWD, g, a, b, a.detach() ** b.detach())
+def _pow_grads(xp, g, a, b, y):
+    # PyTorch's pow_backward_self / pow_backward_exponent (y = a ** b, the result)
+    ga = xp.where(b == 0, 0, g * (b * a ** (b - 1)))
+    gb = g * xp.where((a == 0) & (b >= 0), 0, y * xp.log(a))
+    return ga, gb
 
 
 def _rpow_bwd(ctx, g):
     b, = ctx.saved  # base ** b with a Python number base
     base = ctx.params["base"]
-    import math
     if base == 0:
         return g * 0  # PyTorch: zero where the base is 0 (and the exponent non-negative)
     return g * (base ** b) * (math.log(base) if base > 0 else float("nan"))
 
 
 POW_SCALAR = defop("pow_scalar", lambda xp, a, exponent: a ** exponent, _pow_scalar_bwd, save=(0,),
-                   node="PowBackward0", family="arithmetic", kernel="pow_bwd", public=False)
-POW = defop("pow", lambda xp, a, b: a ** b, _pow_tensor_bwd, save=(0, 1), node="PowBackward1",
-            family="arithmetic", kernel="pow_bwd")
+                   node="PowBackward0", group="arithmetic", public=False)
+POW = defop("pow", lambda xp, a, b: a ** b, kernel_grad("pow_bwd", _pow_grads, node="PowBackwardBackward0"),
+            save=(0, 1, "out"), node="PowBackward1", group="arithmetic")
 RPOW = defop("rpow", lambda xp, b, base: xp.asarray(base, dtype=b.dtype) ** b, _rpow_bwd, save=(0,),
-             node="PowBackward2", family="arithmetic", public=False)
+             node="PowBackward2", group="arithmetic", public=False)
 
 
+@export(inplace=True)
 def pow(input, exponent):
     if not _is_t(exponent):
         if not _is_t(input):
@@ -202,22 +197,19 @@ def pow(input, exponent):
     return apply(POW, input, exponent)
 
 
-float_power = pow
+float_power = export(pow, name="float_power")
 
 
 # ---- unary arithmetic ------------------------------------------------------------------------------
-def _abs_bwd(ctx, g):
-    x, = ctx.saved
-    return apply(K.ABS_BWD, g, x)
-
-
-NEG = defop("neg", lambda xp, a: -a, lambda ctx, g: -g, family="arithmetic", dtype="keep")
-ABS = defop("abs", lambda xp, a: xp.abs(a), _abs_bwd, save=(0,), family="arithmetic", kernel="abs_bwd",
-            dtype="keep")
+NEG = defop("neg", lambda xp, a: -a, lambda ctx, g: -g, group="arithmetic", dtype="keep")
+ABS = defop("abs", lambda xp, a: xp.abs(a),
+            kernel_grad("abs_bwd", lambda xp, g, x: g * xp.sign(x), node="MulBackward0"),
+            save=(0,), group="arithmetic", dtype="keep")
 RECIPROCAL = defop("reciprocal", lambda xp, a: 1 / a, lambda ctx, g: -g * ctx.saved[0] * ctx.saved[0],
-                   save=("out",), family="arithmetic", dtype="float")
+                   save=("out",), group="arithmetic", dtype="float")
 
 
+@export(inplace=True, aliases=("negative",))
 def neg(input):
     if input._data.dtype.kind == "b":
         raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
@@ -228,6 +220,7 @@ def neg(input):
 negative = neg
 
 
+@export(inplace=True, aliases=("absolute",))
 def abs(input):
     return apply(ABS, input)
 
@@ -235,49 +228,51 @@ def abs(input):
 absolute = abs
 
 
+@export(inplace=True)
 def reciprocal(input):
     return apply(RECIPROCAL, input)
 
 
 # ---- maximum / minimum / where ---------------------------------------------------------------------
-def _maxmin_bwd(is_max):
-    def bwd(ctx, g):
-        a, b = ctx.saved
-        from .shape import broadcast_tensors
-        g2, a2, b2 = broadcast_tensors(g, a, b) if not (g.shape == a.shape == b.shape) else (g, a, b)
-        return apply(K.MAXMIN_BWD, g2, a2, b2, is_max=is_max)
-    return bwd
+def _maxmin_grads(is_max):
+    # ties split g in half; a NaN operand passes g to both inputs (torch: where(a == b, g / 2, g) masked where
+    # the other operand wins)
+    def grads(xp, g, a, b):
+        shared = xp.where(a == b, g / 2, g)
+        a_loses, b_loses = (a < b, a > b) if is_max else (a > b, a < b)
+        return xp.where(a_loses, 0, shared), xp.where(b_loses, 0, shared)
+    return grads
 
 
 def _maxmin_fwd(fn):
     return lambda xp, a, b: getattr(xp, fn)(a, b)
 
 
-MAXIMUM = defop("maximum", _maxmin_fwd("maximum"), _maxmin_bwd(True), save=(0, 1), family="binary",
-                kernel="maxmin_bwd")
-MINIMUM = defop("minimum", _maxmin_fwd("minimum"), _maxmin_bwd(False), save=(0, 1), family="binary",
-                kernel="maxmin_bwd")
+MAXIMUM = defop("maximum", _maxmin_fwd("maximum"),
+                kernel_grad("maximum_bwd", _maxmin_grads(True), node="MaximumBackwardBackward0"),
+                save=(0, 1), group="binary")
+MINIMUM = defop("minimum", _maxmin_fwd("minimum"),
+                kernel_grad("minimum_bwd", _maxmin_grads(False), node="MinimumBackwardBackward0"),
+                save=(0, 1), group="binary")
 
 
+@export
 def maximum(input, other):
     return apply(MAXIMUM, input, other)
 
 
+@export
 def minimum(input, other):
     return apply(MINIMUM, input, other)
 
 
-def _where_bwd(ctx, g):
-    cond = ctx.params["condition"]
-    from .shape import broadcast_tensors
-    c2, g2 = broadcast_tensors(cond, g) if cond.shape != g.shape else (cond, g)
-    return apply(K.WHERE_BWD, g2, c2)
+WHERE = defop("where", lambda xp, a, b, condition: xp.where(condition._data, a, b),
+              kernel_grad("where_bwd", lambda xp, g, cond: (xp.where(cond, g, 0), xp.where(cond, 0, g)),
+                          inputs=lambda ctx: (ctx.params["condition"],), node="WhereBackwardBackward0"),
+              group="binary")
 
 
-WHERE = defop("where", lambda xp, a, b, condition: xp.where(condition._data, a, b), _where_bwd, family="binary",
-              kernel="where_bwd")
-
-
+@export(method=False)  # (Tensor.where(condition, other) takes self as the input: bound in _methods)
 def where(condition, input=None, other=None):
     if input is None and other is None:
         from .indexing import nonzero
@@ -287,7 +282,6 @@ def where(condition, input=None, other=None):
                            f"{condition.dtype.name.capitalize()}")
     if not _is_t(input) and not _is_t(other):
         from .. import _device, _dtype
-        from ..tensor import Tensor
         # two Python numbers: PyTorch's dtype for them (the default float dtype, int64 or bool), on the
         # condition's device
         kinds = {type(v) for v in (input, other)}
@@ -299,31 +293,36 @@ def where(condition, input=None, other=None):
 
 
 # ---- comparisons and logical ops (no gradient) -------------------------------------------------------
-def _cmp(name, fn):
-    op = defop(name, lambda xp, a, b: getattr(xp, fn)(a, b), family="comparison", dtype="compare")
-    return lambda input, other: apply(op, input, other)
+def _cmp(name, fn, aliases=()):
+    op = defop(name, lambda xp, a, b: getattr(xp, fn)(a, b), group="comparison", dtype="compare")
+
+    def compare(input, other):
+        return apply(op, input, other)
+    compare.__name__ = compare.__qualname__ = name
+    return export(compare, inplace=True, aliases=aliases)
 
 
 eq = _cmp("eq", "equal")
-ne = _cmp("ne", "not_equal")
-lt = _cmp("lt", "less")
-le = _cmp("le", "less_equal")
-gt = _cmp("gt", "greater")
-ge = _cmp("ge", "greater_equal")
-greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+ne = not_equal = _cmp("ne", "not_equal", ("not_equal",))
+lt = less = _cmp("lt", "less", ("less",))
+le = less_equal = _cmp("le", "less_equal", ("less_equal",))
+gt = greater = _cmp("gt", "greater", ("greater",))
+ge = greater_equal = _cmp("ge", "greater_equal", ("greater_equal",))
 logical_and = _cmp("logical_and", "logical_and")
 logical_or = _cmp("logical_or", "logical_or")
 logical_xor = _cmp("logical_xor", "logical_xor")
-_LOGICAL_NOT = defop("logical_not", lambda xp, a: xp.logical_not(a), family="comparison", dtype="keep")
-_BITWISE_NOT = defop("bitwise_not", lambda xp, a: ~a, family="comparison", dtype="keep")
-_BITWISE = {n: defop(n, (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(n), family="comparison")
+_LOGICAL_NOT = defop("logical_not", lambda xp, a: xp.logical_not(a), group="comparison", dtype="keep")
+_BITWISE_NOT = defop("bitwise_not", lambda xp, a: ~a, group="comparison", dtype="keep")
+_BITWISE = {n: defop(n, (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(n), group="comparison")
             for n in ("bitwise_and", "bitwise_or", "bitwise_xor")}
 
 
+@export(inplace=True)
 def logical_not(input):
     return apply(_LOGICAL_NOT, input)
 
 
+@export(inplace=True)
 def bitwise_not(input):
     if input._data.dtype.kind == "f":
         raise TypeError("bitwise_not is only supported for integer and boolean tensors")
@@ -338,29 +337,34 @@ def _bitwise(name, input, other):
     return apply(_BITWISE[name], input, other)
 
 
+@export(inplace=True)
 def bitwise_and(input, other):
     return _bitwise("bitwise_and", input, other)
 
 
+@export(inplace=True)
 def bitwise_or(input, other):
     return _bitwise("bitwise_or", input, other)
 
 
+@export(inplace=True)
 def bitwise_xor(input, other):
     return _bitwise("bitwise_xor", input, other)
 
 
+@export
 def equal(input, other):
     return input.shape == other.shape and bool(eq(input, other).all())
 
 
+@export
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     xp = input._xp
-    from ..tensor import Tensor
     o = other._data if _is_t(other) else other
     return Tensor._make(xp.isclose(input._data, o, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
+@export
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return bool(isclose(input, other, rtol, atol, equal_nan).all())
 
@@ -406,24 +410,24 @@ def _matmul_bwd(ctx, g):
     return ga, gb
 
 
-MM = defop("mm", lambda xp, a, b: a @ b, _mm_bwd, save=(0, 1), family="matmul")
-BMM = defop("bmm", lambda xp, a, b: xp.matmul(a, b), _bmm_bwd, save=(0, 1), family="matmul")
+MM = defop("mm", lambda xp, a, b: a @ b, _mm_bwd, save=(0, 1), group="matmul")
+BMM = defop("bmm", lambda xp, a, b: xp.matmul(a, b), _bmm_bwd, save=(0, 1), group="matmul")
 # batched / broadcast matmul where one operand has >= 3 dims (a 1-D operand is a vector, as in PyTorch)
 MATMUL = defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_bwd, save=(0, 1), node="UnsafeViewBackward0",
-               family="matmul")
+               group="matmul")
 # PyTorch computes 2-D @ batched, when the 2-D operand requires grad, as (b^T @ a^T)^T and copies the result
 # contiguous, so its last node is a CloneBackward0: the same op under that name
 MATMUL_2D_BATCHED = defop("matmul_2d_batched", lambda xp, a, b: xp.matmul(a, b), _matmul_bwd, save=(0, 1),
-                          node="CloneBackward0", family="matmul", public=False)
+                          node="CloneBackward0", group="matmul", public=False)
 # 1-D @ 2-D is mm on the unsqueezed vector, then an in-place squeeze_(0) in PyTorch (SqueezeBackward4)
 SQUEEZE_ROW = defop("matmul_squeeze_row", lambda xp, x: x[0], lambda ctx, g: g.unsqueeze(0),
-                    node="SqueezeBackward4", family="matmul", dtype="keep", public=False)
+                    node="SqueezeBackward4", group="matmul", dtype="keep", public=False)
 DOT = defop("dot", lambda xp, a, b: xp.dot(a, b), lambda ctx, g: (g * ctx.saved[1], g * ctx.saved[0]),
-            save=(0, 1), family="matmul")
+            save=(0, 1), group="matmul")
 MV = defop("mv", lambda xp, a, b: a @ b,
            lambda ctx, g: (g.unsqueeze(1) * ctx.saved[1] if ctx.needs_input_grad[0] else None,
                            ctx.saved[0].t().mv(g) if ctx.needs_input_grad[1] else None),
-           save=(0, 1), family="matmul")
+           save=(0, 1), group="matmul")
 
 
 def _check_matmul_dtypes(a, b, name):
@@ -431,6 +435,7 @@ def _check_matmul_dtypes(a, b, name):
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}")
 
 
+@export
 def mm(input, mat2):
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
@@ -441,6 +446,7 @@ def mm(input, mat2):
     return apply(MM, input, mat2)
 
 
+@export
 def bmm(input, mat2):
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor (got {input.ndim}-D and {mat2.ndim}-D)")
@@ -451,6 +457,7 @@ def bmm(input, mat2):
     return apply(BMM, input, mat2)
 
 
+@export
 def dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
@@ -461,6 +468,7 @@ def dot(input, other):
     return apply(DOT, input, other)
 
 
+@export
 def mv(input, vec):
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
@@ -470,6 +478,7 @@ def mv(input, vec):
     return apply(MV, input, vec)
 
 
+@export
 def matmul(input, other):
     """PyTorch's matmul: 1-D x 1-D is a dot product, 2-D x 2-D mm, 2-D x 1-D mv; otherwise batched
     and broadcast, with 1-D operands unsqueezed and the added dimension removed afterwards."""

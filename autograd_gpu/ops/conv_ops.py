@@ -9,7 +9,7 @@ cuBLAS through CuPy on the GPU. Its three linear maps are each other's derivativ
     conv2d_weight(x, g)       d/dx: conv_transpose2d(g, gg)  d/dg: conv2d(x, gg)
 
 so derivatives of any order work. The scatters (col2im, the max-pool backward) are CUDA
-kernels in kernels/conv.cu with a numpy twin in autograd_gpu/_kernels.py.
+kernels in kernels/conv.cu, their numpy reference formulas below.
 
 Every op takes the window geometry as `geo`, the dict `_kernels` uses: N, C, H, W (the
 image), KH, KW (the kernel), OH, OW (the grid of windows), SH, SW (stride), PH, PW (padding
@@ -27,6 +27,77 @@ def geometry(image, kernel, out, stride, padding, dilation):
     (N, C, H, W), (KH, KW), (OH, OW) = image, kernel, out
     (SH, SW), (PH, PW), (DH, DW) = stride, padding, dilation
     return dict(N=N, C=C, H=H, W=W, KH=KH, KW=KW, OH=OH, OW=OW, SH=SH, SW=SW, PH=PH, PW=PW, DH=DH, DW=DW)
+
+
+# ---- the scatter kernels of kernels/conv.cu and their reference formulas ----------------------------
+# Window (oh, ow) reads pixel (oh * SH - PH + ki * DH, ow * SW - PW + kj * DW).
+def _image_shape(N, C, H, W, **_):
+    return (N, C, H, W)
+
+
+def _window_offsets(xp, dtype, N, C, H, W, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW, **_):
+    """A zero image padded to hold every window, and for each offset (ki, kj) the strided view
+    of it that window offset (ki, kj) covers, as (ki, kj, view): adding into the views
+    scatters window values back onto the image; `_crop` then drops the padding."""
+    hp = max(PH + H, (OH - 1) * SH + (KH - 1) * DH + 1)
+    wp = max(PW + W, (OW - 1) * SW + (KW - 1) * DW + 1)
+    img = xp.zeros((N, C, hp, wp), dtype)
+    views = [(i, j, img[:, :, i * DH:i * DH + (OH - 1) * SH + 1:SH, j * DW:j * DW + (OW - 1) * SW + 1:SW])
+             for i in range(KH) for j in range(KW)]
+    return img, views
+
+
+def _crop(xp, img, H, W, PH, PW, **_):
+    if img.shape[2:] == (H, W):
+        return img
+    return xp.ascontiguousarray(img[:, :, PH:PH + H, PW:PW + W])
+
+
+def _col2im_ref(xp, cols, **geo):
+    # NOTE: one strided add per window offset (KH*KW numpy calls, not one per pixel); each pixel
+    # sums its windows in (ki, kj) order, like the kernel, so both round identically.
+    img, views = _window_offsets(xp, cols.dtype, **geo)
+    if geo["OH"] and geo["OW"]:
+        for i, j, v in views:
+            v += cols[:, i, j].transpose(1, 0, 2, 3)  # cols is (C, KH, KW, N, OH, OW)
+    return (_crop(xp, img, **geo),)
+
+
+def _max_pool2d_bwd_ref(xp, g, idx, **geo):
+    N, C, H, W = geo["N"], geo["C"], geo["H"], geo["W"]
+    if geo["SH"] > (geo["KH"] - 1) * geo["DH"] and geo["SW"] > (geo["KW"] - 1) * geo["DW"]:
+        # NOTE: windows that do not overlap (MaxPool2d(2)) give each pixel at most one gradient: one scatter
+        # of g to the winners' flat positions (~7x faster than a masked add per window offset)
+        img = xp.zeros(N * C * H * W, g.dtype)
+        base = xp.arange(0, N * C * H * W, H * W, dtype=np.int64).reshape(N, C, 1, 1)
+        img[(idx + base).ravel()] = g.ravel()
+        return (img.reshape(N, C, H, W),)
+    img, views = _window_offsets(xp, g.dtype, **geo)
+    if geo["OH"] and geo["OW"]:
+        rows = xp.arange(geo["OH"])[:, None] * geo["SH"] - geo["PH"]
+        cols = xp.arange(geo["OW"]) * geo["SW"] - geo["PW"]
+        for i, j, v in views:
+            # the flat index of the pixel at this window offset (garbage in the padding,
+            # which _crop drops; idx never points there)
+            here = (rows + i * geo["DH"]) * geo["W"] + (cols + j * geo["DW"])
+            v += _kernels.select(idx == here, g)
+    return (_crop(xp, img, **geo),)
+
+
+_COL2IM = _kernels.kernel("col2im", _col2im_ref, out_shape=_image_shape)
+_MAX_POOL2D_BWD = _kernels.kernel("max_pool2d_bwd", _max_pool2d_bwd_ref, out_shape=_image_shape)
+
+
+def col2im(cols, geo):
+    """The adjoint of im2col: sum the window values ``cols`` (C, KH, KW, N, OH, OW) back onto
+    the image (N, C, H, W)."""
+    return _COL2IM(cols, sizes=geo)[0]
+
+
+def max_pool2d_bwd(g, indices, geo):
+    """Gradient of max_pool2d: each window's g goes to the pixel ``indices`` (N, C, OH, OW,
+    flat h * W + w) names; pixels that are the maximum of several windows sum them."""
+    return _MAX_POOL2D_BWD(g, indices, sizes=geo)[0]
 
 
 def _as_strided(xp, x, shape, strides):
@@ -99,7 +170,7 @@ def _conv_transpose2d_fwd(xp, x, w, b, geo, groups):
     img = None
     for n0, n1 in chunks:
         cols = xp.matmul(wg, _channels_first(xp, x[n0:n1], groups))
-        part = _kernels.col2im(cols.reshape(cout, geo["KH"], geo["KW"], n1 - n0, H, W), dict(geo, N=n1 - n0))
+        part = col2im(cols.reshape(cout, geo["KH"], geo["KW"], n1 - n0, H, W), dict(geo, N=n1 - n0))
         if len(chunks) == 1:
             img = part
         else:
@@ -152,13 +223,13 @@ def _conv2d_weight_bwd(ctx, gg):
 
 # `geo` of all three is the convolution's: its input image and its grid of windows
 CONV2D = defop("conv2d", lambda xp, x, w, b, geo, groups: _conv2d_fwd(xp, x, w, b, geo, groups), _conv2d_bwd,
-               save=(0, 1), node="ConvolutionBackward0", family="conv", dtype="keep")
+               save=(0, 1), node="ConvolutionBackward0", group="conv", dtype="keep")
 CONV_TRANSPOSE2D = defop("conv_transpose2d",
                          lambda xp, x, w, b, geo, groups: _conv_transpose2d_fwd(xp, x, w, b, geo, groups),
-                         _conv_transpose2d_bwd, save=(0, 1), node="ConvolutionBackward0", family="conv",
+                         _conv_transpose2d_bwd, save=(0, 1), node="ConvolutionBackward0", group="conv",
                          kernel="col2im", dtype="keep")
 CONV2D_WEIGHT = defop("conv2d_weight", lambda xp, x, gy, geo, groups: _conv2d_weight_fwd(xp, x, gy, geo, groups),
-                      _conv2d_weight_bwd, save=(0, 1), node="ConvolutionBackwardBackward0", family="conv",
+                      _conv2d_weight_bwd, save=(0, 1), node="ConvolutionBackwardBackward0", group="conv",
                       dtype="keep", public=False)
 
 
@@ -172,13 +243,13 @@ def _im2col_fwd(xp, x, geo):
 def _col2im_fwd(xp, cols, geo):
     g = geo
     cols = cols.reshape(g["N"], g["C"], g["KH"], g["KW"], g["OH"], g["OW"]).transpose(1, 2, 3, 0, 4, 5)
-    return _kernels.col2im(cols, geo)
+    return col2im(cols, geo)
 
 
 IM2COL = defop("im2col", _im2col_fwd, lambda ctx, g: apply(COL2IM, g, geo=ctx.params["geo"]),
-               node="Im2ColBackward0", family="conv", dtype="keep")
+               node="Im2ColBackward0", group="conv", dtype="keep")
 COL2IM = defop("col2im", _col2im_fwd, lambda ctx, g: apply(IM2COL, g, geo=ctx.params["geo"]),
-               node="Col2ImBackward0", family="conv", kernel="col2im", dtype="keep")
+               node="Col2ImBackward0", group="conv", kernel="col2im", dtype="keep")
 
 
 # ---- max pooling --------------------------------------------------------------------------------
@@ -229,11 +300,11 @@ def _max_pool2d_backward_bwd(ctx, gg):
 
 
 MAX_POOL2D = defop("max_pool2d", _max_pool2d_fwd, _max_pool2d_bwd, save=("out1",),
-                   node="MaxPool2DWithIndicesBackward0", family="conv", kernel="max_pool2d_bwd", dtype="keep",
+                   node="MaxPool2DWithIndicesBackward0", group="conv", kernel="max_pool2d_bwd", dtype="keep",
                    nout=2)
-MAX_POOL2D_BACKWARD = defop("max_pool2d_backward", lambda xp, g, idx, geo: _kernels.max_pool2d_bwd(g, idx, geo),
+MAX_POOL2D_BACKWARD = defop("max_pool2d_backward", lambda xp, g, idx, geo: max_pool2d_bwd(g, idx, geo),
                             _max_pool2d_backward_bwd, save=(1,), node="MaxPool2DWithIndicesBackwardBackward0",
-                            family="conv", kernel="max_pool2d_bwd", dtype="keep", public=False)
+                            group="conv", kernel="max_pool2d_bwd", dtype="keep", public=False)
 
 
 # ---- average pooling ----------------------------------------------------------------------------
@@ -269,11 +340,11 @@ def _avg_pool2d_fwd(xp, x, geo, count_include_pad, divisor_override):
 def _avg_pool2d_backward_fwd(xp, g, geo, count_include_pad, divisor_override):
     share = (g / _avg_divisor(xp, geo, count_include_pad, divisor_override, g.dtype)).transpose(1, 0, 2, 3)
     cols = xp.broadcast_to(share[:, None, None], (share.shape[0], geo["KH"], geo["KW"]) + share.shape[1:])
-    return _kernels.col2im(cols, geo)
+    return col2im(cols, geo)
 
 
 AVG_POOL2D = defop("avg_pool2d", _avg_pool2d_fwd, lambda ctx, g: apply(AVG_POOL2D_BACKWARD, g, **ctx.params),
-                   node="AvgPool2DBackward0", family="conv", dtype="keep")
+                   node="AvgPool2DBackward0", group="conv", dtype="keep")
 AVG_POOL2D_BACKWARD = defop("avg_pool2d_backward", _avg_pool2d_backward_fwd,
                             lambda ctx, gg: apply(AVG_POOL2D, gg, **ctx.params), node="AvgPool2DBackwardBackward0",
-                            family="conv", kernel="col2im", dtype="keep", public=False)
+                            group="conv", kernel="col2im", dtype="keep", public=False)

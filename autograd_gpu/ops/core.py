@@ -2,8 +2,9 @@
 
 Every primitive is one `defop(...)` row: its forward over raw arrays (`xp` is numpy or cupy), its backward
 over Tensors (so backward is itself differentiable and create_graph works), what it saves, the name of its
-backward node as PyTorch spells it, and the kernel (if any) that runs its backward on the GPU.
-Broadcasting is undone in exactly one place, OpNode.apply (by sum_to, in _conform).
+backward node as PyTorch spells it, and the kernel (if any) that runs its backward on the GPU (see
+kernel_grad.py). `apply` is the one dispatcher and `_record` the one recorder; broadcasting is undone in
+exactly one place, OpNode.apply (by sum_to, in _conform).
 """
 import re
 
@@ -21,10 +22,10 @@ DTYPE_RULES = ("promote", "float", "compare", "keep")
 
 
 class Op:
-    __slots__ = ("name", "forward", "backward", "save", "node_name", "family", "kernel", "dtype", "view",
+    __slots__ = ("name", "forward", "backward", "save", "node_name", "group", "kernel", "dtype", "view",
                  "nout", "node_cls", "differentiable", "public", "save_plan", "fast")
 
-    def __init__(self, name, forward, backward, save, node, family, kernel, dtype, view, nout, public):
+    def __init__(self, name, forward, backward, save, node, group, kernel, dtype, view, nout, public):
         assert dtype in DTYPE_RULES, dtype
         self.name, self.forward, self.backward = name, forward, backward
         # (index, is_output, when) per saved value: "out", "out1", ... name an output, an int a positional input,
@@ -35,22 +36,24 @@ class Op:
                                (s[0], False, s[1]) if type(s) is tuple else (s, False, None) for s in save)
         self.differentiable = backward is not None
         self.node_name = node if self.differentiable else None
-        self.family, self.kernel, self.dtype, self.view, self.nout = family, kernel, dtype, view, nout
+        self.group, self.kernel, self.dtype, self.view, self.nout = group, kernel, dtype, view, nout
         self.public = public
         self.node_cls = type(node, (OpNode,), {"__slots__": ()}) if self.differentiable else None
-        # apply1/apply2 may run it inline: one result whose dtype is its floating inputs' dtype
+        # apply's fast path may run it: one result whose dtype is its floating inputs' dtype
         self.fast = not view and nout == 1 and dtype != "compare"
 
     def __repr__(self):
         return f"<op {self.name}>"
 
 
-def defop(name, forward, backward=None, *, save=(), node=None, family, kernel=None, dtype="promote",
+def defop(name, forward, backward=None, *, save=(), node=None, group, kernel=None, dtype="promote",
           view=False, nout=1, public=True):
-    """Declare a primitive. `save` lists positional-input indices and/or "out" (the result)."""
+    """Declare a primitive. `save` lists positional-input indices and/or "out" (the result); `group` is its
+    section of the op table (README); `kernel` the CUDA kernel of its backward (from a kernel_grad)."""
+    kernel = getattr(getattr(backward, "kernel", None), "name", kernel)
     if node is None and backward is not None:
         node = "".join(p.capitalize() for p in name.strip("_").split("_")) + "Backward0"
-    op = Op(name, forward, backward, save, node, family, kernel, dtype, view, nout, public)
+    op = Op(name, forward, backward, save, node, group, kernel, dtype, view, nout, public)
     assert name not in OP_TABLE, f"op {name} declared twice"
     OP_TABLE[name] = op
     return op
@@ -80,22 +83,11 @@ def export(fn=None, *, name=None, method=True, inplace=False, aliases=()):
 
 
 class SavedTensor:
-    """A tensor kept for backward, with the version it had; unpacking checks it was not modified since."""
+    """A tensor kept for backward, with the version it had; unpacking checks it was not modified since.
+    Made by `_save` only."""
     # an output keeps only its data, counter and output_nr (`tensor` None: a reference to the output itself would
-    # be a cycle); an input sets only tensor, counter and version (_attach builds both inline: the hot path)
+    # be a cycle); an input sets only tensor, counter and version
     __slots__ = ("tensor", "version", "counter", "data", "output_nr")
-
-    def __init__(self, t, is_output=False, output_nr=0):
-        self.counter = c = t._vc
-        self.version = c.value
-        if is_output:
-            self.data, self.tensor, self.output_nr = t._data, None, output_nr
-        else:
-            self.tensor = t
-
-    @property
-    def is_output(self):
-        return self.tensor is None
 
     def unpack(self, node):
         if self.counter.value != self.version:
@@ -229,13 +221,92 @@ def sum_to(grad, shape):
 
 
 _NO_EDGE = (None, 0)
-_new_node = _new_saved = _new_tensor = object.__new__
+_NO_PARAMS = {}  # (the params of a node recorded without any: shared, never written)
+_new = object.__new__
+
+
+def _edge(x):
+    """The edge to tensor x's gradient: (its grad_fn, its output number), or (a leaf) its AccumulateGrad.
+    x is not a view whose grad_fn is stale (x.requires_grad brings one up to date)."""
+    fn = x._grad_fn
+    return (fn, x._output_nr) if fn is not None else (x._grad_accumulator(), 0)
+
+
+def save_tensor(t, output_nr=None):
+    """t saved for backward: an input of the node (kept as it is), or the node's output `output_nr` (its data
+    only: a reference to the output would be a node -> tensor -> node cycle)."""
+    st = _new(SavedTensor)
+    st.counter = c = t._vc
+    st.version = c.value
+    if output_nr is None:
+        st.tensor = t
+    else:
+        st.tensor = None
+        st.data = t._data
+        st.output_nr = output_nr
+    return st
 
 
 def apply(op, *inputs, **params):
     """Run `op` on tensors / Python scalars and record it for backward when grad mode needs it."""
-    # NOTE: the hot path of every op: one pass over the inputs collects the arrays, checks devices, decides
-    # whether the dtype needs promotion and (only when a node may be recorded) builds the node's edges.
+    # NOTE: the hot path of every op, inline: one or two inputs, the first a floating tensor that is not a
+    # view, the second a tensor of its dtype and device or a Python number, no parameters. The general path
+    # would reach the same result through its loops, lists and dtype rules.
+    if op.fast and not params and len(inputs) <= 2:
+        a = inputs[0]
+        if type(a) is Tensor and a._base is None:
+            da = a._data
+            dt = da.dtype
+            if dt.kind == "f":
+                tb = None
+                if len(inputs) == 2:
+                    b = inputs[1]
+                    tb = type(b)
+                    if tb is Tensor:
+                        db = b._data
+                        if b._base is not None or (db.dtype is not dt and db.dtype != dt) \
+                                or type(db) is not type(da) or (type(da) is not np.ndarray and da.device != db.device):
+                            return _apply(op, inputs, params)
+                        arrays = (da, db)
+                    elif tb is float or tb is int:
+                        arrays = (da, b)
+                    else:
+                        return _apply(op, inputs, params)
+                else:
+                    arrays = (da,)
+                try:
+                    if type(da) is np.ndarray:
+                        out = op.forward(np, *arrays)
+                        if type(out) is not np.ndarray:  # (numpy returns a scalar for a 0-d array)
+                            out = np.asarray(out)
+                    else:
+                        with da.device:
+                            out = op.forward(a._xp, *arrays)
+                except ValueError as e:
+                    _raise_broadcast_error(e, arrays)
+                if out.dtype is not dt and out.dtype != dt and op.dtype != "keep":
+                    out = out.astype(dt)
+                result = _result(out)
+                if op.differentiable and grad_mode._state.enabled:
+                    ra = a._requires_grad
+                    rb = tb is Tensor and b._requires_grad
+                    if ra or rb:
+                        if tb is None:
+                            _record(op, inputs, (result,), _NO_PARAMS, (_edge(a),), ((da.shape, dt),), _NEEDS1)
+                        else:
+                            _record(op, inputs, (result,), _NO_PARAMS,
+                                    (_edge(a) if ra else _NO_EDGE, _edge(b) if rb else _NO_EDGE),
+                                    ((da.shape, dt), (db.shape, dt) if tb is Tensor else None), (ra, rb))
+                return result
+    return _apply(op, inputs, params)
+
+
+_NEEDS1 = (True,)
+
+
+def _apply(op, inputs, params):
+    """apply's general path: one pass over the inputs collects the arrays, checks devices, decides whether the
+    dtype needs promotion and (only when a node may be recorded) builds the node's edges."""
     track = op.differentiable and grad_mode._state.enabled
     first = fd = None
     requires_grad = False
@@ -280,8 +351,7 @@ def apply(op, *inputs, **params):
                 # (x.requires_grad also brings a view's grad_fn up to date; a non-view needs no property call)
                 if x._requires_grad if x._base is None else x.requires_grad:
                     requires_grad = True
-                    fn = x._grad_fn
-                    edges.append((fn, x._output_nr) if fn is not None else (x._grad_accumulator(), 0))
+                    edges.append(_edge(x))
                     needs.append(True)
                 else:
                     edges.append(_NO_EDGE)
@@ -348,96 +418,13 @@ def apply(op, *inputs, **params):
                 r._view_version = r._vc.value
                 r._view_no_grad = first._view_no_grad or not grad_mode._state.enabled
     if requires_grad:
-        node = _new_node(op.node_cls)  # (OpNode needs no __init__ but the sequence number)
-        node._seq = next(_node_seq)
-        _attach(node, op, inputs, results, params, edges, meta, needs)
+        _record(op, inputs, results, params, tuple(edges), meta, tuple(needs))
     return result
-
-
-def apply1(op, x):
-    """apply(op, x) for ops of one input. The common case, a floating tensor that is not a view, runs inline."""
-    # NOTE: the hot path of every unary op: the generic dispatcher's loops, lists and dtype rules reduce here
-    # to a few checks, and the node gets its edges, metadata and saved values straight from the one input.
-    if type(x) is not Tensor or x._base is not None or not op.fast:
-        return apply(op, x)
-    d = x._data
-    dt = d.dtype
-    if dt.kind != "f":
-        return apply(op, x)
-    if type(d) is np.ndarray:
-        out = op.forward(np, d)
-        if type(out) is not np.ndarray:  # (numpy returns a scalar for a 0-d array)
-            out = np.asarray(out)
-    else:
-        with d.device:
-            out = op.forward(x._xp, d)
-    if out.dtype is not dt and out.dtype != dt and op.dtype != "keep":
-        out = out.astype(dt)
-    result = _result(out)
-    if x._requires_grad and op.differentiable and grad_mode._state.enabled:
-        fn = x._grad_fn
-        _attach1(op, (x,), result, ((fn, x._output_nr) if fn is not None else (x._grad_accumulator(), 0),),
-                 ((d.shape, dt),), _NEEDS1)
-    return result
-
-
-def apply2(op, a, b):
-    """apply(op, a, b) for ops of two inputs. The common case, a floating tensor that is not a view with a
-    tensor of the same dtype and device (or a Python number), runs inline."""
-    if not isinstance(a, Tensor) or a._base is not None or not op.fast:
-        return apply(op, a, b)
-    da = a._data
-    dt = da.dtype
-    if dt.kind != "f":
-        return apply(op, a, b)
-    if isinstance(b, Tensor):
-        db = b._data
-        if b._base is not None or (db.dtype is not dt and db.dtype != dt) or type(db) is not type(da) \
-                or (type(da) is not np.ndarray and da.device != db.device):
-            return apply(op, a, b)
-        rb = b._requires_grad
-        mb = (db.shape, dt)
-    elif type(b) is float or type(b) is int:
-        db = b
-        rb = False
-        mb = None
-    else:
-        return apply(op, a, b)
-    try:
-        if type(da) is np.ndarray:
-            out = op.forward(np, da, db)
-            if type(out) is not np.ndarray:
-                out = np.asarray(out)
-        else:
-            with da.device:
-                out = op.forward(a._xp, da, db)
-    except ValueError as e:
-        _raise_broadcast_error(e, (da, db))
-    if out.dtype is not dt and out.dtype != dt and op.dtype != "keep":
-        out = out.astype(dt)
-    result = _result(out)
-    ra = a._requires_grad
-    if (ra or rb) and op.differentiable and grad_mode._state.enabled:
-        if ra:
-            fn = a._grad_fn
-            ea = (fn, a._output_nr) if fn is not None else (a._grad_accumulator(), 0)
-        else:
-            ea = _NO_EDGE
-        if rb:
-            fn = b._grad_fn
-            eb = (fn, b._output_nr) if fn is not None else (b._grad_accumulator(), 0)
-        else:
-            eb = _NO_EDGE
-        _attach1(op, (a, b), result, (ea, eb), ((da.shape, dt), mb), (ra, rb))
-    return result
-
-
-_NEEDS1 = (True,)
 
 
 def _result(out):
     """Tensor._make(out) without its keyword defaults: a fresh result (once per op)."""
-    result = _new_tensor(Tensor)
+    result = _new(Tensor)
     result._data = out
     result._requires_grad = False
     result._grad_fn = None
@@ -470,104 +457,56 @@ def _shares_memory(a, b):
     return ab is bb
 
 
-def record(op, inputs, results, params, node=None):
-    """Attach a new node of `op` to `results` (already computed from `inputs`)."""
+def record(op, inputs, results, params):
+    """Record `op` for `results` computed outside `apply` from `inputs` (an in-place write's CopySlices)."""
     edges, meta, needs = [], [], []
     for x in inputs:
         if isinstance(x, Tensor):
             meta.append((x._data.shape, x._data.dtype))
             if x.requires_grad:
-                edges.append(x._edge())
+                edges.append(_edge(x))
                 needs.append(True)
                 continue
         else:
             meta.append(None)
         edges.append(_NO_EDGE)
         needs.append(False)
-    return _attach(node if node is not None else op.node_cls(), op, inputs, results, params, edges, meta, needs)
+    return _record(op, inputs, results, params, tuple(edges), meta, tuple(needs))
 
 
-def _attach1(op, inputs, result, edges, meta, needs):
-    """_attach for apply1/apply2: a new node of `op`, no parameters, one result."""
-    node = _new_node(op.node_cls)
+def _record(op, inputs, results, params, edges, meta, needs):
+    """Attach a new node of `op`, run on `inputs` with `params`, to its `results`: the one recorder."""
+    node = _new(op.node_cls)  # (OpNode needs no __init__ but the sequence number)
     node._seq = next(_node_seq)
     node.op = op
-    node.params = {}
+    node.params = params
     node.next_functions = edges
     node._meta = meta
     node.needs_input_grad = needs
     if anomaly_mode._enabled:
         node._trace = anomaly_mode.current_trace()
-    if op.save_plan:
-        saved = []
-        for k, is_out, when in op.save_plan:
-            x = result if is_out else inputs[k] if when is None or needs[when] else None
-            if isinstance(x, Tensor):
-                st = _new_saved(SavedTensor)
-                st.counter = c = x._vc
-                st.version = c.value
-                if is_out:
-                    st.tensor = None
-                    st.data = x._data
-                    st.output_nr = 0
-                else:
-                    st.tensor = x
-                x = st
-            saved.append(x)
-        node._saved = saved
-    else:
-        node._saved = ()
-    if result._data.dtype.kind == "f":
-        result._requires_grad = True
-        result._grad_fn = node
-
-
-def _attach(node, op, inputs, results, params, edges, meta, needs):
-    node.op = op
-    node.params = params
-    node.next_functions = tuple(edges)
-    node._meta = meta
-    node.needs_input_grad = tuple(needs)
-    if anomaly_mode._enabled:
-        node._trace = anomaly_mode.current_trace()
     plan = op.save_plan
     if plan:
         saved = []
-        # SavedTensor(x) / SavedTensor(out, True, k), without the cost of a Python __init__
         for k, is_out, when in plan:
             if when is not None and not needs[when]:
                 saved.append(None)
             elif is_out:
-                r = results[k]
-                st = _new_saved(SavedTensor)
-                st.tensor = None
-                st.data = r._data
-                st.output_nr = k
-                st.counter = c = r._vc
-                st.version = c.value
-                saved.append(st)
+                saved.append(save_tensor(results[k], k))
             else:
                 x = inputs[k]
-                if isinstance(x, Tensor):
-                    st = _new_saved(SavedTensor)
-                    st.tensor = x
-                    st.counter = c = x._vc
-                    st.version = c.value
-                    x = st
-                saved.append(x)
+                saved.append(save_tensor(x) if isinstance(x, Tensor) else x)
         node._saved = saved
     else:
         node._saved = ()
     if op.nout != 1:
         node._out_meta = [(r._data.shape, r._data.dtype) for r in results]
         node.num_outputs = len(results)  # the engine keeps one gradient slot per output
-        i = 0
-        for r in results:
+        for i, r in enumerate(results):
             if r._data.dtype.kind == "f":
                 r._requires_grad = True
                 r._grad_fn = node
                 r._output_nr = i
-            i += 1
     else:
         r = results[0]
         if r._data.dtype.kind == "f":

@@ -110,12 +110,12 @@ def _getitem_fwd(xp, x, index):
 
 
 # basic indexing is one numpy view; its node is named after the last step PyTorch would record
-SELECT = defop("select", _getitem_fwd, _getitem_bwd, family="indexing", dtype="keep", view=True)
-SLICE = defop("slice", _getitem_fwd, _getitem_bwd, family="indexing", dtype="keep", view=True, public=False)
-UNSQUEEZE_INDEX = defop("index_none", _getitem_fwd, _getitem_bwd, node="UnsqueezeBackward0", family="indexing",
+SELECT = defop("select", _getitem_fwd, _getitem_bwd, group="indexing", dtype="keep", view=True)
+SLICE = defop("slice", _getitem_fwd, _getitem_bwd, group="indexing", dtype="keep", view=True, public=False)
+UNSQUEEZE_INDEX = defop("index_none", _getitem_fwd, _getitem_bwd, node="UnsqueezeBackward0", group="indexing",
                         dtype="keep", view=True, public=False)
-ALIAS = defop("alias", _getitem_fwd, _getitem_bwd, family="indexing", dtype="keep", view=True, public=False)
-INDEX = defop("index", _getitem_fwd, _getitem_bwd, family="indexing", dtype="keep")
+ALIAS = defop("alias", _getitem_fwd, _getitem_bwd, group="indexing", dtype="keep", view=True, public=False)
+INDEX = defop("index", _getitem_fwd, _getitem_bwd, group="indexing", dtype="keep")
 
 
 # cupyx.scatter_add takes only these dtypes; others accumulate through int64 (or float32 for float16) and back
@@ -156,7 +156,7 @@ def _bool_to_int(index, xp):
 
 INDEX_SCATTER = defop("index_scatter", _scatter_fwd, lambda ctx, g: apply(INDEX, g, index=ctx.params["index"]),
                       node="IndexBackwardBackward0",
-                      family="indexing", dtype="keep", public=False)
+                      group="indexing", dtype="keep", public=False)
 
 
 def getitem(input, idx):
@@ -225,7 +225,7 @@ def _index_put_bwd(ctx, g):
     return gx, gv
 
 
-INDEX_PUT = defop("index_put", _index_put_fwd, _index_put_bwd, family="indexing", dtype="keep")
+INDEX_PUT = defop("index_put", _index_put_fwd, _index_put_bwd, group="indexing", dtype="keep")
 
 
 def setitem(t, idx, value):
@@ -280,10 +280,10 @@ def _scatter_add_zeros_fwd(xp, g, shape, dim, index):
 
 GATHER = defop("gather", _gather_fwd,
                lambda ctx, g: apply(SCATTER_ADD_ZEROS, g, shape=ctx.shapes[0], dim=ctx.params["dim"],
-                                    index=ctx.params["index"]), family="indexing", dtype="keep")
+                                    index=ctx.params["index"]), group="indexing", dtype="keep")
 SCATTER_ADD_ZEROS = defop("scatter_add_zeros", _scatter_add_zeros_fwd,
                           lambda ctx, g: apply(GATHER, g, dim=ctx.params["dim"], index=ctx.params["index"]),
-                          node="ScatterAddBackward0", family="indexing", dtype="keep", public=False)
+                          node="ScatterAddBackward0", group="indexing", dtype="keep", public=False)
 
 
 def _check_gather(input, dim, index, name):
@@ -354,10 +354,10 @@ def _arange_index(index, shape, dim):
     return Tensor._make(ar)
 
 
-SCATTER = defop("scatter", _scatter_fwd_op(False), _scatter_bwd(False), family="indexing", dtype="keep")
+SCATTER = defop("scatter", _scatter_fwd_op(False), _scatter_bwd(False), group="indexing", dtype="keep")
 SCATTER_VALUE = defop("scatter_value", _scatter_fwd_op(False), _scatter_bwd(False), node="ScatterBackward1",
-                      family="indexing", dtype="keep", public=False)
-SCATTER_ADD = defop("scatter_add", _scatter_fwd_op(True), _scatter_bwd(True), family="indexing", dtype="keep")
+                      group="indexing", dtype="keep", public=False)
+SCATTER_ADD = defop("scatter_add", _scatter_fwd_op(True), _scatter_bwd(True), group="indexing", dtype="keep")
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
@@ -387,10 +387,10 @@ def _index_add_zeros_fwd(xp, g, shape, dim, index):
 
 
 INDEX_SELECT = defop("index_select", lambda xp, x, dim, index: xp.take(x, index._data, axis=dim),
-                     _index_select_bwd, family="indexing", dtype="keep")
+                     _index_select_bwd, group="indexing", dtype="keep")
 INDEX_ADD_ZEROS = defop("index_add_zeros", _index_add_zeros_fwd,
                         lambda ctx, g: apply(INDEX_SELECT, g, dim=ctx.params["dim"], index=ctx.params["index"]),
-                        node="IndexAddBackward0", family="indexing", dtype="keep", public=False)
+                        node="IndexAddBackward0", group="indexing", dtype="keep", public=False)
 
 
 def index_select(input, dim, index):
@@ -422,9 +422,9 @@ def _masked_fill_bwd(ctx, g):
     return gx, gv
 
 
-MASKED_FILL = defop("masked_fill", _masked_fill_fwd, _masked_fill_bwd, family="indexing", dtype="keep")
+MASKED_FILL = defop("masked_fill", _masked_fill_fwd, _masked_fill_bwd, group="indexing", dtype="keep")
 MASKED_FILL_TENSOR = defop("masked_fill_tensor", _masked_fill_fwd, _masked_fill_bwd, node="MaskedFillBackward1",
-                           family="indexing", dtype="keep", public=False)
+                           group="indexing", dtype="keep", public=False)
 
 
 def masked_fill(input, mask, value):

@@ -115,7 +115,7 @@ def _copy_slices_bwd(ctx, g):
     return g_base, g_src
 
 
-COPY_SLICES = defop("copy_slices", None, _copy_slices_bwd, node="CopySlices", family="inplace", dtype="keep",
+COPY_SLICES = defop("copy_slices", None, _copy_slices_bwd, node="CopySlices", group="inplace", dtype="keep",
                     public=False)
 
 
@@ -129,11 +129,11 @@ def _zeros(g):
     return Tensor._make(g._xp.zeros_like(g._data))
 
 
-COPY = defop("copy", _copy_fwd, lambda ctx, g: (_zeros(g), g), node="CopyBackwards", family="inplace",
+COPY = defop("copy", _copy_fwd, lambda ctx, g: (_zeros(g), g), node="CopyBackwards", group="inplace",
              dtype="keep", public=False)
 FILL = defop("fill", lambda xp, x, value: xp.full_like(x, value), lambda ctx, g: (_zeros(g), None),
-             node="FillBackward2", family="inplace", dtype="keep", public=False)
+             node="FillBackward2", group="inplace", dtype="keep", public=False)
 FILL_TENSOR = defop("fill_tensor", lambda xp, x, value: xp.full_like(x, value), lambda ctx, g: (_zeros(g), g.sum()),
-                    node="FillBackward3", family="inplace", dtype="keep", public=False)
+                    node="FillBackward3", group="inplace", dtype="keep", public=False)
 ZERO = defop("zero", lambda xp, x: xp.zeros_like(x), lambda ctx, g: _zeros(g), node="ZeroBackward0",
-             family="inplace", dtype="keep", public=False)
+             group="inplace", dtype="keep", public=False)

@@ -155,7 +155,7 @@ def _erfinv_array(xp, y):
 
 ERF = defop("erf", lambda xp, x: _erf_array(xp, x),
             lambda ctx, g: g * ((ctx.saved[0] * ctx.saved[0]).neg().exp() * 1.1283791670955126),
-            save=(0,), family="nn", dtype="float", public=False)
+            save=(0,), group="nn", dtype="float", public=False)
 
 
 # ---- gelu -------------------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ def _gelu_bwd(ctx, g):
     return g * (cdf + x * pdf)
 
 
-GELU = defop("gelu", _gelu_fwd, _gelu_bwd, save=(0,), family="nn", dtype="float")
+GELU = defop("gelu", _gelu_fwd, _gelu_bwd, save=(0,), group="nn", dtype="float")
 
 
 # ---- softplus ---------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ def _softplus_bwd(ctx, g):
     return where(z > ctx.params["threshold"], g, g * z.sigmoid())
 
 
-SOFTPLUS = defop("softplus", _softplus_fwd, _softplus_bwd, save=(0,), family="nn", dtype="float")
+SOFTPLUS = defop("softplus", _softplus_fwd, _softplus_bwd, save=(0,), group="nn", dtype="float")
 
 
 # ---- embedding --------------------------------------------------------------------------------------
@@ -227,9 +227,9 @@ def _embedding_backward_bwd(ctx, gg):
     return out
 
 
-EMBEDDING = defop("embedding", _embedding_fwd, _embedding_bwd, family="nn", dtype="keep")
+EMBEDDING = defop("embedding", _embedding_fwd, _embedding_bwd, group="nn", dtype="keep")
 EMBEDDING_BACKWARD = defop("embedding_backward", _embedding_backward_fwd, _embedding_backward_bwd,
-                           node="EmbeddingBackwardBackward0", family="nn", dtype="keep", public=False)
+                           node="EmbeddingBackwardBackward0", group="nn", dtype="keep", public=False)
 
 
 # ---- constant padding -------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def _pad_constant_bwd(ctx, g):
     return g[sl]
 
 
-PAD_CONSTANT = defop("constant_pad_nd", _pad_constant_fwd, _pad_constant_bwd, family="nn", dtype="keep",
+PAD_CONSTANT = defop("constant_pad_nd", _pad_constant_fwd, _pad_constant_bwd, group="nn", dtype="keep",
                      public=False)
 
 
@@ -265,7 +265,7 @@ def _bce_bwd(ctx, g):
     return gx, gy
 
 
-BINARY_CROSS_ENTROPY = defop("binary_cross_entropy", _bce_fwd, _bce_bwd, save=(0, 1), family="nn",
+BINARY_CROSS_ENTROPY = defop("binary_cross_entropy", _bce_fwd, _bce_bwd, save=(0, 1), group="nn",
                              dtype="float")
 
 
@@ -294,7 +294,7 @@ def _bce_logits_bwd(ctx, g):
 
 
 BINARY_CROSS_ENTROPY_WITH_LOGITS = defop("binary_cross_entropy_with_logits", _bce_logits_fwd, _bce_logits_bwd,
-                                         save=(0, 1, 2), family="nn", dtype="float")
+                                         save=(0, 1, 2), group="nn", dtype="float")
 
 
 # ---- negative log-likelihood --------------------------------------------------------------------------
@@ -344,11 +344,11 @@ def _nll_backward_fwd(xp, g, target, weight, cdim, ignore_index, reduction, shap
 
 def _nll_pair(name, node):
     """The op `name` and its backward op, each the other's derivative; `node`: PyTorch's name, less Backward0."""
-    fwd = defop(name, _nll_fwd, lambda ctx, g: apply(bwd, g, shape=ctx._meta[0][0], **ctx.params), family="nn",
+    fwd = defop(name, _nll_fwd, lambda ctx, g: apply(bwd, g, shape=ctx._meta[0][0], **ctx.params), group="nn",
                 dtype="keep", public=False, node=node + "Backward0")
     bwd = defop(name + "_backward", _nll_backward_fwd,
                 lambda ctx, gg: apply(fwd, gg, **{k: v for k, v in ctx.params.items() if k != "shape"}),
-                node=node + "BackwardBackward0", family="nn", dtype="keep", public=False)
+                node=node + "BackwardBackward0", group="nn", dtype="keep", public=False)
     return fwd
 
 
@@ -366,4 +366,4 @@ def _hook_identity_bwd(ctx, grads):
 
 
 BACKWARD_HOOK = defop("backward_hook", _hook_identity_fwd, _hook_identity_bwd, node="BackwardHookFunctionBackward",
-                      family="nn", dtype="keep", nout=-1, public=False)
+                      group="nn", dtype="keep", nout=-1, public=False)

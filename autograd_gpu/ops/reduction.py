@@ -61,8 +61,8 @@ def _sum_bwd(ctx, g):
     return _expand_back(g, ctx.shapes[0], p["dims"], p["keepdim"])
 
 
-SUM = defop("sum", _sum_fwd, _sum_bwd, family="reduction", dtype="keep")
-SUM_DIM = defop("sum_dim", _sum_fwd, _sum_bwd, node="SumBackward1", family="reduction", dtype="keep", public=False)
+SUM = defop("sum", _sum_fwd, _sum_bwd, group="reduction", dtype="keep")
+SUM_DIM = defop("sum_dim", _sum_fwd, _sum_bwd, node="SumBackward1", group="reduction", dtype="keep", public=False)
 
 
 class _Unset:
@@ -97,8 +97,8 @@ def _mean_fwd(xp, x, dims, keepdim):
     return xp.mean(x, axis=_axis(dims, x.ndim), keepdims=keepdim)
 
 
-MEAN = defop("mean", _mean_fwd, _mean_bwd, family="reduction", dtype="keep")
-MEAN_DIM = defop("mean_dim", _mean_fwd, _mean_bwd, node="MeanBackward1", family="reduction", dtype="keep",
+MEAN = defop("mean", _mean_fwd, _mean_bwd, group="reduction", dtype="keep")
+MEAN_DIM = defop("mean_dim", _mean_fwd, _mean_bwd, node="MeanBackward1", group="reduction", dtype="keep",
                  public=False)
 
 
@@ -144,7 +144,7 @@ def _eye_bool(n, like):
     return Tensor._make(like._xp.eye(n, dtype=bool))
 
 
-PROD_OTHERS = defop("prod_others", _prod_others_fwd, _prod_others_bwd, save=(0,), family="reduction",
+PROD_OTHERS = defop("prod_others", _prod_others_fwd, _prod_others_bwd, save=(0,), group="reduction",
                     dtype="keep", public=False)
 
 
@@ -164,8 +164,8 @@ def _prod_bwd(ctx, g):
     return _expand_back(g, x.shape, (dim,), keepdim) * apply(PROD_OTHERS, x, axis=dim)
 
 
-PROD = defop("prod", _prod_fwd, _prod_bwd, save=(0,), family="reduction", dtype="keep")
-PROD_DIM = defop("prod_dim", _prod_fwd, _prod_bwd, save=(0,), node="ProdBackward1", family="reduction", dtype="keep",
+PROD = defop("prod", _prod_fwd, _prod_bwd, save=(0,), group="reduction", dtype="keep")
+PROD_DIM = defop("prod_dim", _prod_fwd, _prod_bwd, save=(0,), node="ProdBackward1", group="reduction", dtype="keep",
                  public=False)
 
 
@@ -197,11 +197,11 @@ def _amax_fwd(fn):
     return fwd
 
 
-AMAX = defop("amax", _amax_fwd("max"), _amax_bwd, save=(0, "out"), family="reduction", dtype="keep")
-AMIN = defop("amin", _amax_fwd("min"), _amax_bwd, save=(0, "out"), family="reduction", dtype="keep")
-MAX_ALL = defop("max_all", _amax_fwd("max"), _amax_bwd, save=(0, "out"), node="MaxBackward1", family="reduction",
+AMAX = defop("amax", _amax_fwd("max"), _amax_bwd, save=(0, "out"), group="reduction", dtype="keep")
+AMIN = defop("amin", _amax_fwd("min"), _amax_bwd, save=(0, "out"), group="reduction", dtype="keep")
+MAX_ALL = defop("max_all", _amax_fwd("max"), _amax_bwd, save=(0, "out"), node="MaxBackward1", group="reduction",
                 dtype="keep", public=False)
-MIN_ALL = defop("min_all", _amax_fwd("min"), _amax_bwd, save=(0, "out"), node="MinBackward1", family="reduction",
+MIN_ALL = defop("min_all", _amax_fwd("min"), _amax_bwd, save=(0, "out"), node="MinBackward1", group="reduction",
                 dtype="keep", public=False)
 
 
@@ -240,9 +240,9 @@ def _maxdim_fwd(fn):
     return fwd
 
 
-MAX_DIM = defop("max_dim", _maxdim_fwd("max"), _select_bwd, save=("out1",), node="MaxBackward0", family="reduction",
+MAX_DIM = defop("max_dim", _maxdim_fwd("max"), _select_bwd, save=("out1",), node="MaxBackward0", group="reduction",
                 dtype="keep", nout=2, public=False)
-MIN_DIM = defop("min_dim", _maxdim_fwd("min"), _select_bwd, save=("out1",), node="MinBackward0", family="reduction",
+MIN_DIM = defop("min_dim", _maxdim_fwd("min"), _select_bwd, save=("out1",), node="MinBackward0", group="reduction",
                 dtype="keep", nout=2, public=False)
 
 return_types_max = namedtuple("max", ["values", "indices"])
@@ -302,7 +302,7 @@ argmin = _arg("argmin")
 
 def _bool_reduce(fn):
     op = defop(fn, lambda xp, x, dims, keepdim: getattr(xp, fn)(x, axis=_axis(dims, x.ndim), keepdims=keepdim),
-               family="reduction", dtype="keep")
+               group="reduction", dtype="keep")
 
     def f(input, dim=None, keepdim=False):
         return apply(op, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
@@ -349,8 +349,8 @@ def _std_fwd(xp, x, dims, keepdim, correction):
     return xp.sqrt(_var_fwd(xp, x, dims, keepdim, correction))
 
 
-VAR = defop("var", _var_fwd, _var_grad, save=(0,), family="reduction", dtype="keep")
-STD = defop("std", _std_fwd, _std_bwd, save=(0, "out"), family="reduction", dtype="keep")
+VAR = defop("var", _var_fwd, _var_grad, save=(0,), group="reduction", dtype="keep")
+STD = defop("std", _std_fwd, _std_bwd, save=(0, "out"), group="reduction", dtype="keep")
 
 
 def _var_like(op, input, dim, unbiased, keepdim, correction):
@@ -386,7 +386,7 @@ def _logsumexp_bwd(ctx, g):
                                                                                  p["keepdim"])).exp()
 
 
-LOGSUMEXP = defop("logsumexp", _logsumexp_fwd, _logsumexp_bwd, save=(0, "out"), family="reduction", dtype="float")
+LOGSUMEXP = defop("logsumexp", _logsumexp_fwd, _logsumexp_bwd, save=(0, "out"), group="reduction", dtype="float")
 
 
 def logsumexp(input, dim=None, keepdim=False):
@@ -438,7 +438,7 @@ def _norm_bwd(ctx, g):
     return where(zero_norm, 0.0, ge * x.sign() * x.abs() ** (p - 1) / safe ** (p - 1))
 
 
-NORM = defop("norm", _norm_fwd, _norm_bwd, save=(0, "out"), node="LinalgVectorNormBackward0", family="reduction",
+NORM = defop("norm", _norm_fwd, _norm_bwd, save=(0, "out"), node="LinalgVectorNormBackward0", group="reduction",
              dtype="float")
 
 
@@ -458,7 +458,7 @@ def _cumsum_bwd(ctx, g):
 
 
 CUMSUM = defop("cumsum", lambda xp, x, dim: xp.cumsum(x, axis=dim, dtype="int64" if x.dtype.kind in "biu" else None),
-               _cumsum_bwd, family="reduction", dtype="keep")
+               _cumsum_bwd, group="reduction", dtype="keep")
 
 
 def cumsum(input, dim, *, dtype=None):

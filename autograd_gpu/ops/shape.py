@@ -54,22 +54,22 @@ def _view_checked(xp, x, shape):
                            "dimension spans across two contiguous subspaces). Use .reshape(...) instead.") from None
 
 
-VIEW = defop("view", _view_checked, _reshape_bwd, family="shape", dtype="keep", view=True)
+VIEW = defop("view", _view_checked, _reshape_bwd, group="shape", dtype="keep", view=True)
 # reshape of data that cannot be viewed: a copy (PyTorch: clone + _unsafe_view)
 RESHAPE = defop("reshape", lambda xp, x, shape: xp.ascontiguousarray(x).reshape(shape), _reshape_bwd,
-                node="UnsafeViewBackward0", family="shape", dtype="keep")
-UNSQUEEZE = defop("unsqueeze", lambda xp, x, dim: xp.expand_dims(x, dim), _reshape_bwd, family="shape",
+                node="UnsafeViewBackward0", group="shape", dtype="keep")
+UNSQUEEZE = defop("unsqueeze", lambda xp, x, dim: xp.expand_dims(x, dim), _reshape_bwd, group="shape",
                   dtype="keep", view=True)
 def _squeeze_fwd(xp, x, dims):
     return x.squeeze(dims) if dims else x.reshape(x.shape)
 
 
-SQUEEZE = defop("squeeze", _squeeze_fwd, _reshape_bwd, node="SqueezeBackward1", family="shape", dtype="keep",
+SQUEEZE = defop("squeeze", _squeeze_fwd, _reshape_bwd, node="SqueezeBackward1", group="shape", dtype="keep",
                 view=True)
-SQUEEZE_DIMS = defop("squeeze_dims", _squeeze_fwd, _reshape_bwd, node="SqueezeBackward2", family="shape",
+SQUEEZE_DIMS = defop("squeeze_dims", _squeeze_fwd, _reshape_bwd, node="SqueezeBackward2", group="shape",
                      dtype="keep", view=True, public=False)
 SQUEEZE_ALL = defop("squeeze_all", lambda xp, x: x.squeeze(), _reshape_bwd, node="SqueezeBackward0",
-                    family="shape", dtype="keep", view=True, public=False)
+                    group="shape", dtype="keep", view=True, public=False)
 
 
 def view(input, *shape):
@@ -160,12 +160,12 @@ def _permute_bwd(ctx, g):
     return g.permute(inv)
 
 
-PERMUTE = defop("permute", lambda xp, x, dims: x.transpose(dims), _permute_bwd, family="shape", dtype="keep",
+PERMUTE = defop("permute", lambda xp, x, dims: x.transpose(dims), _permute_bwd, group="shape", dtype="keep",
                 view=True)
 TRANSPOSE = defop("transpose", lambda xp, x, d0, d1: xp.swapaxes(x, d0, d1),
-                  lambda ctx, g: g.transpose(ctx.params["d0"], ctx.params["d1"]), family="shape", dtype="keep",
+                  lambda ctx, g: g.transpose(ctx.params["d0"], ctx.params["d1"]), group="shape", dtype="keep",
                   view=True)
-T = defop("t", lambda xp, x: x.T, lambda ctx, g: g.t(), node="TBackward0", family="shape", dtype="keep",
+T = defop("t", lambda xp, x: x.T, lambda ctx, g: g.t(), node="TBackward0", group="shape", dtype="keep",
           view=True)
 
 
@@ -218,7 +218,7 @@ moveaxis = movedim
 
 
 # ---- expand / repeat --------------------------------------------------------------------------------
-EXPAND = defop("expand", lambda xp, x, shape: xp.broadcast_to(x, shape), lambda ctx, g: g, family="shape",
+EXPAND = defop("expand", lambda xp, x, shape: xp.broadcast_to(x, shape), lambda ctx, g: g, group="shape",
                dtype="keep", view=True)
 
 
@@ -284,7 +284,7 @@ def _repeat_bwd(ctx, g):
     return g.reshape(shape)
 
 
-REPEAT = defop("repeat", lambda xp, x, reps: xp.tile(x, reps), _repeat_bwd, family="shape", dtype="keep")
+REPEAT = defop("repeat", lambda xp, x, reps: xp.tile(x, reps), _repeat_bwd, group="shape", dtype="keep")
 
 
 def repeat(input, *sizes):
@@ -296,7 +296,7 @@ def repeat(input, *sizes):
 
 
 # ---- copies -----------------------------------------------------------------------------------------
-CLONE = defop("clone", lambda xp, x: x.copy(), lambda ctx, g: g, family="shape", dtype="keep")
+CLONE = defop("clone", lambda xp, x: x.copy(), lambda ctx, g: g, group="shape", dtype="keep")
 
 
 def clone(input, *, memory_format=None):
@@ -308,7 +308,7 @@ def contiguous(input, memory_format=None):
 
 
 FLIP = defop("flip", lambda xp, x, dims: xp.flip(x, dims).copy(), lambda ctx, g: g.flip(ctx.params["dims"]),
-             family="shape", dtype="keep")
+             group="shape", dtype="keep")
 
 
 def flip(input, *dims):
@@ -359,7 +359,7 @@ def _cat_fwd(xp, *arrays, dim):
     return xp.concatenate(arrays, axis=dim)
 
 
-CAT = defop("cat", _cat_fwd, _cat_bwd, family="shape")
+CAT = defop("cat", _cat_fwd, _cat_bwd, group="shape")
 
 
 def cat(tensors, dim=0, *, axis=None):
@@ -392,7 +392,7 @@ def _stack_bwd(ctx, g):
     return tuple(g.select(dim, i) if need else None for i, need in enumerate(ctx.needs_input_grad))
 
 
-STACK = defop("stack", lambda xp, *arrays, dim: xp.stack(arrays, axis=dim), _stack_bwd, family="shape")
+STACK = defop("stack", lambda xp, *arrays, dim: xp.stack(arrays, axis=dim), _stack_bwd, group="shape")
 
 
 def stack(tensors, dim=0):
@@ -431,8 +431,8 @@ def _split_fwd(xp, x, sections, dim):
     return tuple(out)
 
 
-SPLIT = defop("split", _split_fwd, _split_bwd, family="shape", dtype="keep", view=True, nout=-1)
-SPLIT_WITH_SIZES = defop("split_with_sizes", _split_fwd, _split_bwd, family="shape", dtype="keep", view=True,
+SPLIT = defop("split", _split_fwd, _split_bwd, group="shape", dtype="keep", view=True, nout=-1)
+SPLIT_WITH_SIZES = defop("split_with_sizes", _split_fwd, _split_bwd, group="shape", dtype="keep", view=True,
                          nout=-1, public=False)
 
 

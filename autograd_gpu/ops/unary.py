@@ -1,42 +1,43 @@
-"""Unary elementwise ops. Those with a kernel-backed backward name the kernel in their row."""
+"""Unary elementwise ops. A derivative that runs as a CUDA kernel on the GPU is a kernel_grad: one formula."""
+import math
+
 from .. import _dtype
-from ..autograd import grad_mode
 from ..tensor import Tensor
-from . import backward_kernels as K
-from .core import apply, apply1, apply2, defop
+from .core import apply, defop, export
+from .kernel_grad import kernel_grad
 
 
-def _unary(name, forward, backward=None, *, save=(), kernel=None, dtype="float", node=None):
-    op = defop(name, forward, backward, save=save, kernel=kernel, dtype=dtype, node=node, family="unary")
-    return lambda input: apply1(op, input)
+def unary(name, forward, backward=None, *, save=(), dtype="float", node=None, inplace=True):
+    """Declare the row of a one-input op and its public function (also a method and, `inplace`, `name_`)."""
+    op = defop(name, forward, backward, save=save, dtype=dtype, node=node, group="unary")
+
+    def fn(input):
+        return apply(op, input)
+    fn.__name__ = fn.__qualname__ = name
+    return export(fn, inplace=inplace)
 
 
-def _k(kop):
-    """backward = one kernel launch on (grad, saved value)"""
-    kernel = kop.forward
-
-    def backward(ctx, g):
-        if grad_mode._state.enabled:  # create_graph: record the launch, so that it can be differentiated
-            return apply2(kop, g, ctx.saved[0])
-        # NOTE: the common case needs no node: the kernel runs on the arrays (no tensor for the saved value)
-        return Tensor._make(kernel(None, g._data, ctx.saved_array(0)))
-    return backward
-
-
-exp = _unary("exp", lambda xp, x: xp.exp(x), _k(K.EXP_BWD), save=("out",), kernel="exp_bwd")
-log = _unary("log", lambda xp, x: xp.log(x), _k(K.LOG_BWD), save=(0,), kernel="log_bwd")
-log1p = _unary("log1p", lambda xp, x: xp.log1p(x), _k(K.LOG1P_BWD), save=(0,), kernel="log1p_bwd",
-               node="Log1PBackward0")
-expm1 = _unary("expm1", lambda xp, x: xp.expm1(x), lambda ctx, g: g * (ctx.saved[0] + 1), save=("out",))
-log2 = _unary("log2", lambda xp, x: xp.log2(x), lambda ctx, g: g / (ctx.saved[0] * 0.6931471805599453), save=(0,))
-log10 = _unary("log10", lambda xp, x: xp.log10(x), lambda ctx, g: g / (ctx.saved[0] * 2.302585092994046),
-               save=(0,))
-sqrt = _unary("sqrt", lambda xp, x: xp.sqrt(x), _k(K.SQRT_BWD), save=("out",), kernel="sqrt_bwd")
-rsqrt = _unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x), _k(K.RSQRT_BWD), save=("out",), kernel="rsqrt_bwd")
-sin = _unary("sin", lambda xp, x: xp.sin(x), lambda ctx, g: g * ctx.saved[0].cos(), save=(0,))
-cos = _unary("cos", lambda xp, x: xp.cos(x), lambda ctx, g: g * -ctx.saved[0].sin(), save=(0,))
-tan = _unary("tan", lambda xp, x: xp.tan(x), lambda ctx, g: g * (1 + ctx.saved[0] * ctx.saved[0]), save=("out",))
-tanh = _unary("tanh", lambda xp, x: xp.tanh(x), _k(K.TANH_BWD), save=("out",), kernel="tanh_bwd")
+exp = unary("exp", lambda xp, x: xp.exp(x),
+            kernel_grad("exp_bwd", lambda xp, g, y: g * y, node="MulBackward0"), save=("out",))
+log = unary("log", lambda xp, x: xp.log(x),
+            kernel_grad("log_bwd", lambda xp, g, x: g / x, node="DivBackward0"), save=(0,))
+log1p = unary("log1p", lambda xp, x: xp.log1p(x),
+              kernel_grad("log1p_bwd", lambda xp, g, x: g / (x + 1), node="Log1PBackwardBackward0"),
+              save=(0,), node="Log1PBackward0")
+expm1 = unary("expm1", lambda xp, x: xp.expm1(x), lambda ctx, g: g * (ctx.saved[0] + 1), save=("out",))
+log2 = unary("log2", lambda xp, x: xp.log2(x), lambda ctx, g: g / (ctx.saved[0] * 0.6931471805599453), save=(0,))
+log10 = unary("log10", lambda xp, x: xp.log10(x), lambda ctx, g: g / (ctx.saved[0] * 2.302585092994046),
+              save=(0,))
+sqrt = unary("sqrt", lambda xp, x: xp.sqrt(x),
+             kernel_grad("sqrt_bwd", lambda xp, g, y: g / (2 * y), node="DivBackward0"), save=("out",))
+rsqrt = unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
+              kernel_grad("rsqrt_bwd", lambda xp, g, y: -0.5 * g * (y * y * y), node="MulBackward0"),
+              save=("out",))
+sin = unary("sin", lambda xp, x: xp.sin(x), lambda ctx, g: g * ctx.saved[0].cos(), save=(0,))
+cos = unary("cos", lambda xp, x: xp.cos(x), lambda ctx, g: g * -ctx.saved[0].sin(), save=(0,))
+tan = unary("tan", lambda xp, x: xp.tan(x), lambda ctx, g: g * (1 + ctx.saved[0] * ctx.saved[0]), save=("out",))
+tanh = unary("tanh", lambda xp, x: xp.tanh(x), kernel_grad("tanh_bwd", lambda xp, g, y: g * (1 - y * y)),
+             save=("out",))
 
 
 def _sigmoid_fwd(xp, x):
@@ -45,34 +46,39 @@ def _sigmoid_fwd(xp, x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-sigmoid = _unary("sigmoid", _sigmoid_fwd, _k(K.SIGMOID_BWD), save=("out",), kernel="sigmoid_bwd")
-relu = _unary("relu", lambda xp, x: xp.maximum(x, 0), _k(K.RELU_BWD), save=("out",), kernel="relu_bwd",
-              dtype="keep")
+sigmoid = unary("sigmoid", _sigmoid_fwd, kernel_grad("sigmoid_bwd", lambda xp, g, y: g * (1 - y) * y),
+                save=("out",))
+# (threshold_backward: where(y <= 0, 0, g); a NaN result passes g through)
+relu = unary("relu", lambda xp, x: xp.maximum(x, 0),
+             kernel_grad("relu_bwd", lambda xp, g, y: xp.where(y <= 0, 0, g), node="ReluBackwardBackward0"),
+             save=("out",), dtype="keep")
 
 
 def _zero_grad(ctx, g):
     return g * 0
 
 
-sign = _unary("sign", lambda xp, x: xp.sign(x), _zero_grad, dtype="keep")
-floor = _unary("floor", lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, dtype="keep")
-ceil = _unary("ceil", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, dtype="keep")
-trunc = _unary("trunc", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, dtype="keep")
-frac = _unary("frac", lambda xp, x: x - xp.trunc(x), lambda ctx, g: g, dtype="keep")
+sign = unary("sign", lambda xp, x: xp.sign(x), _zero_grad, dtype="keep")
+floor = unary("floor", lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, dtype="keep")
+ceil = unary("ceil", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, dtype="keep")
+trunc = unary("trunc", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, dtype="keep")
+frac = unary("frac", lambda xp, x: x - xp.trunc(x), lambda ctx, g: g, dtype="keep")
 def _round_fwd(xp, x, decimals=0):
     return xp.round(x, decimals) if x.dtype.kind == "f" else x.copy()
 
 
-_ROUND = defop("round", _round_fwd, _zero_grad, family="unary", dtype="keep")
-_ROUND_DECIMALS = defop("round_decimals", _round_fwd, _zero_grad, node="RoundBackward1", family="unary",
+_ROUND = defop("round", _round_fwd, _zero_grad, group="unary", dtype="keep")
+_ROUND_DECIMALS = defop("round_decimals", _round_fwd, _zero_grad, node="RoundBackward1", group="unary",
                         dtype="keep", public=False)
 
 
+@export(inplace=True)
 def round(input, *, decimals=None):
     # NOTE: numpy and PyTorch both round half to even; passing decimals (even 0) records RoundBackward1
     return apply(_ROUND, input) if decimals is None else apply(_ROUND_DECIMALS, input, decimals=decimals)
 
 
+@export(inplace=True)
 def square(input):
     return input * input
 
@@ -86,13 +92,16 @@ def _clamp_fwd(xp, x, min=None, max=None):
     return xp.minimum(x, max)
 
 
-def _clamp_bwd(ctx, g):
-    x, = ctx.saved
-    return apply(K.CLAMP_BWD, g, x, lo=ctx.params.get("min"), hi=ctx.params.get("max"))
+def _clamp_bounds(ctx):
+    lo, hi = ctx.params.get("min"), ctx.params.get("max")
+    return {"lo": -math.inf if lo is None else float(lo), "hi": math.inf if hi is None else float(hi)}
 
 
-_CLAMP = defop("clamp", _clamp_fwd, _clamp_bwd, save=(0,), node="ClampBackward1", family="unary",
-               kernel="clamp_bwd", dtype="promote")
+# g where lo <= x <= hi, else 0 (and 0 where x is NaN)
+_CLAMP = defop("clamp", _clamp_fwd,
+               kernel_grad("clamp_bwd", lambda xp, g, x, lo, hi: xp.where((x >= lo) & (x <= hi), g, 0),
+                           scalars=_clamp_bounds, node="ClampBackwardBackward0"),
+               save=(0,), node="ClampBackward1", group="unary", dtype="promote")
 
 
 def _clamp_tensor_fwd(xp, x, lo, hi):
@@ -104,7 +113,7 @@ def _clamp_tensor_fwd(xp, x, lo, hi):
 def _clamp_tensor_bwd(ctx, g):
     # PyTorch's clamp_backward / clamp_backward_min_max: x gets g inside [lo, hi]; lo gets it where x < lo
     # (and lo < hi), hi where x > hi or hi < lo
-    from .arithmetic import where
+    from .arithmetic import where  # layering: arithmetic is declared after unary
     x, lo, hi = ctx.saved
     zero = 0.0
     gx = glo = ghi = None
@@ -123,11 +132,11 @@ def _clamp_tensor_bwd(ctx, g):
 
 
 _CLAMP_TENSOR = defop("clamp_tensor", _clamp_tensor_fwd, _clamp_tensor_bwd, save=(0, 1, 2), node="ClampBackward0",
-                      family="unary", public=False)
+                      group="unary", public=False)
 
 
+@export(inplace=True, aliases=("clip",))
 def clamp(input, min=None, max=None):
-    from ..tensor import Tensor
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -149,9 +158,11 @@ def clamp(input, min=None, max=None):
 clip = clamp
 
 
+@export(inplace=True)
 def clamp_min(input, min):
     return clamp(input, min=min)
 
 
+@export(inplace=True)
 def clamp_max(input, max):
     return clamp(input, max=max)

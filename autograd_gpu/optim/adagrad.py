@@ -1,6 +1,6 @@
 """Adagrad with learning-rate decay (torch.optim.Adagrad)."""
-from .. import _kernels as K
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _increment_step, _step_tensor, _zeros_like
+from .._kernels import kernel
+from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _increment_step, _step_tensor, _zeros_like
 
 __all__ = ["Adagrad"]
 
@@ -9,7 +9,7 @@ class Adagrad(Optimizer):
     """Adagrad, step for step as torch.optim.Adagrad::
 
         g = -grad if maximize else grad;  g += weight_decay * p
-        sum += g * g;  p -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)
+        state_sum += g * g;  p -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)
 
     State ("step", "sum" = initial_accumulator_value) is created for every parameter at once.
 
@@ -45,6 +45,16 @@ class Adagrad(Optimizer):
             self._init_state(p, group)
         step = _increment_step(state["step"])
         total = state["sum"]
-        K.adagrad_step(p._data, p._grad._data, total._data, step=step, lr=group["lr"], lr_decay=group["lr_decay"],
-                       eps=group["eps"], weight_decay=group["weight_decay"], maximize=group["maximize"])
+        clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+        _ADAGRAD(p._data, p._grad._data, total._data, neg_clr=-clr, eps=group["eps"],
+                 weight_decay=group["weight_decay"], maximize=group["maximize"])
         _bump_version(p, total)
+
+
+def _adagrad_ref(xp, p, g, state_sum, *, neg_clr, eps, weight_decay, maximize):
+    g = _grad(g, p, weight_decay, maximize)
+    state_sum += g * g
+    p += (neg_clr * g) / (xp.sqrt(state_sum) + eps)
+
+
+_ADAGRAD = kernel("adagrad_step", _adagrad_ref)

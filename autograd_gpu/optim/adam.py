@@ -1,6 +1,7 @@
 """Adam, with AMSGrad and (decoupled) weight decay (torch.optim.Adam)."""
-from .. import _kernels as K
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _increment_step, _step_tensor, _zeros_like
+from .._kernels import kernel
+from .optimizer import (Optimizer, _bump_version, _check_hyperparameter, _grad, _increment_step, _lerp_,
+                        _step_tensor, _zeros_like)
 
 __all__ = ["Adam"]
 
@@ -49,8 +50,36 @@ class Adam(Optimizer):
         m, v = state["exp_avg"], state["exp_avg_sq"]
         v_max = state["max_exp_avg_sq"] if group["amsgrad"] else None
         beta1, beta2 = group["betas"]
-        K.adam_step(p._data, p._grad._data, m._data, v._data, None if v_max is None else v_max._data,
-                    step=step, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                    weight_decay=group["weight_decay"], decoupled_weight_decay=group["decoupled_weight_decay"],
-                    maximize=group["maximize"])
+        lr, weight_decay = group["lr"], group["weight_decay"]
+        # host-side numbers in double precision, as torch.optim computes them in Python
+        bias_correction2 = 1 - beta2 ** step
+        decoupled = group["decoupled_weight_decay"]
+        scalars = dict(beta1_weight=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2,
+                       weight_decay=0.0 if decoupled else weight_decay,
+                       decay=1 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0, eps=group["eps"],
+                       neg_step_size=-lr / (1 - beta1 ** step), bias_correction2_sqrt=bias_correction2 ** 0.5,
+                       maximize=group["maximize"])
+        if v_max is None:
+            _ADAM(p._data, p._grad._data, m._data, v._data, **scalars)
+        else:
+            _ADAM_AMSGRAD(p._data, p._grad._data, m._data, v._data, v_max._data, **scalars)
         _bump_version(p, m, v, v_max)
+
+
+def _adam_ref(xp, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, beta1_weight, beta2, one_minus_beta2,
+              weight_decay, decay, eps, neg_step_size, bias_correction2_sqrt, maximize):
+    """The step of kernels/optim.cu's adam_step (adam_amsgrad_step with max_exp_avg_sq), operation for operation."""
+    if decay != 1:
+        p *= decay
+    g = _grad(g, p, weight_decay, maximize)
+    _lerp_(exp_avg, g, beta1_weight)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (one_minus_beta2 * g) * g
+    v = exp_avg_sq
+    if max_exp_avg_sq is not None:
+        v = xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+    p += (neg_step_size * exp_avg) / (xp.sqrt(v) / bias_correction2_sqrt + eps)
+
+
+_ADAM = kernel("adam_step", _adam_ref)
+_ADAM_AMSGRAD = kernel("adam_amsgrad_step", _adam_ref)

@@ -68,6 +68,23 @@ def _increment_step(step_t):
     return float(data)
 
 
+def _grad(g, p, weight_decay, maximize):
+    """The gradient every optimizer's reference step starts from: -g if maximize, plus weight_decay * p (L2)."""
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    return g
+
+
+def _lerp_(start, end, weight):
+    """start = torch.lerp(start, end, weight), in place, as ATen writes it: the formula depends on |weight| < 0.5."""
+    if -0.5 < weight < 0.5:
+        start += weight * (end - start)
+    else:
+        start[...] = end - (end - start) * (1 - weight)
+
+
 def _bump_version(*tensors):
     """Mark tensors written in place, as PyTorch's in-place ops do."""
     for t in tensors:

@@ -1,6 +1,7 @@
 """RMSprop, centered or not, with momentum (torch.optim.RMSprop)."""
-from .. import _kernels as K
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _increment_step, _step_tensor, _zeros_like
+from .._kernels import kernel
+from .optimizer import (Optimizer, _bump_version, _check_hyperparameter, _grad, _increment_step, _lerp_,
+                        _step_tensor, _zeros_like)
 
 __all__ = ["RMSprop"]
 
@@ -43,7 +44,37 @@ class RMSprop(Optimizer):
         sq = state["square_avg"]
         grad_avg = state["grad_avg"] if group["centered"] else None
         buf = state["momentum_buffer"] if group["momentum"] > 0 else None
-        K.rmsprop_step(p._data, p._grad._data, sq._data, None if grad_avg is None else grad_avg._data,
-                       None if buf is None else buf._data, lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
-                       weight_decay=group["weight_decay"], momentum=group["momentum"], maximize=group["maximize"])
+        scalars = dict(lr=group["lr"], alpha=group["alpha"], one_minus_alpha=1 - group["alpha"], eps=group["eps"],
+                       weight_decay=group["weight_decay"], maximize=group["maximize"])
+        buffers = [b._data for b in (grad_avg, buf) if b is not None]
+        if buf is not None:
+            scalars["momentum"] = group["momentum"]
+        _RMSPROP[grad_avg is not None, buf is not None](p._data, p._grad._data, sq._data, *buffers, **scalars)
         _bump_version(p, sq, grad_avg, buf)
+
+
+def _rmsprop_ref(centered, with_momentum):
+    def ref(xp, p, g, square_avg, *buffers, lr, alpha, one_minus_alpha, eps, weight_decay, maximize, momentum=0):
+        grad_avg = buffers[0] if centered else None
+        buf = buffers[-1] if with_momentum else None
+        g = _grad(g, p, weight_decay, maximize)
+        square_avg *= alpha
+        square_avg += (one_minus_alpha * g) * g
+        if centered:
+            _lerp_(grad_avg, g, one_minus_alpha)
+            avg = xp.sqrt(square_avg - grad_avg * grad_avg)
+        else:
+            avg = xp.sqrt(square_avg)
+        avg += eps
+        if with_momentum:
+            buf *= momentum
+            buf += g / avg
+            p -= lr * buf
+        else:
+            p += (-lr * g) / avg
+    return ref
+
+
+# (centered, momentum) -> the kernel of kernels/optim.cu for that variant
+_RMSPROP = {(c, m): kernel("rmsprop" + ("_centered" if c else "") + ("_momentum" if m else "") + "_step",
+                           _rmsprop_ref(c, m)) for c in (False, True) for m in (False, True)}

@@ -1,6 +1,6 @@
 """SGD with momentum, dampening, Nesterov and weight decay (torch.optim.SGD)."""
-from .. import _kernels as K
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _zeros_like
+from .._kernels import kernel
+from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _zeros_like
 
 __all__ = ["SGD"]
 
@@ -38,8 +38,31 @@ class SGD(Optimizer):
             if buf is None:  # the first step sets it to the gradient
                 buf = state["momentum_buffer"] = _zeros_like(p)
                 first = True
-        K.sgd_step(p._data, p._grad._data, None if buf is None else buf._data, lr=group["lr"],
-                   weight_decay=group["weight_decay"], momentum=group["momentum"],
-                   dampening=group["dampening"], nesterov=group["nesterov"], maximize=group["maximize"],
-                   first=first)
+        if buf is None:
+            _SGD(p._data, p._grad._data, lr=group["lr"], weight_decay=group["weight_decay"],
+                 maximize=group["maximize"])
+        else:
+            _SGD_MOMENTUM(p._data, p._grad._data, buf._data, lr=group["lr"], weight_decay=group["weight_decay"],
+                          momentum=group["momentum"], damp_alpha=1 - group["dampening"], nesterov=group["nesterov"],
+                          maximize=group["maximize"], first=first)
         _bump_version(p, buf)
+
+
+# The reference steps of the kernels in kernels/optim.cu (numpy/cupy in-place ops, the same operations in the
+# same order); the flags arrive as T, nonzero meaning true.
+def _sgd_ref(xp, p, g, *, lr, weight_decay, maximize):
+    p -= lr * _grad(g, p, weight_decay, maximize)
+
+
+def _sgd_momentum_ref(xp, p, g, buf, *, lr, weight_decay, momentum, damp_alpha, nesterov, maximize, first):
+    g = _grad(g, p, weight_decay, maximize)
+    if first:
+        buf[...] = g
+    else:
+        buf *= momentum
+        buf += g if damp_alpha == 1 else damp_alpha * g  # (1 * g is g exactly: one pass less, no temporary)
+    p -= lr * (g + momentum * buf if nesterov else buf)
+
+
+_SGD = kernel("sgd_step", _sgd_ref)
+_SGD_MOMENTUM = kernel("sgd_momentum_step", _sgd_momentum_ref)

@@ -125,10 +125,10 @@ class _Segment:
     """One checkpointed call: what is needed to run it again, and the nodes waiting for their saved tensors."""
 
     def __init__(self, fn, args, kwargs, rng, holders):
-        from ..ops.core import SavedTensor
+        from ..ops.core import save_tensor
         Tensor = _tensor_type()
         self.fn, self.kwargs, self.rng, self.holders = fn, kwargs, rng, holders
-        self.args = [SavedTensor(a) if isinstance(a, Tensor) else a for a in args]  # version-checked
+        self.args = [save_tensor(a) if isinstance(a, Tensor) else a for a in args]  # version-checked
 
     def recompute(self):
         from ..ops.core import SavedTensor
