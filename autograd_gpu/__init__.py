@@ -24,7 +24,7 @@ from .creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_
                        randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .ops import PUBLIC_OPS  # noqa: F401
 from .ops.activation import log_softmax, softmax  # noqa: F401
-from .ops.arithmetic import (abs, absolute, add, allclose, bitwise_and, bitwise_not, bitwise_or,  # noqa: F401,A004
+from .ops.arithmetic import (abs, absolute, add, addmm, allclose, bitwise_and, bitwise_not, bitwise_or,  # noqa: F401,A004
                              bitwise_xor, bmm, div, divide, dot, eq, equal, float_power, floor_divide, fmod, ge,
                              greater, greater_equal, gt, isclose, le, less, less_equal, logical_and, logical_not,
                              logical_or, logical_xor, lt, matmul, maximum, minimum, mm, mul, multiply, mv, ne, neg,

@@ -15,7 +15,7 @@ _SAME = {
     M: "add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow float_power neg negative "
        "abs absolute reciprocal maximum minimum eq ne lt le gt ge greater greater_equal less less_equal not_equal "
        "logical_and logical_or logical_xor logical_not bitwise_not bitwise_and bitwise_or bitwise_xor equal isclose "
-       "allclose mm bmm dot mv matmul",
+       "allclose mm addmm bmm dot mv matmul",
     U: "exp log log1p expm1 log2 log10 sqrt rsqrt sin cos tan tanh sigmoid relu sign floor ceil trunc frac round "
        "square clamp clip clamp_min clamp_max",
     R: "sum mean prod max min amax amin argmax argmin all any var std logsumexp norm cumsum",

@@ -10,9 +10,10 @@ from .. import _device, _random
 from ..autograd import grad_mode
 from ..ops import nn_ops as N
 from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
-from ..ops.arithmetic import where
+from ..ops.arithmetic import addmm as _addmm, where
 from ..ops.core import apply
 from ..ops.indexing import INDEX_SELECT
+from ..ops.shape import broadcast_shapes as _broadcast_shapes
 from ..ops.unary import sigmoid as _sigmoid, tanh as _tanh
 from ..tensor import Tensor
 from ._conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d, fold,  # noqa: F401
@@ -22,8 +23,21 @@ from ._conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv_transp
 # ---- linear -----------------------------------------------------------------------------------------
 def linear(input, weight, bias=None):
     """y = input @ weight.T + bias"""
+    # the graphs PyTorch records: 2-D with a bias one addmm (AddmmBackward0); other contiguous inputs with a
+    # bias of one row flattened to 2-D around it (ViewBackward0s); otherwise matmul, then the bias added
+    if bias is not None:
+        if input.ndim == 2:
+            return _addmm(bias, input, weight.t())
+        if bias.ndim and bias.numel() == bias.shape[-1] and input.is_contiguous():
+            out = _addmm(bias, input.reshape(-1, input.shape[-1]), weight.t())
+            return out.view(*input.shape[:-1], out.shape[-1])
     out = input.mm(weight.t()) if input.ndim == 2 else input.matmul(weight.t())
-    return out + bias if bias is not None else out
+    if bias is None:
+        return out
+    shape = _broadcast_shapes(out.shape, bias.shape)
+    if shape != out.shape:  # (PyTorch adds the bias in place: it may not grow the output)
+        raise RuntimeError(f"output with shape {list(out.shape)} doesn't match the broadcast shape {list(shape)}")
+    return out + bias
 
 
 def bilinear(input1, input2, weight, bias=None):

@@ -2,7 +2,7 @@
 import math
 
 from ..autograd import grad_mode
-from ..tensor import Tensor
+from ..tensor import SCALAR_TYPE_NAMES, Tensor, _legacy_type_name
 from .core import apply, defop, export
 from .kernel_grad import kernel_grad
 from .shape import broadcast_shapes
@@ -375,16 +375,20 @@ def _column_major(t):
     return d.strides[0] == d.itemsize and d.strides[1] == d.shape[0] * d.itemsize
 
 
-def _mm_bwd(ctx, g):
+def _mm_grads(a, b, g, need_a, need_b):
     # NOTE: as PyTorch's mm_mat{1,2}_backward: a column-major operand (e.g. a Linear's weight.t()) gets its
     # gradient computed transposed, in its own layout, so it reaches the leaf contiguous (no copy to lay it out)
-    a, b = ctx.saved
     ga = gb = None
-    if ctx.needs_input_grad[0]:
+    if need_a:
         ga = b.mm(g.t()).t() if _column_major(a) else g.mm(b.t())
-    if ctx.needs_input_grad[1]:
+    if need_b:
         gb = g.t().mm(a).t() if _column_major(b) else a.t().mm(g)
     return ga, gb
+
+
+def _mm_bwd(ctx, g):
+    a, b = ctx.saved
+    return _mm_grads(a, b, g, ctx.needs_input_grad[0], ctx.needs_input_grad[1])
 
 
 def _bmm_bwd(ctx, g):
@@ -411,6 +415,28 @@ def _matmul_bwd(ctx, g):
 
 
 MM = defop("mm", lambda xp, a, b: a @ b, _mm_bwd, save=(0, 1), group="matmul")
+
+
+def _addmm_fwd(xp, c, a, b, beta=1, alpha=1):
+    ab = a @ b
+    if alpha != 1:
+        ab *= alpha
+    if beta == 0:  # (as PyTorch: input is ignored, nan and inf in it too)
+        return ab
+    ab += c if beta == 1 else beta * c  # (in place: ab is a fresh (n, p) array; c broadcasts to it)
+    return ab
+
+
+def _addmm_bwd(ctx, g):
+    # input: beta * g (sum_to undoes the broadcast of a bias); mat1, mat2: as mm's, times alpha
+    beta, alpha = ctx.params.get("beta", 1), ctx.params.get("alpha", 1)
+    need = ctx.needs_input_grad
+    gc = (g if beta == 1 else g * beta) if need[0] else None
+    a, b = ctx.saved
+    return (gc,) + _mm_grads(a, b, g if alpha == 1 else g * alpha, need[1], need[2])
+
+
+ADDMM = defop("addmm", _addmm_fwd, _addmm_bwd, save=(1, 2), group="matmul")
 BMM = defop("bmm", lambda xp, a, b: xp.matmul(a, b), _bmm_bwd, save=(0, 1), group="matmul")
 # batched / broadcast matmul where one operand has >= 3 dims (a 1-D operand is a vector, as in PyTorch)
 MATMUL = defop("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_bwd, save=(0, 1), node="UnsafeViewBackward0",
@@ -444,6 +470,37 @@ def mm(input, mat2):
                            f"{mat2.shape[0]}x{mat2.shape[1]})")
     _check_matmul_dtypes(input, mat2, "mm")
     return apply(MM, input, mat2)
+
+
+@export
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape (a Linear's bias).
+
+    >>> torch.addmm(torch.zeros(3), torch.ones(2, 4), torch.ones(4, 3), beta=0.5, alpha=2).shape
+    torch.Size([2, 3])
+    """
+    for name, m in (("mat1", mat1), ("mat2", mat2)):
+        if m.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {m.ndim}-D tensor")
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({mat1.shape[0]}x{mat1.shape[1]} and "
+                           f"{mat2.shape[0]}x{mat2.shape[1]})")
+    dt = mat2._data.dtype
+    for name, m in (("self", input), ("mat1", mat1)):
+        if m._data.dtype != dt:
+            raise RuntimeError(f"{name} and mat2 must have the same dtype, but got "
+                               f"{SCALAR_TYPE_NAMES[m._data.dtype.name]} and {SCALAR_TYPE_NAMES[dt.name]}")
+    size = [mat1.shape[0], mat2.shape[1]]
+    if input.ndim > 2:
+        raise RuntimeError(f"expand({_legacy_type_name(input)}{{{list(input.shape)}}}, size={size}): the number "
+                           f"of sizes provided (2) must be greater or equal to the number of dimensions in the "
+                           f"tensor ({input.ndim})")
+    for k in range(1, input.ndim + 1):
+        if input.shape[-k] not in (1, size[-k]):
+            raise RuntimeError(f"The expanded size of the tensor ({size[-k]}) must match the existing size "
+                               f"({input.shape[-k]}) at non-singleton dimension {2 - k}.  Target sizes: {size}.  "
+                               f"Tensor sizes: {list(input.shape)}")
+    return apply(ADDMM, input, mat1, mat2, beta=beta, alpha=alpha)
 
 
 @export
