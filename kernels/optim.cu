@@ -186,3 +186,20 @@ __global__ void adagrad_step(T* __restrict__ p, const T* __restrict__ g, T* __re
         p[i] = pi + (neg_clr * gi) / (ag_sqrt(si) + eps);
     }
 }
+
+// Adadelta: sq = sq * rho + ((1 - rho) * g) * g; delta = sqrt(acc + eps) / sqrt(sq + eps) * g;
+// acc = acc * rho + ((1 - rho) * delta) * delta; p += -lr * delta
+template <typename T>
+__global__ void adadelta_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ square_avg,
+                              T* __restrict__ acc_delta, T neg_lr, T rho, T one_minus_rho, T eps,
+                              T weight_decay, T maximize, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T pi = p[i];
+        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+        const T sq = square_avg[i] * rho + (one_minus_rho * gi) * gi;
+        square_avg[i] = sq;
+        const T delta = ag_sqrt(acc_delta[i] + eps) / ag_sqrt(sq + eps) * gi;
+        acc_delta[i] = acc_delta[i] * rho + (one_minus_rho * delta) * delta;
+        p[i] = pi + neg_lr * delta;
+    }
+}

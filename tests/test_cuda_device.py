@@ -175,6 +175,9 @@ OPTIMIZERS = {
     "RMSprop": lambda p: ag.optim.RMSprop(p, lr=1e-3),
     "Adagrad": lambda p: ag.optim.Adagrad(p, lr=1e-2),
 }
+# every other optimizer with its defaults (a new one is picked up here)
+OPTIMIZERS.update({n: (lambda cls: lambda p: cls(p))(getattr(ag.optim, n)) for n in ag.optim.__all__
+                   if n not in ("Optimizer", "lr_scheduler") and not any(k.split("-")[0] == n for k in OPTIMIZERS)})
 
 
 @pytest.mark.skipif(not SIM, reason="counting host transfers needs the CuPy stand-in")

@@ -38,6 +38,8 @@ CASES = [
     ("Adagrad", dict()),
     ("Adagrad", dict(lr=0.1, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.5, eps=1e-6)),
     ("Adagrad", dict(lr=0.1, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.5, eps=1e-4, weight_decay=0.1, maximize=True)),
 ]
 
 
@@ -215,7 +217,10 @@ def test_add_param_group_later(device):
         opt.add_param_group([ours[0]])
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+OPTIMIZER_NAMES = [n for n in optim.__all__ if n not in ("Optimizer", "lr_scheduler")]
+
+
+@pytest.mark.parametrize("name", OPTIMIZER_NAMES)
 def test_state_dict_format_matches_torch(name, device):
     options = {"SGD": dict(lr=0.1, momentum=0.9), "RMSprop": dict(centered=True, momentum=0.5)}.get(name, {})
     opt, topt, ours, theirs = _run(name, options, np.float32, steps=3, device=device)
