@@ -108,26 +108,20 @@ class BackwardCFunction(Node, FunctionCtx):
         return out
 
     def _check_grad(self, r, j):
-        from ..ops.core import sum_to
-        from .. import _dtype
-        shape, dt = self._in_meta[j]
+        """The gradient of tensor input j, checked as PyTorch checks it, then conformed as an op's is."""
+        from ..ops.core import _conform
+        import numpy as np
+        meta = self._in_meta[j]
+        shape = meta[0]
         if r._data.shape != shape:
             try:
-                ok = _broadcast_shape(shape, r._data.shape) == r._data.shape
+                ok = np.broadcast_shapes(shape, r._data.shape) == r._data.shape
             except ValueError:
                 ok = False
             if not ok:
                 raise RuntimeError(f"Function {self.name()} returned an invalid gradient at index {j} - got "
                                    f"{list(r._data.shape)} but expected shape compatible with {list(shape)}")
-            r = sum_to(r, shape)
-        if r._data.dtype != dt:
-            r = r.to(_dtype.from_numpy_dtype(dt))
-        return r
-
-
-def _broadcast_shape(a, b):
-    import numpy as np
-    return np.broadcast_shapes(a, b)
+        return _conform(r, meta)
 
 
 class FunctionMeta(type):
