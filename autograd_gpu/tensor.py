@@ -232,6 +232,10 @@ class Tensor:
         """How many in-place writes this tensor's storage has seen (shared by its views and detach())."""
         return self._vc.value
 
+    def _bump_version(self):
+        """Count one in-place write of this tensor's storage (its views and detach()es share the counter)."""
+        self._vc.value += 1
+
     @property
     def grad_fn(self):
         if self._base is not None and self._view_version != self._vc.value:
@@ -372,7 +376,7 @@ class Tensor:
 
     def _iadd_data(self, other):
         self._data += other._data
-        self._vc.value += 1
+        self._bump_version()
 
     # ---- device and dtype moves -------------------------------------------------------------
     def to(self, *args, **kwargs):

@@ -132,8 +132,7 @@ class AccumulateGrad(Node):
             if create_graph:
                 var._grad = g
             else:
-                d = _sole_array(g)
-                var._grad = g._owned_copy() if d is None else _tensor_class()._make(d)
+                var._grad = _tensor_class()._make(g._data) if grad_may_take_buffer(g) else g._owned_copy()
         elif create_graph or var._grad.requires_grad:
             var._grad = var._grad + g
         else:
@@ -145,32 +144,36 @@ def _tensor_class():
     return Tensor
 
 
-def _sole_array(g):
-    """g's array when it is C-contiguous and nothing but the engine can reach it or its memory (so .grad may
-    take it without a copy), else None.
+def grad_may_take_buffer(g):
+    """Whether a leaf's new `.grad` may take the gradient g's array as it is, without a copy: only when the array
+    is C-contiguous and nothing but the engine can reach g, its array or the array that array is a view of. Then
+    no one else can see a later in-place update of `.grad` (optimizer steps, accumulation), nor can such an
+    update reach anyone else. (PyTorch's AccumulateGrad steals a gradient on the same condition.)
 
-    NOTE: CPython reference counts, as numpy's own temporary elision uses them. g: the engine's `g`,
-    accumulate's `g`, ours and getrefcount's argument. Its array: g's slot, `d` and the argument; the array a
-    view was taken from: the view's `.base`, `b`, the argument and the view's base Tensor (itself held by g
-    alone). A gradient also held elsewhere (sent to two inputs, passed in by the user, kept by a hook, saved
-    for backward) has more references and is copied.
+    NOTE: CPython reference counts, as numpy's own temporary elision uses them, so the count of the engine's own
+    references is exact: g is held by `_accumulate_step`'s `g`, accumulate's `g`, ours and getrefcount's
+    argument; its array by g's slot, `d` and the argument; the array a view was taken from by the view's
+    `.base`, `b`, the argument and the view's base Tensor (itself held by g alone). A gradient also held
+    elsewhere (sent to two inputs, passed in by the user, kept by a hook, saved for backward) has more
+    references and is copied. Calling this from elsewhere, or adding a frame between, changes the counts: the
+    tests in tests/test_engine.py pin both sides of the rule.
     """
     d = g._data
     if not d.flags.c_contiguous or sys.getrefcount(g) > 4 or sys.getrefcount(d) > 3:
-        return None
+        return False
     b = d.base
     if b is not None:
         if type(b) is not type(d) or b.base is not None:
-            return None
+            return False
         owners = 3
         t = g._base
         if t is not None:
             if t._data is not b or sys.getrefcount(t) > 3:
-                return None
+                return False
             owners = 4
         if sys.getrefcount(b) > owners:
-            return None
-    return d
+            return False
+    return True
 
 
 def run_leaf_hooks(var, g):
@@ -219,6 +222,26 @@ def _topological_order(root_nodes):
     return order
 
 
+class _Targets:
+    """The inputs of autograd.grad / backward(inputs=...): only the part of the graph that reaches them runs."""
+    __slots__ = ("want", "run", "captured", "accumulate")
+
+    def __init__(self, roots, targets, accumulate):
+        self.want = {}  # node -> [(output_nr, index into captured)]
+        for i, (n, nr) in enumerate(targets):
+            self.want.setdefault(n, []).append((nr, i))
+        self.run = set()  # the nodes whose backward must run
+        self.captured = [None] * len(targets)  # the gradient that reached each target
+        self.accumulate = accumulate  # whether the target leaves' .grad are also updated
+        needed = set()
+        for n in reversed(_topological_order(roots)):
+            if any(c in needed for c, _ in n.next_functions if c is not None):
+                self.run.add(n)
+                needed.add(n)
+            elif n in self.want:
+                needed.add(n)
+
+
 def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulate=True):
     """Run backward from `edges` (one (node, output_nr) per root) seeded with `grads`.
 
@@ -235,37 +258,27 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
     return _execute(edges, grads, retain_graph, create_graph, targets, accumulate)
 
 
-def _execute(edges, grads, retain_graph, create_graph, targets, accumulate):
+def _plan(edges, grads, targets, accumulate):
+    """Everything decided before a node runs: the gradient buffers seeded with `grads` (node -> one slot per
+    output), each node's count of consumers yet to run, the heap of the nodes ready to start, and the
+    _Targets (None: the whole graph runs)."""
     roots = {n for n, _ in edges}
     buffers = {}
     for (n, nr), g in zip(edges, grads):
         b = buffers.setdefault(n, [None] * n.num_outputs)
         b[nr] = g if b[nr] is None else b[nr] + g
-
-    captured = None
-    run = None  # the nodes whose backward must run (None: all)
-    if targets is not None:
-        captured = [None] * len(targets)
-        want = {}
-        for i, (n, nr) in enumerate(targets):
-            want.setdefault(n, []).append((nr, i))
-        needed = set()
-        run = set()
-        for n in reversed(_topological_order(roots)):
-            if any(c in needed for c, _ in n.next_functions if c is not None):
-                run.add(n)
-                needed.add(n)
-            elif n in want:
-                needed.add(n)
-    else:
-        want = None
-
-    # NOTE: nodes run straight off a heap (newest first, each once all its consumers have run): a node's
-    # children are released before its body runs, so the body may stop early (`continue`) at any point. The
-    # last child released waits in `ready`, off the heap: in a chain (the heap empty) it simply runs next.
     deps = _dependencies(roots)
     heap = [(-n._seq, id(n), n) for n in roots if n not in deps]
     heapq.heapify(heap)
+    return buffers, deps, heap, (None if targets is None else _Targets(roots, targets, accumulate))
+
+
+def _execute(edges, grads, retain_graph, create_graph, targets, accumulate):
+    """The loop: pop the next node, run it, send its gradients on to its next_functions."""
+    buffers, deps, heap, targets = _plan(edges, grads, targets, accumulate)
+    # NOTE: nodes run straight off a heap (newest first, each once all its consumers have run): a node's
+    # children are released before it runs, so it may send nothing on. The last child released waits in
+    # `ready`, off the heap: in a chain (the heap empty) it simply runs next.
     pop, push, pushpop = heapq.heappop, heapq.heappush, heapq.heappushpop
     ready = None
     prev = grad_mode.is_grad_enabled()
@@ -294,50 +307,9 @@ def _execute(edges, grads, retain_graph, create_graph, targets, accumulate):
             buf = buffers.pop(node, None)
             if buf is None:
                 continue
-            if node._hooked:  # tensor hooks or retain_grad() on one of its outputs, or node hooks
-                if node._pre_hooks:
-                    for nr, hooks in node._pre_hooks.items():
-                        if buf[nr] is not None:
-                            for fn in list(hooks.values()):
-                                r = fn(buf[nr])
-                                if r is not None:
-                                    buf[nr] = r
-                if node._retain:
-                    for nr, ref in node._retain.items():
-                        t = ref()
-                        if t is not None and buf[nr] is not None:
-                            g = buf[nr] if create_graph else buf[nr].detach()
-                            t._grad = g if t._grad is None else t._grad + g
-            if isinstance(node, AccumulateGrad):
-                if want is not None and node not in want:
-                    continue  # a leaf off the way to the inputs: its hooks do not fire, its .grad stays
-                g = run_leaf_hooks(node.variable, buf[0])
-                buf = None  # (so that the gradient's only references are `g`s: see _sole_array)
-                if want is not None:
-                    for _, i in want[node]:
-                        captured[i] = g
-                if accumulate:
-                    node.accumulate(g, create_graph)
+            outs = _run_node(node, buf, targets, retain_graph, create_graph)
+            if outs is None:
                 continue
-            if want is not None:
-                if node in want:
-                    for nr, i in want[node]:
-                        captured[i] = buf[nr]
-                if node not in run:
-                    continue
-            if node._hooked and node._hooks_prehook:
-                for fn in list(node._hooks_prehook.values()):
-                    r = fn(tuple(buf))
-                    if r is not None:
-                        buf = list(r)
-            outs = node.apply(buf) if not anomaly_mode._enabled else anomaly_mode.run_node(node, buf)
-            if node._hooked and node._post_hooks:
-                for fn in list(node._post_hooks.values()):
-                    r = fn(tuple(outs), tuple(buf))
-                    if r is not None:
-                        outs = list(r)
-            if not retain_graph:
-                node._release()
             for (child, nr), g in zip(node.next_functions, outs):
                 if child is None or g is None:
                     continue
@@ -345,8 +317,71 @@ def _execute(edges, grads, retain_graph, create_graph, targets, accumulate):
                 if b is None:
                     b = buffers[child] = [None] * child.num_outputs
                 b[nr] = g if b[nr] is None else b[nr] + g
-            outs = b = None
+            # NOTE: the loop keeps no gradient alive, or a leaf's .grad would copy it (grad_may_take_buffer)
+            outs = b = g = None
     finally:
         quiet.__exit__(None, None, None)
         grad_mode._set(prev)
-    return captured
+    return None if targets is None else targets.captured
+
+
+def _run_node(node, buf, targets, retain_graph, create_graph):
+    """Run one node on the gradients sent to it (buf: one slot per output): the hooks on its outputs and
+    retain_grad, then a leaf's accumulation, or its prehooks, backward (checked by anomaly mode when on) and post
+    hooks. Returns the gradients to send to its next_functions, or None when it sends nothing."""
+    if node._hooked:
+        _output_hooks(node, buf, create_graph)
+    if isinstance(node, AccumulateGrad):
+        _accumulate_step(node, buf, targets, create_graph)
+        return None
+    if targets is not None:
+        if node in targets.want:
+            for nr, i in targets.want[node]:
+                targets.captured[i] = buf[nr]
+        if node not in targets.run:
+            return None
+    if node._hooked and node._hooks_prehook:
+        for fn in list(node._hooks_prehook.values()):
+            r = fn(tuple(buf))
+            if r is not None:
+                buf = list(r)
+    outs = node.apply(buf) if not anomaly_mode._enabled else anomaly_mode.run_node(node, buf)
+    if node._hooked and node._post_hooks:
+        for fn in list(node._post_hooks.values()):
+            r = fn(tuple(outs), tuple(buf))
+            if r is not None:
+                outs = list(r)
+    if not retain_graph:
+        node._release()
+    return outs
+
+
+def _output_hooks(node, buf, create_graph):
+    """The tensor hooks (register_hook on a non-leaf) and retain_grad() of node's outputs, in place on buf."""
+    if node._pre_hooks:
+        for nr, hooks in node._pre_hooks.items():
+            if buf[nr] is not None:
+                for fn in list(hooks.values()):
+                    r = fn(buf[nr])
+                    if r is not None:
+                        buf[nr] = r
+    if node._retain:
+        for nr, ref in node._retain.items():
+            t = ref()
+            if t is not None and buf[nr] is not None:
+                g = buf[nr] if create_graph else buf[nr].detach()
+                t._grad = g if t._grad is None else t._grad + g
+
+
+def _accumulate_step(node, buf, targets, create_graph):
+    """A leaf's gradient: its hooks, then into the target list and/or its .grad."""
+    if targets is not None and node not in targets.want:
+        return  # a leaf off the way to the inputs: its hooks do not fire, its .grad stays
+    g = run_leaf_hooks(node.variable, buf[0])
+    buf[0] = None  # (the loop's list too: now `g` is the engine's only reference, see grad_may_take_buffer)
+    if targets is not None:
+        for _, i in targets.want[node]:
+            targets.captured[i] = g
+        if not targets.accumulate:
+            return
+    node.accumulate(g, create_graph)

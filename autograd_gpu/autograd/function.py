@@ -190,7 +190,7 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
                 raw = cls.forward(ctx, *args)
         if not recording:
             for t in ctx._dirty:
-                t._vc.value += 1
+                t._bump_version()
             ctx._saved = ctx._to_save
             return raw
         return _wrap_outputs(ctx, args, raw)
@@ -249,7 +249,7 @@ def _wrap_outputs(ctx, args, raw):
 
 def _rebase_dirty(ctx, t, i, differentiable):
     """t was modified in place by forward: its history now goes through ctx (CopySlices for a view)."""
-    t._vc.value += 1  # as PyTorch: a dirty tensor's version moves on once more
+    t._bump_version()  # as PyTorch: a dirty tensor's version moves on once more
     if t._base is None and t._grad_fn is None and t._requires_grad:
         raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
     if not differentiable:

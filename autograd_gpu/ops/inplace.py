@@ -54,7 +54,7 @@ def _write(t, out):
     else:
         with t._data.device:
             t._data[...] = src
-    t._vc.value += 1
+    t._bump_version()
 
 
 def _alias(t):

@@ -64,7 +64,7 @@ def _increment_step(step_t):
         data = data.get()
         step_t._data = data
     data += 1
-    step_t._vc.value += 1
+    step_t._bump_version()
     return float(data)
 
 
@@ -89,7 +89,7 @@ def _bump_version(*tensors):
     """Mark tensors written in place, as PyTorch's in-place ops do."""
     for t in tensors:
         if t is not None:
-            t._vc.value += 1
+            t._bump_version()
 
 
 class Optimizer:
