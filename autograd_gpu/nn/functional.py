@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _device, _random
 from ..autograd import grad_mode
-from ..ops import nn_ops as N
+from ..ops import nn_ops
 from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from ..ops.arithmetic import addmm as _addmm, where
 from ..ops.core import apply
@@ -87,7 +87,7 @@ def selu(input, inplace=False):
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
-    return apply(N.GELU, input, approximate=approximate)
+    return apply(nn_ops.GELU, input, approximate=approximate)
 
 
 def silu(input, inplace=False):
@@ -99,7 +99,7 @@ def mish(input, inplace=False):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    return apply(N.SOFTPLUS, input, beta=beta, threshold=threshold)
+    return apply(nn_ops.SOFTPLUS, input, beta=beta, threshold=threshold)
 
 
 def logsigmoid(input):
@@ -298,7 +298,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     _device.check_index_range(idx, 0, num, IndexError, "index out of range in self", "embedding")
     if max_norm is not None:
         _embedding_renorm_(weight, input, max_norm, norm_type)
-    return apply(N.EMBEDDING, weight, indices=input.long() if idx.dtype != np.int64 else input,
+    return apply(nn_ops.EMBEDDING, weight, indices=input.long() if idx.dtype != np.int64 else input,
                  padding_idx=padding_idx)
 
 
@@ -364,7 +364,7 @@ def pad(input, pad, mode="constant", value=None):
         for d, lo, hi in pairs:
             widths[d] = (max(lo, 0), max(hi, 0))
         if any(w != (0, 0) for w in widths):
-            out = apply(N.PAD_CONSTANT, out, widths=tuple(widths), value=0.0 if value is None else value)
+            out = apply(nn_ops.PAD_CONSTANT, out, widths=tuple(widths), value=0.0 if value is None else value)
         return out
     if value is not None and value != 0:
         raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument.')
@@ -502,12 +502,12 @@ def _nll(logp, target, weight, ignore_index, reduction):
         raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument "
                            "'weight'. This input cannot have requires_grad True.")
     if logp.ndim <= 2:
-        return apply(N.NLL_LOSS, logp, target=target, weight=weight, cdim=cdim, ignore_index=ignore_index,
+        return apply(nn_ops.NLL_LOSS, logp, target=target, weight=weight, cdim=cdim, ignore_index=ignore_index,
                      reduction=reduction)
     # NOTE: as PyTorch: (N, C, d1, ...) other than 4-d runs as (N, C, 1, d1 * ...), the result viewed back
     n, c = logp.shape[:2]
     four_d = logp.ndim == 4
-    out = apply(N.NLL_LOSS2D, logp if four_d else logp.reshape(n, c, 1, -1),
+    out = apply(nn_ops.NLL_LOSS2D, logp if four_d else logp.reshape(n, c, 1, -1),
                 target=target if four_d else target.reshape(n, 1, -1), weight=weight, cdim=1,
                 ignore_index=ignore_index, reduction=reduction)
     return out.reshape(target.shape) if reduction == "none" and not four_d else out
@@ -565,7 +565,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     x = input._data
     if type(x) is np.ndarray and x.size and ((x < 0) | (x > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
-    loss = apply(N.BINARY_CROSS_ENTROPY, input, target)
+    loss = apply(nn_ops.BINARY_CROSS_ENTROPY, input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
@@ -581,7 +581,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise RuntimeError("The function 'binary_cross_entropy_with_logits' is not differentiable with respect to "
                            "argument 'pos_weight'. This input cannot have requires_grad True.")
     _device.check_same_device([t._data for t in (input, target, weight, pos_weight) if t is not None])
-    loss = apply(N.BINARY_CROSS_ENTROPY_WITH_LOGITS, input, target, pos_weight if pos_weight is not None else 1.0)
+    loss = apply(nn_ops.BINARY_CROSS_ENTROPY_WITH_LOGITS, input, target, pos_weight if pos_weight is not None else 1.0)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
