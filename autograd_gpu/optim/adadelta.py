@@ -1,6 +1,6 @@
 """Adadelta (torch.optim.Adadelta)."""
 from .._kernels import kernel
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _increment_step, _step_tensor, _zeros_like
+from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad
 
 __all__ = ["Adadelta"]
 
@@ -32,12 +32,7 @@ class Adadelta(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p, group):
-        state = self.state[p]
-        if len(state) == 0:
-            state["step"] = _step_tensor()
-            state["square_avg"] = _zeros_like(p)
-            state["acc_delta"] = _zeros_like(p)
-        _increment_step(state["step"])
+        state, _ = self._stepped_state(p, ("square_avg", "acc_delta"))
         sq, acc = state["square_avg"], state["acc_delta"]
         _ADADELTA(p._data, p._grad._data, sq._data, acc._data, neg_lr=-group["lr"], rho=group["rho"],
                   one_minus_rho=1 - group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],

@@ -1,7 +1,6 @@
 """Adam, with AMSGrad and (decoupled) weight decay (torch.optim.Adam)."""
 from .._kernels import kernel
-from .optimizer import (Optimizer, _bump_version, _check_hyperparameter, _grad, _increment_step, _lerp_,
-                        _step_tensor, _zeros_like)
+from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _lerp_
 
 __all__ = ["Adam"]
 
@@ -39,14 +38,7 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p, group):
-        state = self.state[p]
-        if len(state) == 0:
-            state["step"] = _step_tensor()
-            state["exp_avg"] = _zeros_like(p)
-            state["exp_avg_sq"] = _zeros_like(p)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = _zeros_like(p)
-        step = _increment_step(state["step"])
+        state, step = self._stepped_state(p, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")[:3 if group["amsgrad"] else 2])
         m, v = state["exp_avg"], state["exp_avg_sq"]
         v_max = state["max_exp_avg_sq"] if group["amsgrad"] else None
         beta1, beta2 = group["betas"]

@@ -213,6 +213,16 @@ class Optimizer:
                             self._update(p, group)
         return loss
 
+    def _stepped_state(self, p, buffers, fill=0):
+        """p's state, with its step count incremented (returned as a float); made on p's first step: "step"
+        (a CPU tensor) and, for each name in `buffers`, a tensor like p filled with `fill`."""
+        state = self.state[p]
+        if len(state) == 0:
+            state["step"] = _step_tensor()
+            for name in buffers:
+                state[name] = _zeros_like(p, fill)
+        return state, _increment_step(state["step"])
+
     def _update(self, p, group):
         """Update parameter p (whose ``_grad`` is set) and its state in place."""
         raise NotImplementedError

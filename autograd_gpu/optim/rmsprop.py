@@ -1,7 +1,6 @@
 """RMSprop, centered or not, with momentum (torch.optim.RMSprop)."""
 from .._kernels import kernel
-from .optimizer import (Optimizer, _bump_version, _check_hyperparameter, _grad, _increment_step, _lerp_,
-                        _step_tensor, _zeros_like)
+from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _lerp_
 
 __all__ = ["RMSprop"]
 
@@ -32,15 +31,8 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p, group):
-        state = self.state[p]
-        if len(state) == 0:
-            state["step"] = _step_tensor()
-            state["square_avg"] = _zeros_like(p)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = _zeros_like(p)
-            if group["centered"]:
-                state["grad_avg"] = _zeros_like(p)
-        _increment_step(state["step"])
+        state, _ = self._stepped_state(p, ("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ())
+                                       + (("grad_avg",) if group["centered"] else ()))
         sq = state["square_avg"]
         grad_avg = state["grad_avg"] if group["centered"] else None
         buf = state["momentum_buffer"] if group["momentum"] > 0 else None
