@@ -8,6 +8,7 @@ import numpy as np
 from . import _device, _dtype, _random
 from .ops.core import apply, defop
 from .tensor import Tensor, _check_can_require_grad
+from .tensor import SCALAR_TYPE_NAMES
 
 
 def _finish(data, requires_grad):
@@ -255,7 +256,6 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, la
 def _random_tensor(kind, size, dtype, device, requires_grad, generator, **kw):
     dt = _dtype.to_dtype(dtype) or (_dtype.int64 if kind == "integers" else _dtype.get_default_dtype())
     if kind != "integers" and not dt.is_floating_point:
-        from .tensor import SCALAR_TYPE_NAMES
         raise NotImplementedError(f"\"{'check_uniform_bounds' if kind == 'random' else 'normal_kernel_cpu'}\" not "
                                   f"implemented for '{SCALAR_TYPE_NAMES[dt.np.name]}'")
     dev = _device.resolve(device)

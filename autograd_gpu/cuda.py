@@ -1,5 +1,6 @@
 """torch.cuda's basics. Every function here is safe to call on a machine without CUDA."""
 from . import _device
+from . import _random
 
 
 def is_available():
@@ -40,7 +41,6 @@ def get_device_name(device=None):
 
 
 def manual_seed(seed):
-    from . import _random
     _random.manual_seed(seed)
 
 

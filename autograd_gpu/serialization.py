@@ -96,7 +96,7 @@ class _Writer:
 
 def _parameter_class():
     try:
-        from .nn import Parameter
+        from .nn import Parameter  # layering: nn (which saves through this module) loads after it
     except ImportError:
         return None
     return Parameter

@@ -60,7 +60,7 @@ class Tensor:
 
     def __new__(cls, *args, **kwargs):
         # legacy constructor: Tensor(2, 3) is an uninitialised float tensor; Tensor([1, 2]) copies the data
-        from .creation import _legacy_new
+        from .creation import _legacy_new  # layering: the legacy constructor is creation's, above the tensor
         return _legacy_new(cls, *args, **kwargs)
 
     @classmethod
@@ -346,7 +346,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into each leaf's .grad; `gradient` weights the vector-Jacobian product."""
-        from .autograd import backward
+        from .autograd._backward import backward  # layering: the autograd API sits above the tensor
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self):
@@ -381,7 +381,7 @@ class Tensor:
     # ---- device and dtype moves -------------------------------------------------------------
     def to(self, *args, **kwargs):
         """to(device), to(dtype), to(device, dtype), to(other_tensor); copy=False and non_blocking accepted."""
-        from .creation import _to
+        from .creation import _to  # layering: device and dtype moves make tensors: creation, above the tensor
         return _to(self, *args, **kwargs)
 
     def cpu(self):
@@ -417,11 +417,11 @@ class Tensor:
         return self.to(other.dtype)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from .creation import tensor
+        from .creation import tensor  # layering: creation sits above the tensor
         return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
 
     def _new_filled(self, fill, size, dtype, device, requires_grad):
-        from .creation import full
+        from .creation import full  # layering: creation sits above the tensor
         if len(size) == 1 and isinstance(size[0], (tuple, list)):
             size = tuple(size[0])
         return full(size, fill, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
@@ -465,7 +465,7 @@ def _wrap_dim(dim, ndim):
 
 def _replay(t, chain):
     """Re-apply the view ops of `chain` to `t` (a differentiable replay that shares t's memory)."""
-    from .ops.core import apply
+    from .ops.core import apply  # layering: a view's history is replayed with the ops, which sit above the tensor
     for op, params, idx in chain:
         t = apply(op, t, **params)
         if idx is not None:

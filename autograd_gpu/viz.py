@@ -10,6 +10,8 @@ boxes the outputs, orange boxes saved tensors (show_saved=True). Edges run from 
 import os
 import shutil
 import subprocess
+from .ops.core import SavedTensor
+from .tensor import Tensor
 
 _NODE_ATTR = dict(style="filled", shape="box", align="left", fontsize="10", ranksep="0.1", height="0.2",
                   fontname="monospace")
@@ -107,7 +109,6 @@ def _saved_name(node, k):
 
 def _saved_entries(node):
     """(name, shape, key) for each saved tensor of node, read without unpacking (no version check)."""
-    from .ops.core import SavedTensor
     saved = getattr(node, "_saved", None)
     if type(saved) not in (list, tuple):  # freed, or waiting for a checkpoint recomputation
         return []
@@ -125,7 +126,6 @@ def make_dot(var, params=None, show_attrs=False, show_saved=False, max_attr_char
     params: a dict name -> Tensor (e.g. dict(model.named_parameters())) to label the leaves.
     show_saved: also draw the tensors each node saved for backward.
     """
-    from .tensor import Tensor
     params = params or {}
     for v in params.values():
         if not isinstance(v, Tensor):

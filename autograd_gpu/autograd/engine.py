@@ -140,7 +140,7 @@ class AccumulateGrad(Node):
 
 
 def _tensor_class():
-    from ..tensor import Tensor
+    from ..tensor import Tensor  # layering: the engine runs below the tensor; .grad holds a Tensor
     return Tensor
 
 

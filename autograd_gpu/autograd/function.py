@@ -20,13 +20,18 @@ import warnings
 
 from . import anomaly_mode, grad_mode
 from .engine import _FREED_MSG, Node
+from ..ops.core import SavedTensor, save_tensor
+from ..tensor import Tensor
+from ..ops.inplace import _check_inplace_allowed, _copy_slices
+from ..ops.core import SavedTensor
+from ..ops.core import _conform
+from ..creation import zeros
 
 
 class FunctionCtx:
     """What forward may call on ctx: save_for_backward, mark_dirty, mark_non_differentiable, ..."""
 
     def save_for_backward(self, *tensors):
-        from ..tensor import Tensor
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type "
@@ -65,7 +70,6 @@ class BackwardCFunction(Node, FunctionCtx):
 
     @property
     def saved_tensors(self):
-        from ..ops.core import SavedTensor
         s = self._saved
         if s is None:
             raise RuntimeError(_FREED_MSG)
@@ -79,8 +83,6 @@ class BackwardCFunction(Node, FunctionCtx):
         self._saved = None
 
     def apply(self, grads):
-        from ..creation import zeros
-        from ..tensor import Tensor
         if self.materialize_grads:
             grads = [zeros(m[0], dtype=m[1], device=m[2]) if g is None and m is not None else g
                      for g, m in zip(grads, self._out_meta)]
@@ -109,7 +111,6 @@ class BackwardCFunction(Node, FunctionCtx):
 
     def _check_grad(self, r, j):
         """The gradient of tensor input j, checked as PyTorch checks it, then conformed as an op's is."""
-        from ..ops.core import _conform
         import numpy as np
         meta = self._in_meta[j]
         shape = meta[0]
@@ -162,7 +163,6 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor
         setup = cls.setup_context is not Function.setup_context
         if setup and kwargs:  # bind keywords to positions, as PyTorch does for setup_context functions
             import inspect
@@ -198,8 +198,6 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
 
 def _wrap_outputs(ctx, args, raw):
     """Attach ctx as the grad_fn of forward's outputs, rebase dirty inputs and pack the saved tensors."""
-    from ..ops.core import SavedTensor, save_tensor
-    from ..tensor import Tensor
     single = not isinstance(raw, tuple)
     raws = (raw,) if single else raw
     in_ids = {id(a) for a in args if isinstance(a, Tensor)}
@@ -257,8 +255,6 @@ def _rebase_dirty(ctx, t, i, differentiable):
     if t._base is None:
         t._requires_grad, t._grad_fn, t._output_nr = True, ctx, i
         return
-    from ..ops.inplace import _check_inplace_allowed, _copy_slices
-    from ..tensor import Tensor
     _check_inplace_allowed(t)
     src = Tensor._make(t._data, True, ctx, i, t._vc)
     with grad_mode.enable_grad():
@@ -286,7 +282,6 @@ def once_differentiable(fn):
     through it raises an error."""
     @functools.wraps(fn)
     def wrapper(ctx, *args):
-        from ..tensor import Tensor
         with grad_mode.no_grad():
             outputs = fn(ctx, *args)
         if not grad_mode.is_grad_enabled():

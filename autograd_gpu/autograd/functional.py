@@ -10,10 +10,14 @@ tensor([[2., 0.],
         [0., 4.]])
 """
 from . import grad_mode
+from ..tensor import Tensor
+from . import grad
+from ..ops.shape import stack
+from ..creation import zeros_like
+from ..creation import zeros, zeros_like
 
 
 def _tensor_type():
-    from ..tensor import Tensor
     return Tensor
 
 
@@ -74,7 +78,6 @@ def _check_outputs_require_grad(outputs, strict):
 
 def _autograd_grad(outputs, inputs, grad_outputs=None, create_graph=False, retain_graph=None):
     """autograd.grad that skips outputs that do not require grad (their gradients are None)."""
-    from . import grad
     if grad_outputs is None:
         grad_outputs = (None,) * len(outputs)
     pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if o is not None and o.requires_grad]
@@ -85,7 +88,6 @@ def _autograd_grad(outputs, inputs, grad_outputs=None, create_graph=False, retai
 
 
 def _fill_in_zeros(grads, refs, strict, what):
-    from ..creation import zeros_like
     res = []
     for i, g in enumerate(grads):
         if g is None:
@@ -125,7 +127,6 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v): the Jacobian-vector product at `inputs` (by the double-backward trick)."""
-    from ..creation import zeros_like
     with grad_mode.enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
@@ -148,8 +149,6 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
     """The Jacobian of func at `inputs`: for output i and input j, a Tensor of shape out_i.shape + in_j.shape."""
-    from ..creation import zeros, zeros_like
-    from ..ops.shape import stack
     if strategy not in ("forward-mode", "reverse-mode"):
         raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your function '
                          'has more outputs than inputs, "forward-mode" tends to be more performant. Otherwise, prefer '
@@ -230,7 +229,6 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
 
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), H v): the Hessian-vector product of a scalar func at `inputs` (double-backward trick)."""
-    from ..creation import zeros_like
     is_in_tuple, is_out_tuple, inputs, v, outputs, jac = _second_order("hvp", func, inputs, v, create_graph, strict)
     with grad_mode.enable_grad():
         grad_jac = tuple(zeros_like(x).requires_grad_(True) for x in inputs)

@@ -12,6 +12,8 @@ import numpy as np
 
 from ..ops import conv_ops
 from ..ops.core import apply
+from ..ops.arithmetic import where
+from ..tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
            "unfold", "fold"]
@@ -249,8 +251,6 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 def _adaptive_mean(x, dim, out):
     """Mean over the adaptive windows along `dim`: window i is [floor(i*n/out), ceil((i+1)*n/out))."""
-    from ..ops.arithmetic import where
-    from ..tensor import Tensor
     n = x.shape[dim]
     if n % out == 0:  # equal windows: a reshape and a mean
         return x.reshape(*x.shape[:dim], out, n // out, *x.shape[dim + 1:]).mean(dim + 1)

@@ -18,6 +18,7 @@ from ..ops.unary import sigmoid as _sigmoid, tanh as _tanh
 from ..tensor import Tensor
 from ._conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d, fold,  # noqa: F401
                     max_pool2d, unfold)
+from ..tensor import _legacy_type_name
 
 
 # ---- linear -----------------------------------------------------------------------------------------
@@ -277,7 +278,6 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 # ---- embedding / one_hot / pad --------------------------------------------------------------------------
 def _check_indices(indices, name):
     if indices._data.dtype.kind not in "iu":
-        from ..tensor import _legacy_type_name
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar "
                            f"types: Long, Int; but got {_legacy_type_name(indices)} instead (while checking "
                            f"arguments for {name})")

@@ -13,6 +13,7 @@ from .. import _device, _random
 from ..autograd import grad_mode
 from ..ops.nn_ops import _erfinv_array
 from ..tensor import Tensor
+from ..creation import empty
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -146,7 +147,6 @@ def orthogonal_(tensor, gain=1, generator=None):
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    from ..creation import empty
     flat = empty(rows, cols, dtype=tensor.dtype, device=tensor.device).normal_(0, 1, generator=generator)
     a = flat._data.T if rows < cols else flat._data
     xp = tensor._xp

@@ -1,5 +1,6 @@
 """nn.Parameter: a leaf Tensor that a Module registers as one of its parameters."""
 from ..tensor import Tensor
+from ..creation import empty
 
 
 class Parameter(Tensor):
@@ -14,7 +15,6 @@ class Parameter(Tensor):
 
     def __new__(cls, data=None, requires_grad=True):
         if data is None:
-            from ..creation import empty
             data = empty(0)
         p = cls._make(data._data, False)
         p.requires_grad_(requires_grad)

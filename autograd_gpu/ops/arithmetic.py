@@ -6,6 +6,9 @@ from ..tensor import SCALAR_TYPE_NAMES, Tensor, _legacy_type_name
 from .core import apply, defop, export
 from .kernel_grad import kernel_grad
 from .shape import broadcast_shapes
+from .. import _dtype
+from .. import _device, _dtype
+from .indexing import nonzero
 
 
 def _is_t(x):
@@ -275,13 +278,11 @@ WHERE = defop("where", lambda xp, a, b, condition: xp.where(condition._data, a, 
 @export(method=False)  # (Tensor.where(condition, other) takes self as the input: bound in _methods)
 def where(condition, input=None, other=None):
     if input is None and other is None:
-        from .indexing import nonzero
         return nonzero(condition, as_tuple=True)
     if condition._data.dtype.kind != "b":
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{condition.dtype.name.capitalize()}")
     if not _is_t(input) and not _is_t(other):
-        from .. import _device, _dtype
         # two Python numbers: PyTorch's dtype for them (the default float dtype, int64 or bool), on the
         # condition's device
         kinds = {type(v) for v in (input, other)}
@@ -330,7 +331,6 @@ def bitwise_not(input):
 
 
 def _bitwise(name, input, other):
-    from .. import _dtype
     dt = _dtype.result_type((input, other))
     if dt.is_floating_point:
         raise NotImplementedError(f'"{name}_cpu" not implemented for \'{dt.name.capitalize()}\'')

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import _kernels
 from .core import apply, defop
+from .indexing import gather
 
 
 def geometry(image, kernel, out, stride, padding, dilation):
@@ -294,7 +295,6 @@ def _max_pool2d_bwd(ctx, grads):
 
 def _max_pool2d_backward_bwd(ctx, gg):
     (idx,) = ctx.saved
-    from .indexing import gather
     N, C, OH, OW = idx.shape
     return gather(gg.reshape(N, C, -1), 2, idx.reshape(N, C, -1)).reshape(N, C, OH, OW), None
 

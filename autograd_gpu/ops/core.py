@@ -14,6 +14,7 @@ from .. import _device, _dtype
 from ..autograd import anomaly_mode, grad_mode
 from ..autograd.engine import Node, _FREED_MSG
 from ..autograd.engine import _seq as _node_seq
+from ..tensor import Tensor, _Version, _legacy_type_name
 
 OP_TABLE = {}  # every primitive by name (ops.PUBLIC_OPS: those a test case must name)
 EXPORTS = {}  # public name -> Export: autograd_gpu.<name>, and which are Tensor methods / in-place methods
@@ -91,7 +92,6 @@ class SavedTensor:
 
     def unpack(self, node):
         if self.counter.value != self.version:
-            from ..tensor import _legacy_type_name
             t = self.tensor
             if t is None:
                 t = Tensor._make(self.data, False)
@@ -209,12 +209,11 @@ def _zeros_like_meta(meta, grads):
 
 def sum_to(grad, shape):
     """Undo broadcasting: sum `grad` down to `shape` (the one place where this happens)."""
-    from .reduction import sum as _sum
     shape = tuple(shape)
     lead = grad.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and grad.shape[i + lead] != 1)
     if axes:
-        grad = _sum(grad, axes, keepdim=True)
+        grad = grad.sum(axes, keepdim=True)  # (the method: reduction.py, a row like any other, uses this module)
     if lead or grad.shape != shape:
         grad = grad.reshape(shape)
     return grad
@@ -516,4 +515,3 @@ def _record(op, inputs, results, params, edges, meta, needs):
     return node
 
 
-from ..tensor import Tensor, _Version  # noqa: E402  (tensor.py imports this module lazily; bound here for the hot path)

@@ -4,11 +4,12 @@ import numpy as np
 
 from .. import _device
 from .core import apply, defop
+from .inplace import inplace
 from .reduction import _dims
+from ..tensor import Tensor
 
 
 def _is_t(x):
-    from ..tensor import Tensor
     return isinstance(x, Tensor)
 
 
@@ -229,7 +230,6 @@ INDEX_PUT = defop("index_put", _index_put_fwd, _index_put_bwd, group="indexing",
 
 
 def setitem(t, idx, value):
-    from .inplace import inplace
     if _is_t(value) and value._data.dtype != t._data.dtype:
         value = value.to(t.dtype)
     index, basic = convert_index(idx, t._xp, t.ndim, t._data.shape)
@@ -243,7 +243,6 @@ def setitem(t, idx, value):
 
 
 def index_put_(input, indices, values, accumulate=False):
-    from .inplace import inplace
     index, _ = convert_index(tuple(indices), input._xp, input.ndim, input._data.shape)
     return inplace(input, lambda old: apply(INDEX_PUT, old, values, index=index, accumulate=accumulate))
 
@@ -347,7 +346,6 @@ def _scatter_bwd(reduce_add):
 
 
 def _arange_index(index, shape, dim):
-    from ..tensor import Tensor
     xp = index._xp
     n = index._data.shape
     ar = xp.broadcast_to(xp.arange(n[dim]).reshape([-1 if d == dim else 1 for d in range(len(n))]), n).copy()
@@ -415,7 +413,7 @@ def _masked_fill_fwd(xp, x, value, mask):
 
 
 def _masked_fill_bwd(ctx, g):
-    from .arithmetic import where
+    from .arithmetic import where  # layering: a cycle in the ops (arithmetic.where -> indexing.nonzero)
     mask = ctx.params["mask"]
     gx = where(mask, 0.0, g) if ctx.needs_input_grad[0] else None
     gv = where(mask, g, 0.0).sum() if ctx.needs_input_grad[1] else None
@@ -438,13 +436,12 @@ def masked_fill(input, mask, value):
 
 
 def masked_select(input, mask):
-    from .shape import broadcast_tensors
+    from .shape import broadcast_tensors  # layering: a cycle in the ops (shape -> reduction -> indexing)
     x, m = broadcast_tensors(input, mask)
     return getitem(x, m)
 
 
 def nonzero(input, *, as_tuple=False):
-    from ..tensor import Tensor
     xp = input._xp
     nz = xp.nonzero(input._data)
     if as_tuple:

@@ -8,6 +8,7 @@ import numpy as np
 from ..tensor import NO_GRAD_VIEW_INPLACE, SCALAR_TYPE_NAMES, Tensor
 from ..autograd import grad_mode
 from .core import defop, record
+from ..tensor import _replay
 
 
 def _check_inplace_allowed(t):
@@ -108,7 +109,6 @@ def _copy_slices(view, src):
 
 
 def _copy_slices_bwd(ctx, g):
-    from ..tensor import _replay
     chain, mask = ctx.params["chain"], ctx.params["mask"]
     g_base = g.masked_fill(mask, 0) if ctx.needs_input_grad[0] else None
     g_src = _replay(g, chain) if ctx.needs_input_grad[1] else None

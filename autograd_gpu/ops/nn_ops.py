@@ -7,6 +7,7 @@ import numpy as np
 from .. import _device
 from .core import apply, defop
 from .indexing import _full_index, add_at
+from .arithmetic import where
 
 _SQRT1_2 = 0.7071067811865476
 _INV_SQRT_2PI = 0.3989422804014327
@@ -189,7 +190,6 @@ def _softplus_fwd(xp, x, beta, threshold):
 
 
 def _softplus_bwd(ctx, g):
-    from .arithmetic import where
     x, = ctx.saved
     z = x * ctx.params["beta"]
     return where(z > ctx.params["threshold"], g, g * z.sigmoid())

@@ -3,6 +3,8 @@ import builtins
 from collections import namedtuple
 
 from .core import apply, defop
+from .. import _dtype
+from ..tensor import Tensor
 
 _max = builtins.max
 
@@ -77,7 +79,6 @@ _UNSET = _Unset()
 
 
 def sum(input, dim=_UNSET, keepdim=False, *, dtype=None):
-    from .. import _dtype
     op = SUM if dim is _UNSET else SUM_DIM  # PyTorch's sum() and sum(dim) record different nodes
     dim = None if dim is _UNSET else dim
     dims = _dims(dim, input.ndim)
@@ -129,7 +130,7 @@ def _prod_others_fwd(xp, x, axis):
 def _prod_others_bwd(ctx, g):
     # d out_i / d x_j = prod of x_k over k not in {i, j} (j != i), else 0. Only double backward needs this;
     # it costs O(n^2) along the axis: row i of x2 is x with x_i replaced by 1.
-    from .arithmetic import where
+    from .arithmetic import where  # layering: a cycle in the ops (arithmetic -> shape -> reduction)
     x, = ctx.saved
     axis = ctx.params["axis"]
     n = x.shape[axis]
@@ -140,7 +141,6 @@ def _prod_others_bwd(ctx, g):
 
 
 def _eye_bool(n, like):
-    from ..tensor import Tensor
     return Tensor._make(like._xp.eye(n, dtype=bool))
 
 
@@ -222,7 +222,7 @@ def _select_bwd(ctx, g):
     if not keepdim:
         gv = gv.unsqueeze(dim)
         idx = idx.unsqueeze(dim)
-    from .indexing import scatter_zeros
+    from .indexing import scatter_zeros  # layering: a cycle in the ops (indexing -> arithmetic -> shape -> reduction)
     return scatter_zeros(gv, x_shape, dim, idx)
 
 
@@ -250,7 +250,6 @@ return_types_min = namedtuple("min", ["values", "indices"])
 
 
 def _minmax(name, input, dim, keepdim, other, all_op, dim_op, binary, rtype):
-    from ..tensor import Tensor
     if isinstance(dim, Tensor):
         return binary(input, dim)
     if other is not None:
@@ -266,18 +265,17 @@ def _minmax(name, input, dim, keepdim, other, all_op, dim_op, binary, rtype):
 
 
 def max(input, dim=None, keepdim=False, *, other=None):
-    from .arithmetic import maximum
+    from .arithmetic import maximum  # layering: a cycle in the ops (arithmetic -> shape -> reduction)
     return _minmax("max", input, dim, keepdim, other, MAX_ALL, MAX_DIM, maximum, return_types_max)
 
 
 def min(input, dim=None, keepdim=False, *, other=None):
-    from .arithmetic import minimum
+    from .arithmetic import minimum  # layering: a cycle in the ops (arithmetic -> shape -> reduction)
     return _minmax("min", input, dim, keepdim, other, MIN_ALL, MIN_DIM, minimum, return_types_min)
 
 
 def _arg(fn):
     def f(input, dim=None, keepdim=False):
-        from ..tensor import Tensor
         xp = input._xp
         x = input._data
         if dim is None:
@@ -417,7 +415,7 @@ def _norm_bwd(ctx, g):
     p, dims, keepdim = prm["p"], prm["dims"], prm["keepdim"]
     ge = _expand_back(g, x.shape, dims, keepdim)
     ye = _expand_back(out, x.shape, dims, keepdim)
-    from .arithmetic import where
+    from .arithmetic import where  # layering: a cycle in the ops (arithmetic -> shape -> reduction)
     if p == 0:
         return None  # PyTorch: the 0-"norm" (a count) gives no gradient at all
     if p == 1:

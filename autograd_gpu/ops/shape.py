@@ -5,6 +5,8 @@ import math
 
 from .core import apply, defop
 from .reduction import _dims
+from .. import _dtype
+from ..size import Size
 
 
 def _shape_arg(shape):
@@ -73,7 +75,6 @@ SQUEEZE_ALL = defop("squeeze_all", lambda xp, x: x.squeeze(), _reshape_bwd, node
 
 
 def view(input, *shape):
-    from .. import _dtype
     if len(shape) == 1 and (isinstance(shape[0], _dtype.dtype)):
         raise RuntimeError("view(dtype) is not supported by autograd_gpu; use .to(dtype)")
     return apply(VIEW, input, shape=_infer(_shape_arg(shape), input.numel()))
@@ -258,7 +259,6 @@ def broadcast_to(input, *shape):
 
 def broadcast_shapes(*shapes):
     import numpy as np
-    from ..size import Size
     try:
         return Size(np.broadcast_shapes(*[tuple(s) if not isinstance(s, int) else (s,) for s in shapes]))
     except ValueError:

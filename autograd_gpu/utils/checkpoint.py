@@ -15,19 +15,22 @@ import warnings
 
 from ..autograd import engine, grad_mode
 from ..autograd.function import Function
+from ..tensor import Tensor
+from .. import _device, _random
+from ..autograd import backward
+from ..ops.core import save_tensor
+from ..ops.core import SavedTensor
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
 
 
 def _tensor_type():
-    from ..tensor import Tensor
     return Tensor
 
 
 # ---- random-number state ---------------------------------------------------------------------------
 def _rng_state(args):
     """A snapshot of the CPU generator and of the generators of the GPUs the tensor args live on."""
-    from .. import _device, _random
     Tensor = _tensor_type()
     state = {"cpu": _random._rng(_device.CPU, None).bit_generator.state}
     for a in args:
@@ -44,7 +47,6 @@ def _rng_state(args):
 
 
 def _set_rng_state(state):
-    from .. import _device, _random
     _random._rng(_device.CPU, None).bit_generator.state = state["cpu"]
     for dev, val in state.items():
         if dev != "cpu":
@@ -89,7 +91,6 @@ class CheckpointFunction(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        from ..autograd import backward
         Tensor = _tensor_type()
         saved = iter(ctx.saved_tensors)
         args = tuple(next(saved) if a is None else a for a in ctx.args)
@@ -125,13 +126,11 @@ class _Segment:
     """One checkpointed call: what is needed to run it again, and the nodes waiting for their saved tensors."""
 
     def __init__(self, fn, args, kwargs, rng, holders):
-        from ..ops.core import save_tensor
         Tensor = _tensor_type()
         self.fn, self.kwargs, self.rng, self.holders = fn, kwargs, rng, holders
         self.args = [save_tensor(a) if isinstance(a, Tensor) else a for a in args]  # version-checked
 
     def recompute(self):
-        from ..ops.core import SavedTensor
         args = tuple(a.unpack(self.holders[0]) if type(a) is SavedTensor else a for a in self.args)
         create_graph = grad_mode.is_grad_enabled()  # the engine runs backward in grad mode iff create_graph
         with _fork_rng(self.rng, args), grad_mode.enable_grad():

@@ -6,6 +6,7 @@ from collections import OrderedDict
 from ...tensor import Tensor
 from ..parameter import Parameter
 from .module import Module, _addindent
+from .module import _typename
 
 
 def _index(idx, n, kind="index"):
@@ -329,7 +330,6 @@ class ParameterDict(Module):
         lines = []
         for k, p in self.items():
             if isinstance(p, Tensor):
-                from .module import _typename
                 size = "x".join(str(s) for s in p.size())
                 dev = f" ({p.device})" if p.device.type == "cuda" else ""
                 kind = "Parameter" if isinstance(p, Parameter) else "Tensor"

@@ -8,6 +8,10 @@ from ...autograd import grad_mode
 from ...autograd.engine import RemovableHandle, _HookDict, add_hook
 from ...tensor import Tensor
 from ..parameter import Parameter
+from ...ops.core import apply
+from ...ops.nn_ops import BACKWARD_HOOK
+from ...tensor import _legacy_type_name
+from ...creation import _parse_to
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -30,7 +34,6 @@ def _addindent(s, n):
 
 def _typename(obj):
     if isinstance(obj, Tensor):
-        from ...tensor import _legacy_type_name
         return _legacy_type_name(obj)
     module = type(obj).__module__
     return (module + "." if module not in ("builtins", None) else "") + type(obj).__qualname__
@@ -73,8 +76,6 @@ class _BackwardHookState:
 
 def _wrap_tensors(value, state, side):
     """Route the tensors in `value` (a tensor or a tuple/list of them) through one identity node."""
-    from ...ops.core import apply
-    from ...ops.nn_ops import BACKWARD_HOOK
     items = list(value) if isinstance(value, (tuple, list)) else [value]
     pos = [i for i, v in enumerate(items) if isinstance(v, Tensor)]
     if not pos or not any(items[i].requires_grad for i in pos):
@@ -439,7 +440,6 @@ class Module:
 
     def to(self, *args, **kwargs):
         """to(device), to(dtype), to(device, dtype), to(tensor): floating-point dtypes only change floats."""
-        from ...creation import _parse_to
         device, dtype, _ = _parse_to(None, args, dict(kwargs))
         if dtype is not None:
             dtype = _dtype.to_dtype(dtype)

@@ -4,6 +4,7 @@ from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
+from ...autograd import grad_mode
 
 
 class Embedding(Module):
@@ -41,7 +42,6 @@ class Embedding(Module):
 
     def _fill_padding_idx_with_zero(self):
         if self.padding_idx is not None:
-            from ...autograd import grad_mode
             with grad_mode.no_grad():
                 self.weight[self.padding_idx].fill_(0)
 

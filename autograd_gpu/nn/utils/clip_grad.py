@@ -1,6 +1,9 @@
 """Gradient clipping. The total norm stays a tensor: nothing is read back to the host."""
 from ...autograd import grad_mode
 from ...tensor import Tensor
+from ...ops.reduction import norm
+from ...ops.shape import stack
+from ... import creation
 
 
 def _grads(parameters):
@@ -14,9 +17,6 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
     >>> total = nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     """
-    from ... import creation
-    from ...ops.reduction import norm
-    from ...ops.shape import stack
     grads = _grads(parameters)
     norm_type = float(norm_type)
     if not grads:

@@ -10,6 +10,12 @@ True
 import warnings
 
 import numpy as np
+from ..tensor import Tensor
+from .._device import to_host
+from . import grad
+from ..creation import zeros_like
+from ..creation import tensor
+from ..creation import rand_like
 
 
 
@@ -18,7 +24,6 @@ class GradcheckError(RuntimeError):
 
 
 def _tensor_type():
-    from ..tensor import Tensor
     return Tensor
 
 
@@ -31,7 +36,6 @@ def _as_tuple(x):
 
 
 def _host(t):
-    from .._device import to_host
     return np.array(to_host(t._data), dtype=np.float64, copy=True)
 
 
@@ -83,8 +87,6 @@ def _numerical_jacobian(func, inputs, outputs, eps):
 
 def _analytical_jacobian(inputs, output, nondet_tol):
     """[input] -> (input numel, output numel) matrices for one output, backpropagating one-hot grad_outputs."""
-    from . import grad
-    from ..creation import zeros_like
     Tensor = _tensor_type()
     diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     mats = [np.zeros((x.numel(), output.numel())) for x in diff]
@@ -111,7 +113,6 @@ def _analytical_jacobian(inputs, output, nondet_tol):
 
 
 def _to_tensor(m):
-    from ..creation import tensor
     return tensor(m, dtype=__import__("autograd_gpu").float64)
 
 
@@ -125,8 +126,6 @@ def _mismatch_msg(a, n, i, j, atol, rtol):
 
 
 def _check_backward_mul_by_grad_output(outputs, inputs):
-    from . import grad
-    from ..creation import zeros_like
     Tensor = _tensor_type()
     diff = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     gs = grad(outputs, diff, [zeros_like(o) for o in outputs], allow_unused=True)
@@ -190,8 +189,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-06, atol=1e-05, rto
 
     Random grad_outputs (uniform in [-1, 1), requires_grad) are made when none are given.
     """
-    from . import grad
-    from ..creation import rand_like
     Tensor = _tensor_type()
     inputs = _as_tuple(inputs)
     if grad_outputs is None:
