@@ -22,28 +22,15 @@ from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set
 from .creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_dlpack, from_numpy,  # noqa: F401
                        full, full_like, linspace, logspace, ones, ones_like, rand, rand_like, randint,
                        randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
-from .ops import PUBLIC_OPS  # noqa: F401
-from .ops.activation import log_softmax, softmax  # noqa: F401
-from .ops.arithmetic import (abs, absolute, add, addmm, allclose, bitwise_and, bitwise_not, bitwise_or,  # noqa: F401,A004
-                             bitwise_xor, bmm, div, divide, dot, eq, equal, float_power, floor_divide, fmod, ge,
-                             greater, greater_equal, gt, isclose, le, less, less_equal, logical_and, logical_not,
-                             logical_or, logical_xor, lt, matmul, maximum, minimum, mm, mul, multiply, mv, ne, neg,
-                             negative, not_equal, pow, reciprocal, remainder, rsub, sub, subtract, true_divide, where)
-from .ops.indexing import (gather, index_put, index_select, masked_fill, masked_select, narrow,  # noqa: F401
-                           nonzero, scatter, scatter_add, select, take_along_dim)
-from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean, min,  # noqa: F401,A004
-                            norm, prod, std, sum, var)
-from .ops.shape import (broadcast_shapes, broadcast_tensors, broadcast_to, cat, chunk, clone, concat,  # noqa: F401
-                        concatenate, flatten, flip, fliplr, flipud, hstack, movedim, moveaxis, permute, reshape,
-                        roll, split, squeeze, stack, swapaxes, swapdims, t, tensor_split, transpose, unbind,
-                        unflatten, unsqueeze, vstack)
+from .ops import EXPORTS as _EXPORTS, PUBLIC_OPS  # noqa: F401
 from .serialization import load, save  # noqa: F401
 from . import utils  # noqa: F401
 from . import viz  # noqa: F401
 from . import nn  # noqa: F401
 from . import optim  # noqa: F401
-from .ops.unary import (ceil, clamp, clamp_max, clamp_min, clip, cos, exp, expm1, floor, frac, log,  # noqa: F401
-                        log1p, log2, log10, relu, round, rsqrt, sigmoid, sign, sin, sqrt, square, tan, tanh, trunc)
+
+# the op table's public functions: abs, add, ..., where (each row's module declares them with ops.core.export)
+globals().update({_name: _export.fn for _name, _export in _EXPORTS.items() if _export.function})
 
 __version__ = "0.1.0"
 

@@ -1,46 +1,65 @@
-"""Tensor methods and operators: thin bindings of the functional ops, plus the in-place `*_` variants."""
+"""Tensor methods and operators: the public functions the op rows export as methods (ops.EXPORTS) with the tensor
+first, their in-place `*_` variants, and the operators."""
 from . import _random
-from .ops import activation as A
-from .ops import arithmetic as M
-from .ops import indexing as I
-from .ops import reduction as R
-from .ops import shape as S
-from .ops import unary as U
+from .ops import EXPORTS
+from .ops import arithmetic, indexing, shape
 from .ops.core import apply
 from .ops.inplace import COPY, FILL, FILL_TENSOR, ZERO, inplace
-from .tensor import Tensor
+from .autograd import grad_mode
+from .tensor import SCALAR_TYPE_NAMES, Tensor
 
-# methods that are exactly the functional op with the tensor first
-_SAME = {
-    M: "add sub subtract mul multiply div divide true_divide floor_divide remainder fmod pow float_power neg negative "
-       "abs absolute reciprocal maximum minimum eq ne lt le gt ge greater greater_equal less less_equal not_equal "
-       "logical_and logical_or logical_xor logical_not bitwise_not bitwise_and bitwise_or bitwise_xor equal isclose "
-       "allclose mm addmm bmm dot mv matmul",
-    U: "exp log log1p expm1 log2 log10 sqrt rsqrt sin cos tan tanh sigmoid relu sign floor ceil trunc frac round "
-       "square clamp clip clamp_min clamp_max",
-    R: "sum mean prod max min amax amin argmax argmin all any var std logsumexp norm cumsum",
-    S: "view view_as reshape reshape_as flatten unflatten unsqueeze squeeze permute transpose swapaxes swapdims t "
-       "movedim moveaxis expand expand_as broadcast_to repeat clone contiguous flip fliplr flipud roll split chunk "
-       "unbind tensor_split",
-    I: "select narrow gather scatter scatter_add index_select masked_fill masked_select nonzero take_along_dim "
-       "index_put index_put_",
-    A: "softmax log_softmax",
-}
-for _mod, _names in _SAME.items():
-    for _name in _names.split():
-        setattr(Tensor, _name, getattr(_mod, _name))
+
+def _inplace_of(fn, name):
+    def method(self, *args, **kwargs):
+        return inplace(self, lambda old: fn(old, *args, **kwargs))
+    method.__name__ = method.__qualname__ = name + "_"
+    return method
+
+
+def _inplace_view_of(fn, name):
+    def method(self, *args, **kwargs):
+        if self.requires_grad and self.grad_fn is None and grad_mode.is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        out = fn(self, *args, **kwargs)
+        self._data = out._data
+        if out._requires_grad:
+            self._requires_grad, self._grad_fn, self._output_nr = True, out._grad_fn, out._output_nr
+        if self._base is not None:  # (a view stays a view of its base, one view op further along)
+            self._view_chain, self._view_version = out._view_chain, out._view_version
+        self._bump_version()
+        return self
+    method.__name__ = method.__qualname__ = name + "_"
+    return method
+
+
+for _name, _export in EXPORTS.items():
+    if _export.method:
+        setattr(Tensor, _name, _export.fn)
+    if _export.inplace:
+        setattr(Tensor, _name + "_", (_inplace_view_of if _export.inplace == "view" else _inplace_of)(_export.fn, _name))
+Tensor.index_put_ = indexing.index_put_
+
+
+def _float_power_(self, exponent):
+    if self._data.dtype.name != "float64":
+        raise RuntimeError(f"the base given to float_power_ has dtype {SCALAR_TYPE_NAMES[self._data.dtype.name]} but "
+                           "the operation's result requires dtype Double")
+    return inplace(self, lambda old: arithmetic.float_power(old, exponent))
+
+
+Tensor.float_power_ = _float_power_
 
 
 def _where(self, condition, other):
-    return M.where(condition, self, other)
+    return arithmetic.where(condition, self, other)
 
 
 Tensor.where = _where
-Tensor.T = property(lambda self: S.permute(self, tuple(reversed(range(self.ndim)))))  # PermuteBackward0, as PyTorch
-Tensor.mT = property(lambda self: S.transpose(self, -2, -1))
+Tensor.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.ndim)))))  # PermuteBackward0, as PyTorch
+Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
 Tensor.H = Tensor.T
-Tensor.__getitem__ = I.getitem
-Tensor.__setitem__ = I.setitem
+Tensor.__getitem__ = indexing.getitem
+Tensor.__setitem__ = indexing.setitem
 
 
 # ---- operators --------------------------------------------------------------------------------------
@@ -48,51 +67,36 @@ def _rev(fn):
     return lambda self, other: fn(other, self)
 
 
-Tensor.__add__ = Tensor.__radd__ = M.add   # PyTorch also records (self, other) for a reflected add
-Tensor.__sub__ = M.sub
-Tensor.__rsub__ = lambda self, other: M.rsub(self, other)
-Tensor.__mul__ = Tensor.__rmul__ = M.mul
-Tensor.__truediv__ = M.div
-Tensor.__rtruediv__ = lambda self, other: M.reciprocal(self) * other
-Tensor.__floordiv__ = M.floor_divide
-Tensor.__rfloordiv__ = _rev(M.floor_divide)
-Tensor.__mod__ = M.remainder
-Tensor.__rmod__ = _rev(M.remainder)
-Tensor.__pow__ = M.pow
-Tensor.__rpow__ = _rev(M.pow)
-Tensor.__matmul__ = M.matmul
-Tensor.__rmatmul__ = _rev(M.matmul)
-Tensor.__neg__ = M.neg
+Tensor.__add__ = Tensor.__radd__ = arithmetic.add   # PyTorch also records (self, other) for a reflected add
+Tensor.__sub__ = arithmetic.sub
+Tensor.__rsub__ = lambda self, other: arithmetic.rsub(self, other)
+Tensor.__mul__ = Tensor.__rmul__ = arithmetic.mul
+Tensor.__truediv__ = arithmetic.div
+Tensor.__rtruediv__ = lambda self, other: arithmetic.reciprocal(self) * other
+Tensor.__floordiv__ = arithmetic.floor_divide
+Tensor.__rfloordiv__ = _rev(arithmetic.floor_divide)
+Tensor.__mod__ = arithmetic.remainder
+Tensor.__rmod__ = _rev(arithmetic.remainder)
+Tensor.__pow__ = arithmetic.pow
+Tensor.__rpow__ = _rev(arithmetic.pow)
+Tensor.__matmul__ = arithmetic.matmul
+Tensor.__rmatmul__ = _rev(arithmetic.matmul)
+Tensor.__neg__ = arithmetic.neg
 Tensor.__pos__ = lambda self: self
-Tensor.__abs__ = M.abs
-Tensor.__eq__ = M.eq
-Tensor.__ne__ = M.ne
-Tensor.__lt__ = M.lt
-Tensor.__le__ = M.le
-Tensor.__gt__ = M.gt
-Tensor.__ge__ = M.ge
-Tensor.__and__ = Tensor.__rand__ = M.bitwise_and
-Tensor.__or__ = Tensor.__ror__ = M.bitwise_or
-Tensor.__xor__ = Tensor.__rxor__ = M.bitwise_xor
-Tensor.__invert__ = M.bitwise_not
-Tensor.__hash__ = lambda self: id(self)
+Tensor.__abs__ = arithmetic.abs
+Tensor.__eq__ = arithmetic.eq
+Tensor.__ne__ = arithmetic.ne
+Tensor.__lt__ = arithmetic.lt
+Tensor.__le__ = arithmetic.le
+Tensor.__gt__ = arithmetic.gt
+Tensor.__ge__ = arithmetic.ge
+Tensor.__and__ = Tensor.__rand__ = arithmetic.bitwise_and
+Tensor.__or__ = Tensor.__ror__ = arithmetic.bitwise_or
+Tensor.__xor__ = Tensor.__rxor__ = arithmetic.bitwise_xor
+Tensor.__invert__ = arithmetic.bitwise_not
 
 
-# ---- in-place variants ------------------------------------------------------------------------------
-def _inplace_of(fn):
-    def method(self, *args, **kwargs):
-        return inplace(self, lambda old: fn(old, *args, **kwargs))
-    method.__name__ = fn.__name__ + "_"
-    return method
-
-
-for _name in ("add sub mul div pow neg abs reciprocal exp log log1p expm1 sqrt rsqrt sin cos tanh sigmoid relu "
-              "sign floor ceil trunc round clamp clip clamp_min clamp_max masked_fill maximum minimum remainder "
-              "fmod floor_divide scatter scatter_add square").split():
-    setattr(Tensor, _name + "_", _inplace_of(getattr(Tensor, _name)))
-Tensor.subtract_ = Tensor.sub_
-Tensor.multiply_ = Tensor.mul_
-Tensor.divide_ = Tensor.div_
+# ---- in-place operators ----------------------------------------------------------------------------
 Tensor.__iadd__ = Tensor.add_
 Tensor.__isub__ = Tensor.sub_
 Tensor.__imul__ = Tensor.mul_

@@ -59,6 +59,7 @@ def _check_float(input, name):
 _LEGACY_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
+@export
 def softmax(input, dim=None, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
@@ -66,6 +67,7 @@ def softmax(input, dim=None, dtype=None):
     return apply(SOFTMAX, input, dim=_softmax_dim(input, dim, "softmax"))
 
 
+@export
 def log_softmax(input, dim=None, dtype=None):
     if dtype is not None:
         input = input.to(dtype)

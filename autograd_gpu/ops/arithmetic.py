@@ -200,7 +200,12 @@ def pow(input, exponent):
     return apply(POW, input, exponent)
 
 
-float_power = export(pow, name="float_power")
+
+
+@export
+def float_power(input, exponent):
+    """input ** exponent computed in double precision: the result is float64, as in PyTorch."""
+    return pow(input.double() if _is_t(input) else input, exponent.double() if _is_t(exponent) else exponent)
 
 
 # ---- unary arithmetic ------------------------------------------------------------------------------
@@ -472,7 +477,7 @@ def mm(input, mat2):
     return apply(MM, input, mat2)
 
 
-@export
+@export(inplace=True)
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2), input broadcast to the product's shape (a Linear's bias).
 

@@ -61,15 +61,16 @@ def defop(name, forward, backward=None, *, save=(), node=None, group, kernel=Non
 
 
 class Export:
-    """A public function: `autograd_gpu.<name>`; `method`: also `Tensor.<name>` (the tensor first);
-    `inplace`: also `Tensor.<name>_`, the same computation written into the tensor."""
-    __slots__ = ("fn", "method", "inplace")
+    """A public function: `function`: `autograd_gpu.<name>`; `method`: `Tensor.<name>` (the tensor first);
+    `inplace`: also `Tensor.<name>_`, the same computation written into the tensor ("view": the tensor becomes
+    the view, as `t_()` and `squeeze_()` do)."""
+    __slots__ = ("fn", "function", "method", "inplace")
 
-    def __init__(self, fn, method, inplace):
-        self.fn, self.method, self.inplace = fn, method, inplace
+    def __init__(self, fn, function, method, inplace):
+        self.fn, self.function, self.method, self.inplace = fn, function, method, inplace
 
 
-def export(fn=None, *, name=None, method=True, inplace=False, aliases=()):
+def export(fn=None, *, name=None, function=True, method=True, inplace=False, aliases=()):
     """Declare `fn` public under `name` (default: its own) and `aliases`; usable as a decorator::
 
         @export(inplace=True, aliases=("clip",))
@@ -78,7 +79,7 @@ def export(fn=None, *, name=None, method=True, inplace=False, aliases=()):
     def register(fn):
         for n in (name or fn.__name__, *aliases):
             assert n not in EXPORTS, f"{n} exported twice"
-            EXPORTS[n] = Export(fn, method, inplace)
+            EXPORTS[n] = Export(fn, function, method, inplace)
         return fn
     return register(fn) if fn is not None else register
 

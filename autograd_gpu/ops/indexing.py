@@ -3,7 +3,7 @@ masked_fill, and the scatters their backward formulas need (repeated indices add
 import numpy as np
 
 from .. import _device
-from .core import apply, defop
+from .core import apply, defop, export
 from .inplace import inplace
 from .reduction import _dims
 from ..tensor import Tensor
@@ -191,11 +191,13 @@ def _basic_index_op(index, shape):
     return op
 
 
+@export
 def select(input, dim, index):
     d = _dims(dim, input.ndim)[0]
     return getitem(input, (slice(None),) * d + (index,))
 
 
+@export
 def narrow(input, dim, start, length):
     d = _dims(dim, input.ndim)[0]
     n = input.shape[d]
@@ -247,6 +249,7 @@ def index_put_(input, indices, values, accumulate=False):
     return inplace(input, lambda old: apply(INDEX_PUT, old, values, index=index, accumulate=accumulate))
 
 
+@export
 def index_put(input, indices, values, accumulate=False):
     index, _ = convert_index(tuple(indices), input._xp, input.ndim, input._data.shape)
     return apply(INDEX_PUT, input, values, index=index, accumulate=accumulate)
@@ -304,6 +307,7 @@ def _check_gather(input, dim, index, name):
                                   f"index out of bounds for dimension {dim} with size {n}", "gather/scatter")
 
 
+@export
 def gather(input, dim, index, *, sparse_grad=False):
     d = _dims(dim, input.ndim)[0] if input.ndim else 0
     _check_gather(input, d, index, "gather")
@@ -358,6 +362,7 @@ SCATTER_VALUE = defop("scatter_value", _scatter_fwd_op(False), _scatter_bwd(Fals
 SCATTER_ADD = defop("scatter_add", _scatter_fwd_op(True), _scatter_bwd(True), group="indexing", dtype="keep")
 
 
+@export(inplace=True)
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     if reduce is not None:
         raise RuntimeError("scatter(reduce=...) is not supported by autograd_gpu; use scatter_add")
@@ -367,6 +372,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     return apply(SCATTER if _is_t(src) else SCATTER_VALUE, input, src, dim=d, index=index)
 
 
+@export(inplace=True)
 def scatter_add(input, dim, index, src):
     d = _dims(dim, input.ndim)[0]
     _check_gather(input, d, index, "scatter_add")
@@ -391,6 +397,7 @@ INDEX_ADD_ZEROS = defop("index_add_zeros", _index_add_zeros_fwd,
                         node="IndexAddBackward0", group="indexing", dtype="keep", public=False)
 
 
+@export
 def index_select(input, dim, index):
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
@@ -425,6 +432,7 @@ MASKED_FILL_TENSOR = defop("masked_fill_tensor", _masked_fill_fwd, _masked_fill_
                            group="indexing", dtype="keep", public=False)
 
 
+@export(inplace=True)
 def masked_fill(input, mask, value):
     if mask._data.dtype.kind != "b":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
@@ -435,12 +443,14 @@ def masked_fill(input, mask, value):
     return apply(MASKED_FILL_TENSOR if _is_t(value) else MASKED_FILL, input, value, mask=mask)
 
 
+@export
 def masked_select(input, mask):
     from .shape import broadcast_tensors  # layering: a cycle in the ops (shape -> reduction -> indexing)
     x, m = broadcast_tensors(input, mask)
     return getitem(x, m)
 
 
+@export
 def nonzero(input, *, as_tuple=False):
     xp = input._xp
     nz = xp.nonzero(input._data)
@@ -449,6 +459,7 @@ def nonzero(input, *, as_tuple=False):
     return Tensor._make(xp.stack(nz, axis=1).astype(np.int64) if nz else xp.zeros((0, 0), np.int64))
 
 
+@export
 def take_along_dim(input, indices, dim=None):
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))

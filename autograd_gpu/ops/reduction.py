@@ -2,7 +2,7 @@
 import builtins
 from collections import namedtuple
 
-from .core import apply, defop
+from .core import apply, defop, export
 from .. import _dtype
 from ..tensor import Tensor
 
@@ -78,6 +78,7 @@ class _Unset:
 _UNSET = _Unset()
 
 
+@export
 def sum(input, dim=_UNSET, keepdim=False, *, dtype=None):
     op = SUM if dim is _UNSET else SUM_DIM  # PyTorch's sum() and sum(dim) record different nodes
     dim = None if dim is _UNSET else dim
@@ -103,6 +104,7 @@ MEAN_DIM = defop("mean_dim", _mean_fwd, _mean_bwd, node="MeanBackward1", group="
                  public=False)
 
 
+@export
 def mean(input, dim=_UNSET, keepdim=False, *, dtype=None):
     op = MEAN if dim is _UNSET else MEAN_DIM
     dim = None if dim is _UNSET else dim
@@ -169,6 +171,7 @@ PROD_DIM = defop("prod_dim", _prod_fwd, _prod_bwd, save=(0,), node="ProdBackward
                  public=False)
 
 
+@export
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
@@ -205,10 +208,12 @@ MIN_ALL = defop("min_all", _amax_fwd("min"), _amax_bwd, save=(0, "out"), node="M
                 dtype="keep", public=False)
 
 
+@export
 def amax(input, dim=(), keepdim=False):
     return apply(AMAX, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
+@export
 def amin(input, dim=(), keepdim=False):
     return apply(AMIN, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
@@ -264,11 +269,13 @@ def _minmax(name, input, dim, keepdim, other, all_op, dim_op, binary, rtype):
     return rtype(*apply(dim_op, input, dim=d, keepdim=keepdim))
 
 
+@export
 def max(input, dim=None, keepdim=False, *, other=None):
     from .arithmetic import maximum  # layering: a cycle in the ops (arithmetic -> shape -> reduction)
     return _minmax("max", input, dim, keepdim, other, MAX_ALL, MAX_DIM, maximum, return_types_max)
 
 
+@export
 def min(input, dim=None, keepdim=False, *, other=None):
     from .arithmetic import minimum  # layering: a cycle in the ops (arithmetic -> shape -> reduction)
     return _minmax("min", input, dim, keepdim, other, MIN_ALL, MIN_DIM, minimum, return_types_min)
@@ -294,8 +301,8 @@ def _arg(fn):
     return f
 
 
-argmax = _arg("argmax")
-argmin = _arg("argmin")
+argmax = export(_arg("argmax"), name="argmax")
+argmin = export(_arg("argmin"), name="argmin")
 
 
 def _bool_reduce(fn):
@@ -307,8 +314,8 @@ def _bool_reduce(fn):
     return f
 
 
-all = _bool_reduce("all")
-any = _bool_reduce("any")
+all = export(_bool_reduce("all"), name="all")
+any = export(_bool_reduce("any"), name="any")
 
 
 # ---- var / std ---------------------------------------------------------------------------------------
@@ -359,10 +366,12 @@ def _var_like(op, input, dim, unbiased, keepdim, correction):
     return apply(op, input, dims=_dims(dim, input.ndim), keepdim=keepdim, correction=_correction(unbiased, correction))
 
 
+@export
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _var_like(VAR, input, dim, unbiased, keepdim, correction)
 
 
+@export
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _var_like(STD, input, dim, unbiased, keepdim, correction)
 
@@ -387,6 +396,7 @@ def _logsumexp_bwd(ctx, g):
 LOGSUMEXP = defop("logsumexp", _logsumexp_fwd, _logsumexp_bwd, save=(0, "out"), group="reduction", dtype="float")
 
 
+@export
 def logsumexp(input, dim=None, keepdim=False):
     return apply(LOGSUMEXP, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
@@ -440,6 +450,7 @@ NORM = defop("norm", _norm_fwd, _norm_bwd, save=(0, "out"), node="LinalgVectorNo
              dtype="float")
 
 
+@export
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if p == "fro" or p is None:
         p = 2
@@ -459,6 +470,7 @@ CUMSUM = defop("cumsum", lambda xp, x, dim: xp.cumsum(x, axis=dim, dtype="int64"
                _cumsum_bwd, group="reduction", dtype="keep")
 
 
+@export(inplace=True)
 def cumsum(input, dim, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)

@@ -3,7 +3,7 @@ transpose, expand, split, ...) share memory with their input here too."""
 import builtins
 import math
 
-from .core import apply, defop
+from .core import apply, defop, export
 from .reduction import _dims
 from .. import _dtype
 from ..size import Size
@@ -74,12 +74,14 @@ SQUEEZE_ALL = defop("squeeze_all", lambda xp, x: x.squeeze(), _reshape_bwd, node
                     group="shape", dtype="keep", view=True, public=False)
 
 
+@export(function=False)
 def view(input, *shape):
     if len(shape) == 1 and (isinstance(shape[0], _dtype.dtype)):
         raise RuntimeError("view(dtype) is not supported by autograd_gpu; use .to(dtype)")
     return apply(VIEW, input, shape=_infer(_shape_arg(shape), input.numel()))
 
 
+@export
 def reshape(input, *shape):
     shape = _infer(_shape_arg(shape), input.numel())
     d = input._data
@@ -111,14 +113,17 @@ def _viewable(oldshape, oldstride, newshape):
     return view_d == -1
 
 
+@export(function=False)
 def view_as(input, other):
     return view(input, other.shape)
 
 
+@export(function=False)
 def reshape_as(input, other):
     return reshape(input, other.shape)
 
 
+@export
 def flatten(input, start_dim=0, end_dim=-1):
     if input.ndim == 0:
         return reshape(input, 1)
@@ -130,6 +135,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     return reshape(input, tuple(shp[:s]) + (math.prod(shp[s:e + 1]),) + tuple(shp[e + 1:]))
 
 
+@export
 def unflatten(input, dim, sizes):
     d = _dims(dim, input.ndim)[0]
     shp = input.shape
@@ -137,6 +143,7 @@ def unflatten(input, dim, sizes):
     return reshape(input, tuple(shp[:d]) + sizes + tuple(shp[d + 1:]))
 
 
+@export(inplace="view")
 def unsqueeze(input, dim):
     n = input.ndim + 1
     if not -n <= dim < n:
@@ -144,6 +151,7 @@ def unsqueeze(input, dim):
     return apply(UNSQUEEZE, input, dim=dim % n)
 
 
+@export(inplace="view")
 def squeeze(input, dim=None):
     if dim is None:
         return apply(SQUEEZE_ALL, input)
@@ -170,6 +178,7 @@ T = defop("t", lambda xp, x: x.T, lambda ctx, g: g.t(), node="TBackward0", group
           view=True)
 
 
+@export
 def permute(input, *dims):
     dims = _shape_arg(dims)
     if len(dims) != input.ndim:
@@ -182,6 +191,7 @@ def permute(input, *dims):
     return apply(PERMUTE, input, dims=dims)
 
 
+@export(inplace="view", aliases=("swapaxes", "swapdims"))
 def transpose(input, dim0, dim1):
     if input.ndim == 0:
         return apply(TRANSPOSE, input, d0=0, d1=0) if dim0 in (0, -1) and dim1 in (0, -1) else \
@@ -197,12 +207,14 @@ def _bad_dim(d, n):
 swapaxes = swapdims = transpose
 
 
+@export(inplace="view")
 def t(input):
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
     return apply(T, input)
 
 
+@export(aliases=("moveaxis",))
 def movedim(input, source, destination):
     src = _dims(source, input.ndim) if isinstance(source, int) else tuple(s % input.ndim for s in source)
     dst = _dims(destination, input.ndim) if isinstance(destination, int) else \
@@ -223,6 +235,7 @@ EXPAND = defop("expand", lambda xp, x, shape: xp.broadcast_to(x, shape), lambda 
                dtype="keep", view=True)
 
 
+@export(function=False)
 def expand(input, *sizes):
     sizes = _shape_arg(sizes)
     if len(sizes) < input.ndim:
@@ -249,14 +262,17 @@ def expand(input, *sizes):
     return apply(EXPAND, input, shape=shape)
 
 
+@export(function=False)
 def expand_as(input, other):
     return expand(input, other.shape)
 
 
+@export
 def broadcast_to(input, *shape):
     return expand(input, _shape_arg(shape))
 
 
+@export(method=False)
 def broadcast_shapes(*shapes):
     import numpy as np
     try:
@@ -265,6 +281,7 @@ def broadcast_shapes(*shapes):
         raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape: {shapes}") from None
 
 
+@export(method=False)
 def broadcast_tensors(*tensors):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
@@ -287,6 +304,7 @@ def _repeat_bwd(ctx, g):
 REPEAT = defop("repeat", lambda xp, x, reps: xp.tile(x, reps), _repeat_bwd, group="shape", dtype="keep")
 
 
+@export(function=False)
 def repeat(input, *sizes):
     sizes = _shape_arg(sizes)
     if len(sizes) < input.ndim:
@@ -299,10 +317,12 @@ def repeat(input, *sizes):
 CLONE = defop("clone", lambda xp, x: x.copy(), lambda ctx, g: g, group="shape", dtype="keep")
 
 
+@export
 def clone(input, *, memory_format=None):
     return apply(CLONE, input)
 
 
+@export(function=False)
 def contiguous(input, memory_format=None):
     return input if input._data.flags.c_contiguous else apply(CLONE, input)
 
@@ -311,19 +331,23 @@ FLIP = defop("flip", lambda xp, x, dims: xp.flip(x, dims).copy(), lambda ctx, g:
              group="shape", dtype="keep")
 
 
+@export
 def flip(input, *dims):
     dims = _dims(_shape_arg(dims), input.ndim)
     return apply(FLIP, input, dims=dims)
 
 
+@export
 def fliplr(input):
     return flip(input, 1)
 
 
+@export
 def flipud(input):
     return flip(input, 0)
 
 
+@export
 def roll(input, shifts, dims=None):
     if dims is None:
         return roll(input.flatten(), shifts, 0).view(input.shape)
@@ -362,6 +386,7 @@ def _cat_fwd(xp, *arrays, dim):
 CAT = defop("cat", _cat_fwd, _cat_bwd, group="shape")
 
 
+@export(method=False, aliases=("concat", "concatenate"))
 def cat(tensors, dim=0, *, axis=None):
     if axis is not None:
         dim = axis
@@ -395,6 +420,7 @@ def _stack_bwd(ctx, g):
 STACK = defop("stack", lambda xp, *arrays, dim: xp.stack(arrays, axis=dim), _stack_bwd, group="shape")
 
 
+@export(method=False)
 def stack(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
@@ -409,10 +435,12 @@ def stack(tensors, dim=0):
     return apply(STACK, *tensors, dim=dim % n)
 
 
+@export(method=False)
 def hstack(tensors):
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
+@export(method=False)
 def vstack(tensors):
     return cat([t.reshape(1, -1) if t.ndim == 1 else t for t in tensors], 0)
 
@@ -436,6 +464,7 @@ SPLIT_WITH_SIZES = defop("split_with_sizes", _split_fwd, _split_bwd, group="shap
                          nout=-1, public=False)
 
 
+@export
 def split(tensor, split_size_or_sections, dim=0):
     d = _dims(dim, tensor.ndim)[0]
     n = tensor.shape[d]
@@ -453,6 +482,7 @@ def split(tensor, split_size_or_sections, dim=0):
     return apply(SPLIT, tensor, sections=tuple(sections), dim=d)
 
 
+@export
 def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
@@ -461,11 +491,13 @@ def chunk(input, chunks, dim=0):
     return split(input, builtins.max(-(-n // chunks), 1) if n else 1, d) if n else split(input, [0] * 1, d)
 
 
+@export
 def unbind(input, dim=0):
     d = _dims(dim, input.ndim)[0]
     return tuple(input.select(d, i) for i in range(input.shape[d]))
 
 
+@export
 def tensor_split(input, indices_or_sections, dim=0):
     d = _dims(dim, input.ndim)[0]
     n = input.shape[d]
