@@ -41,6 +41,16 @@ __global__ void rsqrt_bwd(const T* __restrict__ g, const T* __restrict__ y,
     }
 }
 
+// atan: g / (self * self + 1)
+template <typename T>
+__global__ void atan_bwd(const T* __restrict__ g, const T* __restrict__ x,
+                         T* __restrict__ gx, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T xi = x[i];
+        gx[i] = g[i] / (xi * xi + T(1));
+    }
+}
+
 // pow(a, b) = y:  ga = where(b == 0, 0, g * (b * a^(b-1)))
 //                 gb = g * where(a == 0 & b >= 0, 0, y * log(a))
 template <typename T>

@@ -481,7 +481,7 @@ CASES = [
 # unary: scalar, vector, matrix, empty
 UNARY_SWEEP = {
     "exp": rand, "log": pos, "log1p": pos, "expm1": rand, "log2": pos, "log10": pos, "sqrt": pos, "rsqrt": pos,
-    "sin": rand, "cos": rand, "tan": rand, "tanh": rand, "sigmoid": rand, "relu": away, "sign": away,
+    "sin": rand, "cos": rand, "tan": rand, "atan": rand, "tanh": rand, "sigmoid": rand, "relu": away, "sign": away,
     "floor": frac_away, "ceil": frac_away, "trunc": frac_away, "frac": frac_away, "round": frac_away, "abs": away,
     "neg": rand, "reciprocal": away,
 }

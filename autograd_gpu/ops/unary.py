@@ -36,6 +36,8 @@ rsqrt = unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x),
 sin = unary("sin", lambda xp, x: xp.sin(x), lambda ctx, g: g * ctx.saved[0].cos(), save=(0,))
 cos = unary("cos", lambda xp, x: xp.cos(x), lambda ctx, g: g * -ctx.saved[0].sin(), save=(0,))
 tan = unary("tan", lambda xp, x: xp.tan(x), lambda ctx, g: g * (1 + ctx.saved[0] * ctx.saved[0]), save=("out",))
+atan = unary("atan", lambda xp, x: xp.arctan(x), kernel_grad("atan_bwd", lambda xp, g, x: g / (x * x + 1)),
+             save=(0,))
 tanh = unary("tanh", lambda xp, x: xp.tanh(x), kernel_grad("tanh_bwd", lambda xp, g, y: g * (1 - y * y)),
              save=("out",))
 
