@@ -31,12 +31,6 @@ NO_GRAD_VIEW_REBASED = ("A view was created in no_grad mode and its base or anot
                         "modified inplace with grad mode enabled." + _NO_GRAD_VIEW_HINT)
 
 
-class _Version:
-    """The in-place write count shared by a storage's tensors. NOTE: no __init__ (a class default of 0): one is made
-    per tensor, and a Python-level __init__ would be a third of Tensor._make's cost."""
-    value = 0
-
-
 def _check_can_require_grad(data, flag):
     if flag and data.dtype.kind != "f":
         raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
@@ -47,6 +41,8 @@ class Tensor:
     # NOTE: the fields every tensor sets are slots; the rarely set ones are class defaults (an instance writes its
     # own only when it differs), so creating a tensor (every op) writes five fields instead of thirteen. Like
     # torch.Tensor, a tensor then also takes arbitrary attributes (the __dict__).
+    # `_vc` is the in-place write count its storage's tensors share: a one-element list, the cheapest mutable int
+    # to create (one per tensor, so per op; an object with a `value` attribute costs three times as much).
     __slots__ = ("_data", "_requires_grad", "_grad_fn", "_output_nr", "_vc", "__dict__", "__weakref__")
     _grad = None
     _base = None
@@ -70,7 +66,7 @@ class Tensor:
         t._requires_grad = requires_grad
         t._grad_fn = grad_fn
         t._output_nr = output_nr
-        t._vc = version if version is not None else _Version()
+        t._vc = version if version is not None else [0]
         return t
 
     # ---- basic properties -------------------------------------------------------------------
@@ -221,7 +217,7 @@ class Tensor:
         base = self._base
         if self._view_no_grad and base.requires_grad and grad_mode.is_grad_enabled():
             raise RuntimeError(NO_GRAD_VIEW_REBASED)
-        self._view_version = self._vc.value
+        self._view_version = self._vc[0]
         if base.requires_grad and grad_mode.is_grad_enabled():
             with grad_mode.enable_grad():
                 t = _replay(base, self._view_chain)
@@ -230,21 +226,21 @@ class Tensor:
     @property
     def _version(self):
         """How many in-place writes this tensor's storage has seen (shared by its views and detach())."""
-        return self._vc.value
+        return self._vc[0]
 
     def _bump_version(self):
         """Count one in-place write of this tensor's storage (its views and detach()es share the counter)."""
-        self._vc.value += 1
+        self._vc[0] += 1
 
     @property
     def grad_fn(self):
-        if self._base is not None and self._view_version != self._vc.value:
+        if self._base is not None and self._view_version != self._vc[0]:
             self._refresh_view()
         return self._grad_fn
 
     @property
     def requires_grad(self):
-        if self._base is not None and self._view_version != self._vc.value:
+        if self._base is not None and self._view_version != self._vc[0]:
             self._refresh_view()
         return self._requires_grad
 

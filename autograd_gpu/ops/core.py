@@ -14,7 +14,7 @@ from .. import _device, _dtype
 from ..autograd import anomaly_mode, grad_mode
 from ..autograd.engine import Node, _FREED_MSG
 from ..autograd.engine import _seq as _node_seq
-from ..tensor import Tensor, _Version, _legacy_type_name
+from ..tensor import Tensor, _legacy_type_name
 
 OP_TABLE = {}  # every primitive by name (ops.PUBLIC_OPS: those a test case must name)
 EXPORTS = {}  # public name -> Export: autograd_gpu.<name>, and which are Tensor methods / in-place methods
@@ -92,7 +92,7 @@ class SavedTensor:
     __slots__ = ("tensor", "version", "counter", "data", "output_nr")
 
     def unpack(self, node):
-        if self.counter.value != self.version:
+        if self.counter[0] != self.version:
             t = self.tensor
             if t is None:
                 t = Tensor._make(self.data, False)
@@ -104,7 +104,7 @@ class SavedTensor:
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
                 f"operation: [{_legacy_type_name(t)} {list(t._data.shape)}]{what} is at version "
-                f"{self.counter.value}; expected version {self.version} instead. Hint: the operation that "
+                f"{self.counter[0]}; expected version {self.version} instead. Hint: the operation that "
                 "modified it came after the forward call; use .clone() before the in-place operation, or "
                 "avoid it.")
         if self.tensor is None:
@@ -128,7 +128,7 @@ class OpNode(Node):
             if type(x) is SavedTensor:
                 # (unpack's common cases inline: a saved input or floating output, unmodified since)
                 c = x.counter
-                if c.value != x.version:
+                if c[0] != x.version:
                     x = x.unpack(self)  # (raises)
                 elif x.tensor is not None:
                     x = x.tensor
@@ -148,7 +148,7 @@ class OpNode(Node):
         x = s[i]
         if type(x) is not SavedTensor:
             return x
-        if x.counter.value != x.version:
+        if x.counter[0] != x.version:
             x.unpack(self)  # (raises)
         return x.data if x.tensor is None else x.tensor._data
 
@@ -237,7 +237,7 @@ def save_tensor(t, output_nr=None):
     only: a reference to the output would be a node -> tensor -> node cycle)."""
     st = _new(SavedTensor)
     st.counter = c = t._vc
-    st.version = c.value
+    st.version = c[0]
     if output_nr is None:
         st.tensor = t
     else:
@@ -252,41 +252,44 @@ def apply(op, *inputs, **params):
     # NOTE: the hot path of every op, inline: one or two inputs, the first a floating tensor that is not a
     # view, the second a tensor of its dtype and device or a Python number, no parameters. The general path
     # would reach the same result through its loops, lists and dtype rules.
-    if op.fast and not params and len(inputs) <= 2:
+    if op.fast and not params:
+        n = len(inputs)
         a = inputs[0]
-        if type(a) is Tensor and a._base is None:
+        if n <= 2 and type(a) is Tensor and a._base is None:
             da = a._data
             dt = da.dtype
             if dt.kind == "f":
                 tb = None
-                if len(inputs) == 2:
+                if n == 2:
                     b = inputs[1]
                     tb = type(b)
                     if tb is Tensor:
-                        db = b._data
+                        vb = db = b._data
                         if b._base is not None or (db.dtype is not dt and db.dtype != dt) \
                                 or type(db) is not type(da) or (type(da) is not np.ndarray and da.device != db.device):
                             return _apply(op, inputs, params)
-                        arrays = (da, db)
                     elif tb is float or tb is int:
-                        arrays = (da, b)
+                        vb = b
                     else:
                         return _apply(op, inputs, params)
-                else:
-                    arrays = (da,)
-                try:
+                try:  # (no *args: a call with a starred tuple costs ~0.15 us)
                     if type(da) is np.ndarray:
-                        out = op.forward(np, *arrays)
+                        out = op.forward(np, da) if tb is None else op.forward(np, da, vb)
                         if type(out) is not np.ndarray:  # (numpy returns a scalar for a 0-d array)
                             out = np.asarray(out)
                     else:
                         with da.device:
-                            out = op.forward(a._xp, *arrays)
+                            out = op.forward(a._xp, da) if tb is None else op.forward(a._xp, da, vb)
                 except ValueError as e:
-                    _raise_broadcast_error(e, arrays)
+                    _raise_broadcast_error(e, (da,) if tb is None else (da, vb))
                 if out.dtype is not dt and out.dtype != dt and op.dtype != "keep":
                     out = out.astype(dt)
-                result = _result(out)
+                result = _new(Tensor)  # (Tensor._make(out) without its keyword defaults: once per op)
+                result._data = out
+                result._requires_grad = False
+                result._grad_fn = None
+                result._output_nr = 0
+                result._vc = [0]
                 if op.differentiable and grad_mode._state.enabled:
                     ra = a._requires_grad
                     rb = tb is Tensor and b._requires_grad
@@ -402,7 +405,7 @@ def _apply(op, inputs, params):
             out = xp.asarray(out)
         if npdt is not None and rule != "compare" and out.dtype is not npdt and out.dtype != npdt:
             out = out.astype(npdt)
-        result = _result(out)
+        result = Tensor._make(out)
         results = (result,)
     else:
         results = tuple(Tensor._make(np.asarray(o) if xp is np and type(o) is not np.ndarray else o, False)
@@ -415,21 +418,10 @@ def _apply(op, inputs, params):
                 r._vc = first._vc
                 r._base = base
                 r._view_chain = first._view_chain + ((op, params, i if op.nout != 1 else None),)
-                r._view_version = r._vc.value
+                r._view_version = r._vc[0]
                 r._view_no_grad = first._view_no_grad or not grad_mode._state.enabled
     if requires_grad:
         _record(op, inputs, results, params, tuple(edges), meta, tuple(needs))
-    return result
-
-
-def _result(out):
-    """Tensor._make(out) without its keyword defaults: a fresh result (once per op)."""
-    result = _new(Tensor)
-    result._data = out
-    result._requires_grad = False
-    result._grad_fn = None
-    result._output_nr = 0
-    result._vc = _Version()
     return result
 
 

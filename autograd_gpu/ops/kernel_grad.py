@@ -16,6 +16,7 @@ launcher, and the node's gradients are summed back to each input's shape in one 
 import numpy as np
 
 from .. import _kernels
+from .._kernels import _IGNORE_ALL, _extobj_contextvar, NUMPY
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from .core import EXPORTS, apply, defop
@@ -77,15 +78,17 @@ class kernel_grad:
         # NOTE: the common case records nothing: the formula (numpy) or the kernel (cupy) runs on the arrays
         if self.inputs is not None:
             arrays = [t._data if isinstance(t, Tensor) else t for t in self.inputs(ctx)]
+        elif self._n == 1:
+            arrays = (ctx.saved_array(0),)
         else:
             arrays = [ctx.saved_array(i) for i in range(self._n)]
         gd = g._data
         if type(gd) is np.ndarray:
-            if _kernels.is_quiet():  # (inside a backward pass)
-                outs = self.formula(_kernels.NUMPY, gd, *arrays, **params)
+            if _extobj_contextvar is not None and _extobj_contextvar.get() is _IGNORE_ALL:  # (in a backward pass)
+                outs = self.formula(NUMPY, gd, *arrays, **params)
             else:
                 with _kernels.quiet():
-                    outs = self.formula(_kernels.NUMPY, gd, *arrays, **params)
+                    outs = self.formula(NUMPY, gd, *arrays, **params)
             if self._single:
                 return Tensor._make(outs if type(outs) is np.ndarray else np.asarray(outs, gd.dtype))
             return tuple(Tensor._make(o if type(o) is np.ndarray else np.asarray(o, gd.dtype)) for o in outs)
