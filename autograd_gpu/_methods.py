@@ -84,26 +84,18 @@ Tensor.__rmatmul__ = _rev(arithmetic.matmul)
 Tensor.__neg__ = arithmetic.neg
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = arithmetic.abs
-Tensor.__eq__ = arithmetic.eq
-Tensor.__ne__ = arithmetic.ne
-Tensor.__lt__ = arithmetic.lt
-Tensor.__le__ = arithmetic.le
-Tensor.__gt__ = arithmetic.gt
-Tensor.__ge__ = arithmetic.ge
-Tensor.__and__ = Tensor.__rand__ = arithmetic.bitwise_and
-Tensor.__or__ = Tensor.__ror__ = arithmetic.bitwise_or
-Tensor.__xor__ = Tensor.__rxor__ = arithmetic.bitwise_xor
+for _op in ("eq", "ne", "lt", "le", "gt", "ge"):
+    setattr(Tensor, f"__{_op}__", getattr(arithmetic, _op))
+for _op in ("and", "or", "xor"):  # (and the reflected __rand__, ...)
+    setattr(Tensor, f"__{_op}__", getattr(arithmetic, "bitwise_" + _op))
+    setattr(Tensor, f"__r{_op}__", getattr(arithmetic, "bitwise_" + _op))
 Tensor.__invert__ = arithmetic.bitwise_not
 
 
 # ---- in-place operators ----------------------------------------------------------------------------
-Tensor.__iadd__ = Tensor.add_
-Tensor.__isub__ = Tensor.sub_
-Tensor.__imul__ = Tensor.mul_
-Tensor.__itruediv__ = Tensor.div_
-Tensor.__ipow__ = Tensor.pow_
-Tensor.__imod__ = Tensor.remainder_
-Tensor.__ifloordiv__ = Tensor.floor_divide_
+for _op, _method in (("iadd", "add_"), ("isub", "sub_"), ("imul", "mul_"), ("itruediv", "div_"), ("ipow", "pow_"),
+                    ("imod", "remainder_"), ("ifloordiv", "floor_divide_")):
+    setattr(Tensor, f"__{_op}__", getattr(Tensor, _method))
 
 
 def copy_(self, src, non_blocking=False):

@@ -59,17 +59,18 @@ def _check_float(input, name):
 _LEGACY_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
-@export
-def softmax(input, dim=None, dtype=None):
+def _along(op, name, input, dim, dtype):
     if dtype is not None:
         input = input.to(dtype)
-    _check_float(input, "softmax")
-    return apply(SOFTMAX, input, dim=_softmax_dim(input, dim, "softmax"))
+    _check_float(input, name)
+    return apply(op, input, dim=_softmax_dim(input, dim, name))
+
+
+@export
+def softmax(input, dim=None, dtype=None):
+    return _along(SOFTMAX, "softmax", input, dim, dtype)
 
 
 @export
 def log_softmax(input, dim=None, dtype=None):
-    if dtype is not None:
-        input = input.to(dtype)
-    _check_float(input, "log_softmax")
-    return apply(LOG_SOFTMAX, input, dim=_softmax_dim(input, dim, "log_softmax"))
+    return _along(LOG_SOFTMAX, "log_softmax", input, dim, dtype)
