@@ -34,7 +34,8 @@ import numpy
 from . import _device
 
 __all__ = ["KERNEL_FAMILIES", "KERNELS", "Kernel", "COMPILE_OPTIONS", "CTYPES", "launch_config", "kernel",
-           "kernel_dir", "kernel_names", "name_expressions", "source", "run_kernel", "array_namespace", "quiet"]
+           "kernel_dir", "kernel_names", "name_expressions", "parameters", "source", "run_kernel", "array_namespace",
+           "quiet"]
 
 #: C types the kernel templates are instantiated for, keyed by numpy dtype.
 CTYPES = {numpy.dtype(numpy.float32): "float", numpy.dtype(numpy.float64): "double"}
@@ -227,10 +228,6 @@ def _cupy_launcher(k: Kernel, ctype: str, args: list, work: int) -> None:
     _function(k.name, ctype, device_id)((grid,), (block,), tuple(args))
 
 
-def _is_cupy(a) -> bool:
-    return type(a) is not numpy.ndarray and hasattr(a, "__cuda_array_interface__")
-
-
 # ---------------------------------------------------------------------------- array namespaces
 
 def select(mask, x):
@@ -240,11 +237,9 @@ def select(mask, x):
     return (x.view(bits) & (mask.astype(bits) * bits.type(numpy.iinfo(bits).max))).view(x.dtype)
 
 
-def _sgn(module):
-    def sign(x):
-        """torch's sign: 0 for NaN (numpy's gives NaN)."""
-        return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
-    return sign
+def _torch_sign(x):
+    """torch's sign: 0 for NaN (numpy's and CuPy's give NaN)."""
+    return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
 
 
 def _numpy_where(c, a, b):
@@ -267,13 +262,13 @@ class _Namespace:
         return getattr(self._module, name)
 
 
-#: The namespace reference formulas get for numpy arrays: numpy, with torch's `sign`.
-NUMPY = _Namespace(numpy, sign=_sgn(numpy), where=_numpy_where)
+#: The namespace reference formulas get for numpy arrays: numpy, with torch's `sign` (and a faster `where`).
+NUMPY = _Namespace(numpy, sign=_torch_sign, where=_numpy_where)
 
 
 @functools.lru_cache(maxsize=None)
 def _cupy_namespace(module):
-    return _Namespace(module, sign=_sgn(module))
+    return _Namespace(module, sign=_torch_sign)
 
 
 def array_namespace(a):
@@ -286,11 +281,6 @@ try:  # numpy >= 2 keeps the floating-point error state in a context variable
     _IGNORE_ALL = _make_extobj(all="ignore")
 except (ImportError, AttributeError, TypeError):  # pragma: no cover (numpy 1.x)
     _extobj_contextvar = _IGNORE_ALL = None
-
-
-def is_quiet():
-    """Whether numpy's floating-point warnings are off (inside a backward pass, see `quiet`)."""
-    return _extobj_contextvar is not None and _extobj_contextvar.get() is _IGNORE_ALL
 
 
 def _quietly(fn):
