@@ -475,6 +475,20 @@ CASES = [
     C("im2col", lambda m, x: m.nn.functional.unfold(x, (2, 3), dilation=(2, 1), padding=1, stride=2),
       rand(2, 2, 5, 4), name="unfold"),
     C("col2im", lambda m, x: m.nn.functional.fold(x, (4, 5), 2, padding=1, stride=2), rand(2, 8, 9), name="fold"),
+    # ---- issue 11: elementwise ----
+    # ---- (end elementwise) ----
+    # ---- issue 11: sorting, selection and reductions ----
+    # ---- (end sorting, selection and reductions) ----
+    # ---- issue 11: matrices, contractions and linalg ----
+    # ---- (end matrices, contractions and linalg) ----
+    # ---- issue 11: scatter, gather and shape ----
+    # ---- (end scatter, gather and shape) ----
+    # ---- issue 11: sampling and cumulative ----
+    # ---- (end sampling and cumulative) ----
+    # ---- issue 11: nn.functional activations and losses ----
+    # ---- (end nn.functional activations and losses) ----
+    # ---- issue 11: nn.functional sampling, pooling and convolution ----
+    # ---- (end nn.functional sampling, pooling and convolution) ----
 ]
 
 # ---- sweeps: every elementwise op over the standard shapes ---------------------------------------------------
