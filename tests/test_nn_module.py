@@ -313,7 +313,8 @@ def test_backward_hook_can_replace_grad_input_and_runs_without_input_grads(devic
     b = ag.ones(1, 2, requires_grad=True, device=device)
     lin3(b).sum().backward()
     assert pre == [6.0]
-    np.testing.assert_allclose(_np(b.grad), 3 * _np(lin3.weight).sum(0, keepdims=True), rtol=1e-6)
+    # (float32, with an absolute tolerance: a column sum of random weights may be near 0)
+    np.testing.assert_allclose(_np(b.grad), 3 * _np(lin3.weight).sum(0, keepdims=True), rtol=1e-5, atol=1e-6)
 
 
 # ---- programs PyTorch users write --------------------------------------------------------------------------

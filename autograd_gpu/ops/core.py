@@ -247,61 +247,63 @@ def save_tensor(t, output_nr=None):
     return st
 
 
-def apply(op, *inputs, **params):
-    """Run `op` on tensors / Python scalars and record it for backward when grad mode needs it."""
+_NO_INPUT = object()  # (apply's missing positional input)
+
+
+def apply(op, a=_NO_INPUT, b=_NO_INPUT, /, *more, **params):
+    """apply(op, *inputs, **params): run `op` on tensors / Python scalars and record it for backward when grad
+    mode needs it."""
     # NOTE: the hot path of every op, inline: one or two inputs, the first a floating tensor that is not a
     # view, the second a tensor of its dtype and device or a Python number, no parameters. The general path
-    # would reach the same result through its loops, lists and dtype rules.
-    if op.fast and not params:
-        n = len(inputs)
-        a = inputs[0]
-        if n <= 2 and type(a) is Tensor and a._base is None:
-            da = a._data
-            dt = da.dtype
-            if dt.kind == "f":
-                tb = None
-                if n == 2:
-                    b = inputs[1]
-                    tb = type(b)
-                    if tb is Tensor:
-                        vb = db = b._data
-                        if b._base is not None or (db.dtype is not dt and db.dtype != dt) \
-                                or type(db) is not type(da) or (type(da) is not np.ndarray and da.device != db.device):
-                            return _apply(op, inputs, params)
-                    elif tb is float or tb is int:
-                        vb = b
-                    else:
-                        return _apply(op, inputs, params)
-                try:  # (no *args: a call with a starred tuple costs ~0.15 us)
-                    if type(da) is np.ndarray:
-                        out = op.forward(np, da) if tb is None else op.forward(np, da, vb)
-                        if type(out) is not np.ndarray:  # (numpy returns a scalar for a 0-d array)
-                            out = np.asarray(out)
-                    else:
-                        with da.device:
-                            out = op.forward(a._xp, da) if tb is None else op.forward(a._xp, da, vb)
-                except ValueError as e:
-                    _raise_broadcast_error(e, (da,) if tb is None else (da, vb))
-                if out.dtype is not dt and out.dtype != dt and op.dtype != "keep":
-                    out = out.astype(dt)
-                result = _new(Tensor)  # (Tensor._make(out) without its keyword defaults: once per op)
-                result._data = out
-                result._requires_grad = False
-                result._grad_fn = None
-                result._output_nr = 0
-                result._vc = [0]
-                if op.differentiable and grad_mode._state.enabled:
-                    ra = a._requires_grad
-                    rb = tb is Tensor and b._requires_grad
-                    if ra or rb:
-                        if tb is None:
-                            _record(op, inputs, (result,), _NO_PARAMS, (_edge(a),), ((da.shape, dt),), _NEEDS1)
-                        else:
-                            _record(op, inputs, (result,), _NO_PARAMS,
-                                    (_edge(a) if ra else _NO_EDGE, _edge(b) if rb else _NO_EDGE),
-                                    ((da.shape, dt), (db.shape, dt) if tb is Tensor else None), (ra, rb))
-                return result
-    return _apply(op, inputs, params)
+    # would reach the same result through its loops, lists and dtype rules. The first two inputs are named
+    # so that this path builds no tuple of inputs (~0.07 us of ~0.7 us per op).
+    if op.fast and not params and not more and type(a) is Tensor and a._base is None:
+        da = a._data
+        dt = da.dtype
+        if dt.kind == "f":
+            tb = None
+            if b is not _NO_INPUT:
+                tb = type(b)
+                if tb is Tensor:
+                    vb = db = b._data
+                    if b._base is not None or (db.dtype is not dt and db.dtype != dt) \
+                            or type(db) is not type(da) or (type(da) is not np.ndarray and da.device != db.device):
+                        return _apply(op, (a, b), params)
+                elif tb is float or tb is int:
+                    vb = b
+                else:
+                    return _apply(op, (a, b), params)
+            try:  # (no *args: a call with a starred tuple costs ~0.15 us)
+                if type(da) is np.ndarray:
+                    out = op.forward(np, da) if tb is None else op.forward(np, da, vb)
+                    if type(out) is not np.ndarray:  # (numpy returns a scalar for a 0-d array)
+                        out = np.asarray(out)
+                else:
+                    with da.device:
+                        out = op.forward(a._xp, da) if tb is None else op.forward(a._xp, da, vb)
+            except ValueError as e:
+                _raise_broadcast_error(e, (da,) if tb is None else (da, vb))
+            if out.dtype is not dt and out.dtype != dt and op.dtype != "keep":
+                out = out.astype(dt)
+            result = _new(Tensor)  # (Tensor._make(out) without its keyword defaults: once per op)
+            result._data = out
+            result._requires_grad = False
+            result._grad_fn = None
+            result._output_nr = 0
+            result._vc = [0]
+            ra = a._requires_grad  # (first: most calls record nothing, and grad mode is a thread-local read)
+            rb = tb is Tensor and b._requires_grad
+            if (ra or rb) and op.differentiable and grad_mode._state.enabled:
+                if tb is None:
+                    _record(op, (a,), (result,), _NO_PARAMS, (_edge(a),), ((da.shape, dt),), _NEEDS1)
+                else:
+                    _record(op, (a, b), (result,), _NO_PARAMS,
+                            (_edge(a) if ra else _NO_EDGE, _edge(b) if rb else _NO_EDGE),
+                            ((da.shape, dt), (db.shape, dt) if tb is Tensor else None), (ra, rb))
+            return result
+    if b is not _NO_INPUT:
+        return _apply(op, (a, b, *more), params)
+    return _apply(op, () if a is _NO_INPUT else (a,), params)
 
 
 _NEEDS1 = (True,)
