@@ -279,14 +279,15 @@ __global__ void nan_to_num_bwd(const T* __restrict__ g, const T* __restrict__ x,
     }
 }
 
-// atan2(a, b):  r = 1 / (a^2 + b^2),  ga = g * b * r,  gb = g * -a * r
+// atan2(a, b):  r = 1 / (a^2 + b^2) (0 at the origin),  ga = g * b * r,  gb = g * -a * r
 template <typename T>
 __global__ void atan2_bwd(const T* __restrict__ g, const T* __restrict__ a,
                           const T* __restrict__ b, T* __restrict__ ga,
                           T* __restrict__ gb, long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
         const T gi = g[i], ai = a[i], bi = b[i];
-        const T r = T(1) / (ai * ai + bi * bi);
+        const T d = ai * ai + bi * bi;
+        const T r = d == T(0) ? T(0) : T(1) / d;
         ga[i] = gi * bi * r;
         gb[i] = gi * -ai * r;
     }
@@ -390,4 +391,45 @@ __global__ void lerp_bwd(const T* __restrict__ g, const T* __restrict__ a,
         gb[i] = gi * wi;
         gw[i] = gi * (b[i] - a[i]);
     }
+}
+
+// lerp(a, b, w) with a scalar weight:  ga = g * (1 - w),  gb = g * w
+template <typename T>
+__global__ void lerp_scalar_bwd(const T* __restrict__ g, T w, T* __restrict__ ga, T* __restrict__ gb,
+                                long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T gi = g[i];
+        ga[i] = gi * (T(1) - w);
+        gb[i] = gi * w;
+    }
+}
+
+// xlogy(s, y) with a scalar s:  gy = g * s / y
+template <typename T>
+__global__ void xlogy_self_bwd(const T* __restrict__ g, const T* __restrict__ y, T s,
+                               T* __restrict__ gy, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) { gy[i] = g[i] * s / y[i]; }
+}
+
+// xlogy(x, o) with a scalar o (log_o = log(o), computed once):
+//   gx = xlogy(g, o), and 0 where x == 0 unless o > 0
+template <typename T>
+__global__ void xlogy_other_bwd(const T* __restrict__ g, const T* __restrict__ x, T o, T log_o,
+                                T* __restrict__ gx, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T gi = g[i];
+        const T glog = (gi == T(0) && o == o) ? T(0) : gi * log_o;
+        gx[i] = (o > T(0) || x[i] != T(0)) ? glog : T(0);
+    }
+}
+
+// deg2rad: g * pi / 180; rad2deg: g * 180 / pi
+template <typename T>
+__global__ void deg2rad_bwd(const T* __restrict__ g, T* __restrict__ gx, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) { gx[i] = g[i] * T(0.017453292519943295); }
+}
+
+template <typename T>
+__global__ void rad2deg_bwd(const T* __restrict__ g, T* __restrict__ gx, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) { gx[i] = g[i] * T(57.29577951308232); }
 }

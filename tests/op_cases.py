@@ -527,6 +527,10 @@ CASES = [
     C("logit", lambda m, x: m.logit(x), ng([-0.5, 0.0, 1.0, 1.5, np.nan]), name="edges"),
     C("logit", lambda m, x: m.logit(x, eps=0.1), ng([-0.5, 0.0, 1.0, 1.5, np.nan]), name="edges-eps"),
     C("logit", lambda m, x: m.logit(x), ng([0, 1], I64), name="int"),
+    # (the gradient outside the domain: NaN without eps, 0 with it; NaN stays NaN)
+    C("logit", lambda m, x: x.logit(), np.array([-0.5, 1.5, np.nan, 0.3]), name="edges-grad", grad=False),
+    C("logit", lambda m, x: x.logit(eps=0.1), np.array([-0.5, 1.5, np.nan, 0.05, 0.1, 0.9]),
+      name="edges-eps-grad", grad=False),
     C("deg2rad", lambda m, x: x.deg2rad(), rand(*M) * 180, name="matrix"),
     C("deg2rad", lambda m, x: m.deg2rad(x), ng([90, -180], I64), name="int"),
     C("rad2deg", lambda m, x: m.rad2deg(x), rand(*M) * 3, name="matrix"),

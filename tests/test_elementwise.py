@@ -101,3 +101,36 @@ def test_in_place_values_keep_their_history(device):
         np.testing.assert_allclose(grads[0][0], grads[1][0], rtol=1e-12, err_msg=name)
         np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-12, err_msg=name)
         assert grads[0][2] == grads[1][2], name
+
+
+# ---- random broadcast shapes and values on a coarse grid (ties, zeros), float64, against torch -------------------
+from hypothesis import given, settings  # noqa: E402
+
+from test_ops_hypothesis import _pair, check_against_torch  # noqa: E402
+
+
+def _grid(p):
+    return np.round(p[0] * 2) / 2, np.round(p[1] * 2) / 2
+
+
+GRID_BINARY = {
+    "atan2": lambda m, a, b: m.atan2(a, b),
+    "hypot": lambda m, a, b: m.hypot(a, b),
+    "logaddexp": lambda m, a, b: m.logaddexp(a, b),
+    "logaddexp2": lambda m, a, b: m.logaddexp2(a, b),
+    "copysign": lambda m, a, b: m.copysign(a, b),
+    "fmax": lambda m, a, b: m.fmax(a, b),
+    "fmin": lambda m, a, b: m.fmin(a, b),
+    "xlogy": lambda m, a, b: m.xlogy(a, b.abs()),
+    "lerp": lambda m, a, b: m.lerp(a, b, (b - a).tanh()),
+}
+
+
+@pytest.mark.parametrize("name", list(GRID_BINARY))
+def test_binary_ops_on_a_grid_match_torch(name, device):
+    @settings(max_examples=25, deadline=None)
+    @given(_pair().map(_grid))
+    def run(pair):
+        check_against_torch(GRID_BINARY[name], device, *pair)
+
+    run()

@@ -241,6 +241,12 @@ def _scalar_cases(spec):
         return [dict(lo=-0.5, hi=0.75), dict(lo=-math.inf, hi=0.3), dict(lo=0.0, hi=math.inf)]
     if spec.name == "logit_bwd":
         return [dict(lo=0.0, hi=1.0, outside=math.nan), dict(lo=0.25, hi=0.75, outside=0.0)]
+    if spec.name == "lerp_scalar_bwd":
+        return [dict(w=0.3), dict(w=-1.5)]
+    if spec.name == "xlogy_self_bwd":
+        return [dict(s=2.5), dict(s=0.0)]
+    if spec.name == "xlogy_other_bwd":
+        return [dict(o=3.0, log_o=math.log(3.0)), dict(o=0.0, log_o=-math.inf), dict(o=math.nan, log_o=math.nan)]
     assert not spec.scalars, f"add scalar values for {spec.name} here"
     return [{}]
 

@@ -312,7 +312,9 @@ def _floating_only(kernel, *operands):
 
 
 def _atan2_grads(xp, g, a, b):
-    r = 1 / (a * a + b * b)
+    # PyTorch's atan2_backward: 1 / (a^2 + b^2), masked to 0 where that is 0 (at the origin)
+    d = a * a + b * b
+    r = xp.where(d == 0, 0, 1 / d)
     return g * b * r, g * -a * r
 
 
@@ -425,26 +427,36 @@ def _xlogy_grads(xp, g, x, y):
     return xp.where((x == 0) & (y <= 0), 0, glog), g * x / y
 
 
-def _xlogy_other_bwd(ctx, g):
-    x, o = ctx.saved  # a Python number o
-    log_o = math.log(o) if o > 0 else -math.inf if o == 0 else math.nan
-    glog = g * log_o if o != o else where(g == 0, 0.0, g * log_o)  # xlogy(g, o)
-    return where(x == 0, 0.0, glog) if not o > 0 else glog, None
+def _xlogy_other_scalars(ctx):
+    o = ctx.params["other"]
+    return {"o": o, "log_o": math.log(o) if o > 0 else -math.inf if o == 0 else math.nan}
 
 
+def _xlogy_self_fwd(xp, y, self):
+    return _xlogy_fwd(xp, self, y)
+
+
+_XLOGY_SELF_GRAD = kernel_grad("xlogy_self_bwd", lambda xp, g, y, s: g * s / y,
+                               scalars=lambda ctx: {"s": ctx.params["self"]})
 XLOGY = defop("xlogy", _xlogy_fwd, kernel_grad("xlogy_bwd", _xlogy_grads), save=(0, 1), group="binary",
               dtype="float")
-XLOGY_SELF = defop("xlogy_scalar_self", _xlogy_fwd, lambda ctx, g: (None, g * ctx.saved[0] / ctx.saved[1]),
-                   save=(0, 1), node="XlogyBackward1", group="binary", dtype="float", public=False)
-XLOGY_OTHER = defop("xlogy_scalar_other", _xlogy_fwd, _xlogy_other_bwd, save=(0, 1), node="XlogyBackward2",
-                    group="binary", dtype="float", public=False)
+# (the Python number is a parameter, so the kernel gets it as a scalar; PyTorch: xlogy.Scalar_Self / _Other)
+XLOGY_SELF = defop("xlogy_scalar_self", _xlogy_self_fwd, _XLOGY_SELF_GRAD, save=(0,), node="XlogyBackward1",
+                   group="binary", dtype="float", public=False)
+XLOGY_OTHER = defop("xlogy_scalar_other", lambda xp, x, other: _xlogy_fwd(xp, x, other),
+                    kernel_grad("xlogy_other_bwd",
+                                # xlogy(g, o), and 0 where x == 0 unless o > 0
+                                lambda xp, g, x, o, log_o: xp.where((o > 0) | (x != 0),
+                                                                    xp.where((g == 0) & (o == o), 0, g * log_o), 0),
+                                scalars=_xlogy_other_scalars),
+                    save=(0,), node="XlogyBackward2", group="binary", dtype="float", public=False)
 
 
 @export(inplace=True)
 def xlogy(input, other):
     if not _is_t(input):
-        return apply(XLOGY_SELF, input, other)
-    return apply(XLOGY if _is_t(other) else XLOGY_OTHER, input, other)
+        return apply(XLOGY_SELF, other, self=input)
+    return apply(XLOGY, input, other) if _is_t(other) else apply(XLOGY_OTHER, input, other=other)
 
 
 # lerp(a, b, w) = a + w (b - a), computed as PyTorch does: from b's side when |w| >= 1/2
@@ -456,12 +468,10 @@ def _lerp_tensor_fwd(xp, a, b, w):
     return xp.where(xp.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (1 - w))
 
 
-def _lerp_bwd(ctx, g):
-    w = ctx.params["weight"]
-    return g * (1 - w), g * w
-
-
-LERP = defop("lerp", _lerp_fwd, _lerp_bwd, group="binary")
+LERP = defop("lerp", _lerp_fwd,
+             kernel_grad("lerp_scalar_bwd", lambda xp, g, w: (g * (1 - w), g * w),
+                         scalars=lambda ctx: {"w": ctx.params["weight"]}),
+             group="binary")
 LERP_TENSOR = defop("lerp_tensor", _lerp_tensor_fwd,
                     kernel_grad("lerp_bwd", lambda xp, g, a, b, w: (g * (1 - w), g * w, g * (b - a))),
                     save=(0, 1, 2), node="LerpBackward1", group="binary", public=False)

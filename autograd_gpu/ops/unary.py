@@ -76,10 +76,11 @@ sinc = unary("sinc", _sinc_fwd,
              kernel_grad("sinc_bwd", lambda xp, g, x, y, c: xp.where(x == 0, 0, g * (c - y) / x),
                          inputs=lambda ctx: (*ctx.saved, cos(ctx.saved[0] * math.pi))),
              save=(0, "out"))
-_DEG = math.pi / 180
-deg2rad = unary("deg2rad", lambda xp, x: x * _DEG, lambda ctx, g: g * _DEG, node="Deg2RadBackward0")
-_RAD = 180 / math.pi
-rad2deg = unary("rad2deg", lambda xp, x: x * _RAD, lambda ctx, g: g * _RAD, node="Rad2DegBackward0")
+_DEG, _RAD = math.pi / 180, 180 / math.pi
+deg2rad = unary("deg2rad", lambda xp, x: x * _DEG, kernel_grad("deg2rad_bwd", lambda xp, g: g * _DEG),
+                node="Deg2RadBackward0")
+rad2deg = unary("rad2deg", lambda xp, x: x * _RAD, kernel_grad("rad2deg_bwd", lambda xp, g: g * _RAD),
+                node="Rad2DegBackward0")
 tanh = unary("tanh", lambda xp, x: xp.tanh(x), kernel_grad("tanh_bwd", lambda xp, g, y: g * (1 - y * y)),
              save=("out",))
 
