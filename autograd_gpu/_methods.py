@@ -90,11 +90,16 @@ for _op in ("and", "or", "xor"):  # (and the reflected __rand__, ...)
     setattr(Tensor, f"__{_op}__", getattr(arithmetic, "bitwise_" + _op))
     setattr(Tensor, f"__r{_op}__", getattr(arithmetic, "bitwise_" + _op))
 Tensor.__invert__ = arithmetic.bitwise_not
+Tensor.__lshift__ = arithmetic.bitwise_left_shift
+Tensor.__rlshift__ = _rev(arithmetic.bitwise_left_shift)
+Tensor.__rshift__ = arithmetic.bitwise_right_shift
+Tensor.__rrshift__ = _rev(arithmetic.bitwise_right_shift)
 
 
 # ---- in-place operators ----------------------------------------------------------------------------
 for _op, _method in (("iadd", "add_"), ("isub", "sub_"), ("imul", "mul_"), ("itruediv", "div_"), ("ipow", "pow_"),
-                    ("imod", "remainder_"), ("ifloordiv", "floor_divide_")):
+                    ("imod", "remainder_"), ("ifloordiv", "floor_divide_"), ("ilshift", "bitwise_left_shift_"),
+                    ("irshift", "bitwise_right_shift_")):
     setattr(Tensor, f"__{_op}__", getattr(Tensor, _method))
 
 

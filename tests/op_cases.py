@@ -73,6 +73,22 @@ def frac_away(*shape):
     return _rng.integers(-3, 3, size=shape) + rand(*shape, lo=0.2, hi=0.4)
 
 
+# (issue 11, elementwise: the domains of asin/acos/atanh/erfinv, acosh and logit)
+def unit(*shape):
+    """Values in [-0.9, 0.9]: inside (-1, 1), away from the poles of the derivatives at +-1."""
+    return rand(*shape, lo=-0.9, hi=0.9)
+
+
+def above_one(*shape):
+    """Values in [1.2, 3]: inside acosh's domain, away from its derivative's pole at 1."""
+    return rand(*shape, lo=1.2, hi=3.0)
+
+
+def prob(*shape):
+    """Values in [0.05, 0.95]: probabilities away from 0 and 1 (logit)."""
+    return rand(*shape, lo=0.05, hi=0.95)
+
+
 class Case:
     __slots__ = ("op", "fn", "inputs", "name", "grad", "gradgrad", "node_differs", "rtol", "atol")
 
@@ -476,6 +492,145 @@ CASES = [
       rand(2, 2, 5, 4), name="unfold"),
     C("col2im", lambda m, x: m.nn.functional.fold(x, (4, 5), 2, padding=1, stride=2), rand(2, 8, 9), name="fold"),
     # ---- issue 11: elementwise ----
+    C("asin", lambda m, x: x.asin(), unit(*M), name="matrix"),
+    C("asin", lambda m, x: m.arcsin(x), ng([0, 1], I64), name="int-alias"),
+    C("acos", lambda m, x: m.acos(x), unit(*M), name="matrix"),
+    C("acos", lambda m, x: x.arccos(), ng([-1.0, 0.0, 1.0, 1.5]), name="edges"),
+    C("sinh", lambda m, x: x.sinh(), rand(*M) * 3, name="matrix"),
+    C("sinh", lambda m, x: m.sinh(x), ng([1, -2], I32), name="int"),
+    C("cosh", lambda m, x: m.cosh(x), rand(*M) * 3, name="matrix"),
+    C("asinh", lambda m, x: x.asinh(), rand(*M) * 5, name="matrix"),
+    C("asinh", lambda m, x: x.arcsinh(), ng([0, 3], I64), name="int-alias"),
+    C("acosh", lambda m, x: m.acosh(x), above_one(*M), name="matrix"),
+    C("acosh", lambda m, x: m.arccosh(x), ng([0.5, 1.0, 2.0]), name="edges"),
+    C("atanh", lambda m, x: x.atanh(), unit(*M), name="matrix"),
+    C("atanh", lambda m, x: m.arctanh(x), ng([-1.0, 1.0, 0.5, 2.0]), name="edges"),
+    C("erf", lambda m, x: x.erf(), rand(*M) * 3, name="matrix"),
+    C("erf", lambda m, x: m.erf(x), ng([0, 1, -2], I64), name="int"),
+    C("erf", lambda m, x: m.erf(x), ng([0.0, -0.0, np.inf, -np.inf, np.nan, 7.0]), name="special-values"),
+    C("erfc", lambda m, x: m.erfc(x), rand(*M) * 3, name="matrix"),
+    C("erfc", lambda m, x: x.erfc(), ng([-30.0, -5.0, 0.0, 5.0, 10.0, 30.0, np.inf, -np.inf, np.nan]),
+      name="tails", rtol=1e-6, atol=0),
+    C("erfc", lambda m, x: m.erfc(x), ng([1, 3], I32), name="int"),
+    C("erfinv", lambda m, x: x.erfinv(), unit(*M), name="matrix"),
+    C("erfinv", lambda m, x: m.erfinv(x), ng([-1.0, 1.0, 0.0, 1.5, np.nan]), name="edges"),
+    C("erfinv", lambda m, x: m.erfinv(x), ng([0, 1], I64), name="int"),
+    C("exp2", lambda m, x: x.exp2(), rand(*M) * 3, name="matrix"),
+    C("exp2", lambda m, x: m.exp2(x), ng([0, 3, -2], I64), name="int"),
+    C("sinc", lambda m, x: x.sinc(), rand(*M) * 3, name="matrix"),
+    # (at 0 the formula's where() makes the second derivative 0, as PyTorch's does: no gradgradcheck there)
+    C("sinc", lambda m, x: m.sinc(x), np.array([0.0, 0.5, -1.5]), name="zero", gradgrad=False),
+    C("sinc", lambda m, x: m.sinc(x), ng([0, 1, 2], I64), name="int"),
+    C("logit", lambda m, x: x.logit(), prob(*M), name="matrix"),
+    C("logit", lambda m, x: m.logit(x, eps=0.2), np.array([0.05, 0.1, 0.3, 0.7, 0.9, 0.97]), name="eps"),
+    C("logit", lambda m, x: m.logit(x, 0.25), prob(*M), name="eps-positional"),
+    C("logit", lambda m, x: m.logit(x), ng([-0.5, 0.0, 1.0, 1.5, np.nan]), name="edges"),
+    C("logit", lambda m, x: m.logit(x, eps=0.1), ng([-0.5, 0.0, 1.0, 1.5, np.nan]), name="edges-eps"),
+    C("logit", lambda m, x: m.logit(x), ng([0, 1], I64), name="int"),
+    # (the gradient outside the domain: NaN without eps, 0 with it; NaN stays NaN)
+    C("logit", lambda m, x: x.logit(), np.array([-0.5, 1.5, np.nan, 0.3]), name="edges-grad", grad=False),
+    C("logit", lambda m, x: x.logit(eps=0.1), np.array([-0.5, 1.5, np.nan, 0.05, 0.1, 0.9]),
+      name="edges-eps-grad", grad=False),
+    C("deg2rad", lambda m, x: x.deg2rad(), rand(*M) * 180, name="matrix"),
+    C("deg2rad", lambda m, x: m.deg2rad(x), ng([90, -180], I64), name="int"),
+    C("rad2deg", lambda m, x: m.rad2deg(x), rand(*M) * 3, name="matrix"),
+    C("rad2deg", lambda m, x: x.rad2deg(), ng([1, -2], I32), name="int"),
+    # NOTE: sgn's gradient is PyTorch's ZeroTensor, which cannot be read as numpy: a second output (x * 1) adds a
+    # dense gradient to it, and the parity test still checks sgn's own node (so sgn is not in UNARY_SWEEP)
+    *[C("sgn", lambda m, x: (x.sgn(), x * 1), away(*shape), name=f"sweep{list(shape)}")
+      for shape in (S, V, (2, 3), EMPTY)],
+    C("sgn", lambda m, x: (m.sgn(x), x * 1), away(*M), name="matrix"),
+    C("sgn", lambda m, x: m.sgn(x), ng([-3, 0, 2], I64), name="int"),
+    C("nan_to_num", lambda m, x: x.nan_to_num(), rand(*M), name="finite"),
+    # (at +-inf and NaN the output is a constant: the gradient is 0 there, and central differences agree)
+    C("nan_to_num", lambda m, x: m.nan_to_num(x, nan=0.5, posinf=2.0, neginf=-3.0),
+      np.array([0.3, np.nan, np.inf, -np.inf, -0.7]), name="nonfinite-grad"),
+    C("nan_to_num", lambda m, x: m.nan_to_num(x), ng([np.nan, np.inf, -np.inf, 1.5]), name="defaults"),
+    C("nan_to_num", lambda m, x: x.nan_to_num(neginf=-1.0), ng([np.nan, np.inf, -np.inf, 1.5]), name="neginf"),
+    C("nan_to_num", lambda m, x: m.nan_to_num(x, nan=7.0), ng([1, -2], I64), name="int"),
+    *[C(op, (lambda f: lambda m, x: getattr(m, f)(x))(op),
+        ng([[np.nan, np.inf, -np.inf], [0.0, -0.0, -2.5]]), name="nonfinite")
+      for op in ("isnan", "isinf", "isposinf", "isneginf", "isfinite", "isreal", "signbit")],
+    *[C(op, (lambda f: lambda m, x: getattr(x, f)())(op), ng([-3, 0, 4], I64), name="int")
+      for op in ("isnan", "isinf", "isposinf", "isneginf", "isfinite", "isreal", "signbit")],
+    C("signbit", lambda m, x: x.signbit(), ng([True, False]), name="bool"),
+    C("isnan", lambda m, x: x.isnan(), rand(*M), name="requires-grad-input", grad=False),
+    C("isfinite", lambda m, x: m.isfinite(x), ng([np.inf, 1.0], np.float16), name="float16"),
+    C("atan2", lambda m, x, y: m.atan2(x, y), rand(*M), rand(*M), name="same"),
+    C("atan2", lambda m, x, y: x.arctan2(y), rand(3, 1), away(*V), name="broadcast-alias"),
+    C("atan2", lambda m, x, y: m.atan2(x, y), ng([1, -1, 0], I64), ng([0, -2, -1], I64), name="int"),
+    C("atan2", lambda m, x, y: m.atan2(x, y), ng([0.0, -0.0, 0.0, 1.0]), ng([0.0, -0.0, -1.0, np.inf]),
+      name="signed-zeros"),
+    C("logaddexp", lambda m, x, y: m.logaddexp(x, y), rand(*M) * 3, rand(*M) * 3, name="same"),
+    C("logaddexp", lambda m, x, y: x.logaddexp(y), rand(*V), rand(3, 1), name="broadcast"),
+    C("logaddexp", lambda m, x, y: m.logaddexp(x, y), ng([1000.0, -1000.0, -np.inf]), ng([1000.0, 0.0, -np.inf]),
+      name="extreme"),
+    C("logaddexp2", lambda m, x, y: m.logaddexp2(x, y), rand(*M) * 3, rand(*M) * 3, name="same"),
+    C("logaddexp2", lambda m, x, y: x.logaddexp2(y), rand(*S), rand(*M), name="scalar-tensor"),
+    C("hypot", lambda m, x, y: m.hypot(x, y), away(*M), away(*M), name="same"),
+    C("hypot", lambda m, x, y: x.hypot(y), away(3, 1), away(*V), name="broadcast"),
+    C("hypot", lambda m, x, y: m.hypot(x, y), ng([3.0, np.inf, 0.0]), ng([4.0, np.nan, 0.0]), name="special"),
+    C("copysign", lambda m, x, y: m.copysign(x, y), away(*M), away(*M), name="same"),
+    C("copysign", lambda m, x, y: x.copysign(y), away(*M), away(*V), name="broadcast"),
+    C("copysign", lambda m, x: m.copysign(x, -1.0), away(*M), name="scalar"),
+    C("copysign", lambda m, x: x.copysign(2), ng([-1, 0, 3], I64), name="int-scalar"),
+    C("copysign", lambda m, x, y: m.copysign(x, y), ng([1, -2], I64), ng([-1, 2], I64), name="int"),
+    # (the kink at 0: PyTorch's gradient there is 0; -0.0 as the sign counts as negative)
+    C("copysign", lambda m, x, y: m.copysign(x, y), np.array([0.0, 0.5, -0.5, 0.7]),
+      ng([1.0, -0.0, 0.0, -np.inf]), name="zeros", grad=False),
+    C("xlogy", lambda m, x, y: m.xlogy(x, y), rand(*M), pos(*M), name="same"),
+    C("xlogy", lambda m, x, y: x.xlogy(y), np.array([0.0, 0.5, 0.0, -0.3]), pos(*V), name="zero-x"),
+    C("xlogy", lambda m, x, y: m.xlogy(x, y), rand(3, 1), pos(*V), name="broadcast"),
+    C("xlogy", lambda m, x, y: m.xlogy(x, y), ng([0.0, 0.0, 0.0, 1.0, 2.0]), ng([0.0, -1.0, np.nan, 0.0, -1.0]),
+      name="edges"),
+    # (0 * log 0 = 0 in the forward; the gradients there: xlogy(g, 0) masked to 0 for x, g * 0 / 0 for y)
+    C("xlogy", lambda m, x, y: m.xlogy(x, y), np.array([0.0, 0.0, 1.0]), np.array([0.0, -1.0, 0.5]),
+      name="edges-grad", grad=False),
+    C("xlogy", lambda m, y: m.xlogy(2.0, y), pos(*M), name="scalar-self"),
+    C("xlogy", lambda m, x: m.xlogy(x, 3.0), rand(*M), name="scalar-other"),
+    C("xlogy", lambda m, x: m.xlogy(x, 0.0), np.array([0.0, 0.5, -1.0]), name="scalar-other-zero", grad=False),
+    C("xlogy", lambda m, x: x.xlogy(-2), np.array([0.0, 0.5]), name="scalar-other-negative", grad=False),
+    C("xlogy", lambda m, x, y: m.xlogy(x, y), ng([0, 1, 2], I64), ng([0, 3, 4], I64), name="int"),
+    C("xlogy", lambda m, y: m.xlogy(0, y), ng([0, 1], I64), name="int-scalar-self"),
+    C("fmax", lambda m, x, y: m.fmax(x, y), distinct(*M), distinct(*M) + 0.013, name="same"),
+    C("fmax", lambda m, x, y: x.fmax(y), distinct(3, 1), distinct(*V) + 0.013, name="broadcast"),
+    # (a NaN operand loses: the other one takes the gradient)
+    C("fmax", lambda m, x, y: m.fmax(x, y), np.array([0.5, np.nan, 0.3]), np.array([np.nan, 0.2, 0.4]),
+      name="nan"),
+    C("fmax", lambda m, x, y: m.fmax(x, y), np.array([0.5, 0.2]), np.array([0.5, 0.3]), name="tie", grad=False),
+    C("fmax", lambda m, x, y: m.fmax(x, y), ng([1, 5], I64), ng([3, 2], I64), name="int"),
+    C("fmin", lambda m, x, y: m.fmin(x, y), distinct(*M), distinct(*M) + 0.013, name="same"),
+    C("fmin", lambda m, x, y: m.fmin(x, y), np.array([0.5, np.nan, 0.3]), np.array([np.nan, 0.2, 0.4]),
+      name="nan"),
+    C("fmin", lambda m, x, y: x.fmin(y), np.array([0.5, 0.2]), np.array([0.5, 0.3]), name="tie", grad=False),
+    C("lerp", lambda m, x, y: m.lerp(x, y, 0.3), rand(*M), rand(*M), name="scalar-weight"),
+    C("lerp", lambda m, x, y: x.lerp(y, 0.75), rand(*M), rand(*V), name="scalar-weight-high"),
+    C("lerp", lambda m, x, y, w: m.lerp(x, y, w), rand(*M), rand(*M), rand(*M), name="tensor-weight"),
+    C("lerp", lambda m, x, y, w: x.lerp(y, w), rand(3, 1), rand(*V), rand(*M) + 0.5, name="tensor-weight-broadcast"),
+    C("lerp", lambda m, x, y, w: m.lerp(x, y, w), rand(*M), rand(*M), ng(rand(*V)), name="tensor-weight-no-grad"),
+    # NOTE: inputs that do not require grad: PyTorch records a `NotImplemented` node for heaviside, we none
+    C("heaviside", lambda m, x, v: m.heaviside(x, v), ng([-1.5, 0.0, 2.0, np.nan, -0.0]), ng([0.5]),
+      name="float"),
+    C("heaviside", lambda m, x, v: x.heaviside(v), ng([[-1, 0, 3]], I64), ng([[7], [-7]], I64), name="int"),
+    C("bitwise_left_shift", lambda m, x, y: m.bitwise_left_shift(x, y), ng([1, -8, 3, 5, 7], I64),
+      ng([1, 2, 64, -1, 63], I64), name="int64"),
+    C("bitwise_left_shift", lambda m, x: x << 3, ng([1, 2, 200], np.uint8), name="uint8-operator"),
+    C("bitwise_left_shift", lambda m, x: 2 << x, ng([0, 1, 31, 32], I32), name="rlshift"),
+    C("bitwise_left_shift", lambda m, x, y: x << y, ng([1, 2], I32), ng([[1], [40]], I64), name="promote"),
+    C("bitwise_left_shift", lambda m, x: x << 1, ng([True, False]), name="bool-int"),
+    C("bitwise_right_shift", lambda m, x, y: m.bitwise_right_shift(x, y), ng([1, -8, 3, -5, 7], I64),
+      ng([1, 2, 64, -1, 63], I64), name="int64"),
+    C("bitwise_right_shift", lambda m, x: x >> 2, ng([200, 7, 255], np.uint8), name="uint8-operator"),
+    C("bitwise_right_shift", lambda m, x, y: x >> y, ng([200, 7], np.uint8), ng([8, 9], np.uint8), name="uint8-past"),
+    C("bitwise_right_shift", lambda m, x: 1024 >> x, ng([0, 3, 70], I64), name="rrshift"),
+    C("bitwise_right_shift", lambda m, x: x.bitwise_right_shift(1), ng([-3, 3], np.int8), name="int8"),
+    C("float_power", lambda m, x, y: m.float_power(x, y), pos(*M), rand(*M), name="tensor"),
+    C("float_power", lambda m, x: x.float_power(2), rand(*M), name="scalar-exponent"),
+    C("float_power", lambda m, x: m.float_power(2.5, x), rand(*M), name="scalar-base"),
+    C("float_power", lambda m, x, y: m.float_power(x, y), ng([1, 2, 3], I64), ng([2, 0, -1], I64), name="int"),
+    C("float_power", lambda m, x, y: m.float_power(x, y), pos(*V), ng([1, 2, 3, 4], I64), name="float-int"),
+    C("pow", lambda m, x: 0 ** x, np.array([-1.0, -0.5, 0.0, 0.5, 2.0]), name="rpow-zero-base", grad=False),
+    C("pow", lambda m, x: 0.0 ** x, np.array([1.0, 0.5, 2.0]), name="rpow-zero-base-positive"),
     # ---- (end elementwise) ----
     # ---- issue 11: sorting, selection and reductions ----
     # ---- (end sorting, selection and reductions) ----
@@ -498,6 +653,10 @@ UNARY_SWEEP = {
     "sin": rand, "cos": rand, "tan": rand, "atan": rand, "tanh": rand, "sigmoid": rand, "relu": away, "sign": away,
     "floor": frac_away, "ceil": frac_away, "trunc": frac_away, "frac": frac_away, "round": frac_away, "abs": away,
     "neg": rand, "reciprocal": away,
+    # issue 11, elementwise
+    "asin": unit, "acos": unit, "sinh": rand, "cosh": rand, "asinh": rand, "acosh": above_one, "atanh": unit,
+    "erf": rand, "erfc": rand, "erfinv": unit, "exp2": rand, "sinc": rand, "logit": prob, "deg2rad": rand,
+    "rad2deg": rand, "nan_to_num": rand,
 }
 UNARY_SHAPES = [S, V, (2, 3), EMPTY]
 for _name, _gen in UNARY_SWEEP.items():
@@ -519,6 +678,16 @@ BINARY_SWEEP = {
     "fmod": (lambda m, x, y: m.fmod(x, y), away, divisor),
     "maximum": (lambda m, x, y: m.maximum(x, y), distinct, lambda *s: distinct(*s) + 0.013),
     "minimum": (lambda m, x, y: m.minimum(x, y), distinct, lambda *s: distinct(*s) + 0.013),
+    # issue 11, elementwise
+    "atan2": (lambda m, x, y: m.atan2(x, y), rand, away),
+    "logaddexp": (lambda m, x, y: m.logaddexp(x, y), rand, rand),
+    "logaddexp2": (lambda m, x, y: m.logaddexp2(x, y), rand, rand),
+    "hypot": (lambda m, x, y: m.hypot(x, y), away, away),
+    "copysign": (lambda m, x, y: m.copysign(x, y), away, away),
+    "xlogy": (lambda m, x, y: m.xlogy(x, y), rand, pos),
+    "fmax": (lambda m, x, y: m.fmax(x, y), distinct, lambda *s: distinct(*s) + 0.013),
+    "fmin": (lambda m, x, y: m.fmin(x, y), distinct, lambda *s: distinct(*s) + 0.013),
+    "lerp": (lambda m, x, y: m.lerp(x, y, 0.3), rand, rand),
 }
 for _name, (_fn, _ga, _gb) in BINARY_SWEEP.items():
     for _sa, _sb in BINARY_SHAPES:

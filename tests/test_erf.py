@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import autograd_gpu as ag
-from autograd_gpu.ops.nn_ops import _erf_array, _erfinv_array
+from autograd_gpu.ops.special import _erf_array, _erfc_array, _erfinv_array
 
 _rng = np.random.default_rng(11)
 _EDGES = [0.0, -0.0, 5e-324, -5e-324, 1e-310, 2.0 ** -28, -(2.0 ** -29), 1e-8, 0.84375, -0.84375, 1.25, -1.25,
@@ -94,3 +94,26 @@ def test_gelu_matches_torch_on_many_points(device, dtype):
     fwd_err = np.abs(got.detach().cpu().numpy() - ref) / (eps * (np.abs(ref) + spread))
     bwd_err = np.abs(a.grad.cpu().numpy() - gref) / (eps * (np.abs(gref) + np.abs(g) * spread))
     assert fwd_err.max() <= 2 and bwd_err.max() <= 2, (fwd_err.max(), bwd_err.max())
+
+
+def test_erfc_float64_within_four_ulp_of_math_erfc():
+    # (the tail x >= 1.25 keeps its relative accuracy down to the last subnormal, where erf's 1 - erf would be 0)
+    x = np.concatenate([points(100_000), np.linspace(-6, 27.5, 20_000), [27.3, 28.0, 40.0, -40.0]])
+    ref = np.array([math.erfc(v) for v in x])
+    got = _erfc_array(np, x)
+    assert got.dtype == np.float64 and got.shape == x.shape
+    normal = np.abs(ref) >= np.finfo(np.float64).tiny
+    assert ulps(got[normal], ref[normal]).max() <= 4
+    np.testing.assert_allclose(got[~normal], ref[~normal], rtol=0, atol=1e-323)
+
+
+def test_erfc_float32_special_values_and_shapes():
+    x = points(20_000)
+    x = x[np.abs(x) < 1e30].astype(np.float32)
+    ref = np.array([math.erfc(float(v)) for v in x]).astype(np.float32)
+    got = _erfc_array(np, x)
+    assert got.dtype == np.float32
+    assert ulps(got, ref).max() <= 1
+    special = _erfc_array(np, np.array([np.inf, -np.inf, np.nan, 0.0, -0.0]))
+    np.testing.assert_array_equal(special, [0.0, 2.0, np.nan, 1.0, 1.0])
+    assert _erfc_array(np, np.zeros((0, 2))).shape == (0, 2)

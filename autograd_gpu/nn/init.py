@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _device, _random
 from ..autograd import grad_mode
-from ..ops.nn_ops import _erfinv_array
+from ..ops.special import _erfinv_array
 from ..tensor import Tensor
 from ..creation import empty
 

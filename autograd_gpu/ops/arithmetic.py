@@ -2,7 +2,7 @@
 import math
 
 from ..autograd import grad_mode
-from ..tensor import SCALAR_TYPE_NAMES, Tensor, _legacy_type_name
+from ..tensor import _C_TYPE_NAMES, SCALAR_TYPE_NAMES, Tensor, _legacy_type_name
 from .core import apply, defop, export
 from .kernel_grad import kernel_grad
 from .shape import broadcast_shapes
@@ -170,7 +170,8 @@ def _rpow_bwd(ctx, g):
     b, = ctx.saved  # base ** b with a Python number base
     base = ctx.params["base"]
     if base == 0:
-        return g * 0  # PyTorch: zero where the base is 0 (and the exponent non-negative)
+        # PyTorch's pow_backward_exponent: 0 where the exponent is >= 0, else result * log(0) = inf * -inf
+        return g * where(b >= 0, 0.0, -math.inf)
     return g * (base ** b) * (math.log(base) if base > 0 else float("nan"))
 
 
@@ -298,6 +299,213 @@ def where(condition, input=None, other=None):
     return apply(WHERE, input, other, condition=condition)
 
 
+# ---- more binary elementwise ops ----------------------------------------------------------------------
+def _tensor_other(name, other):
+    if not _is_t(other):
+        raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+
+
+def _floating_only(kernel, *operands):
+    dt = _dtype.result_type(operands)
+    if not dt.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{SCALAR_TYPE_NAMES[dt.np.name]}\'')
+
+
+def _atan2_grads(xp, g, a, b):
+    # PyTorch's atan2_backward: 1 / (a^2 + b^2), masked to 0 where that is 0 (at the origin)
+    d = a * a + b * b
+    r = xp.where(d == 0, 0, 1 / d)
+    return g * b * r, g * -a * r
+
+
+def _hypot_grads(xp, g, a, b, y):
+    return g * a / y, g * b / y
+
+
+def _fmaxmin_grads(is_max):
+    # a takes g where it wins (ties included) or where b is NaN, b elsewhere (torch's masked_fill formulas)
+    def grads(xp, g, a, b):
+        take_a = ((a >= b) if is_max else (a <= b)) | xp.isnan(b)
+        return xp.where(take_a, g, 0), xp.where(take_a, 0, g)
+    return grads
+
+
+ATAN2 = defop("atan2", lambda xp, a, b: xp.arctan2(a, b), kernel_grad("atan2_bwd", _atan2_grads), save=(0, 1),
+              group="binary", dtype="float")
+LOGADDEXP = defop("logaddexp", lambda xp, a, b: xp.logaddexp(a, b),
+                  kernel_grad("logaddexp_bwd", lambda xp, g, a, b: (g / (1 + xp.exp(b - a)), g / (1 + xp.exp(a - b)))),
+                  save=(0, 1), group="binary")
+LOGADDEXP2 = defop("logaddexp2", lambda xp, a, b: xp.logaddexp2(a, b),
+                   kernel_grad("logaddexp2_bwd",
+                               lambda xp, g, a, b: (g / (1 + xp.exp2(b - a)), g / (1 + xp.exp2(a - b)))),
+                   save=(0, 1), group="binary")
+HYPOT = defop("hypot", lambda xp, a, b: xp.hypot(a, b), kernel_grad("hypot_bwd", _hypot_grads), save=(0, 1, "out"),
+              group="binary")
+FMAX = defop("fmax", lambda xp, a, b: xp.fmax(a, b), kernel_grad("fmax_bwd", _fmaxmin_grads(True)), save=(0, 1),
+             group="binary")
+FMIN = defop("fmin", lambda xp, a, b: xp.fmin(a, b), kernel_grad("fmin_bwd", _fmaxmin_grads(False)), save=(0, 1),
+             group="binary")
+
+
+@export(inplace=True, aliases=("arctan2",))
+def atan2(input, other):
+    _tensor_other("atan2", other)
+    return apply(ATAN2, input, other)
+
+
+arctan2 = atan2
+
+
+@export
+def logaddexp(input, other):
+    _tensor_other("logaddexp", other)
+    _floating_only("logaddexp_cpu", input, other)
+    return apply(LOGADDEXP, input, other)
+
+
+@export
+def logaddexp2(input, other):
+    _tensor_other("logaddexp2", other)
+    _floating_only("logaddexp2_cpu", input, other)
+    return apply(LOGADDEXP2, input, other)
+
+
+@export(inplace=True)
+def hypot(input, other):
+    _tensor_other("hypot", other)
+    _floating_only("hypot_cpu", input, other)
+    return apply(HYPOT, input, other)
+
+
+@export
+def fmax(input, other):
+    _tensor_other("fmax", other)
+    return apply(FMAX, input, other)
+
+
+@export
+def fmin(input, other):
+    _tensor_other("fmin", other)
+    return apply(FMIN, input, other)
+
+
+# copysign: the magnitude's gradient is g * (result / input), 0 where the input is 0; the sign's is zero
+_COPYSIGN_GRAD = kernel_grad("copysign_bwd", lambda xp, g, x, y: g * xp.where(x == 0, 0, y / x),
+                             node="CopysignBackwardBackward0")
+
+
+def _copysign_bwd(ctx, g):
+    gx = _COPYSIGN_GRAD(ctx, g) if ctx.needs_input_grad[0] else None
+    gs = None
+    if ctx.needs_input_grad[1]:  # (PyTorch: zeros_like(other); sum_to brings it to other's shape)
+        with _device.on(g.device):
+            gs = Tensor._make(g._xp.zeros_like(g._data))
+    return gx, gs
+
+
+COPYSIGN = defop("copysign", lambda xp, a, b: xp.copysign(a, b), _copysign_bwd, save=(0, "out"), group="binary",
+                 kernel="copysign_bwd", dtype="float")
+COPYSIGN_SCALAR = defop("copysign_scalar", lambda xp, a, b: xp.copysign(a, b), _COPYSIGN_GRAD, save=(0, "out"),
+                        node="CopysignBackward1", group="binary", dtype="float", public=False)
+
+
+@export(inplace=True)
+def copysign(input, other):
+    return apply(COPYSIGN if _is_t(other) else COPYSIGN_SCALAR, input, other)
+
+
+# xlogy(x, y) = x * log(y), 0 where x is 0 and y is not NaN (so 0 * log 0 = 0)
+def _xlogy_fwd(xp, x, y):
+    dt = (x if hasattr(x, "dtype") else y).dtype
+    x, y = (v if hasattr(v, "dtype") else xp.asarray(v, dtype=dt) for v in (x, y))
+    return xp.where((x == 0) & (y == y), 0, x * xp.log(y))
+
+
+def _xlogy_grads(xp, g, x, y):
+    # PyTorch: xlogy(g, y) masked to 0 where x == 0 and y <= 0 (x log y is not defined there); g * x / y
+    glog = xp.where((g == 0) & (y == y), 0, g * xp.log(y))
+    return xp.where((x == 0) & (y <= 0), 0, glog), g * x / y
+
+
+def _xlogy_other_scalars(ctx):
+    o = ctx.params["other"]
+    return {"o": o, "log_o": math.log(o) if o > 0 else -math.inf if o == 0 else math.nan}
+
+
+def _xlogy_self_fwd(xp, y, self):
+    return _xlogy_fwd(xp, self, y)
+
+
+_XLOGY_SELF_GRAD = kernel_grad("xlogy_self_bwd", lambda xp, g, y, s: g * s / y,
+                               scalars=lambda ctx: {"s": ctx.params["self"]})
+XLOGY = defop("xlogy", _xlogy_fwd, kernel_grad("xlogy_bwd", _xlogy_grads), save=(0, 1), group="binary",
+              dtype="float")
+# (the Python number is a parameter, so the kernel gets it as a scalar; PyTorch: xlogy.Scalar_Self / _Other)
+XLOGY_SELF = defop("xlogy_scalar_self", _xlogy_self_fwd, _XLOGY_SELF_GRAD, save=(0,), node="XlogyBackward1",
+                   group="binary", dtype="float", public=False)
+XLOGY_OTHER = defop("xlogy_scalar_other", lambda xp, x, other: _xlogy_fwd(xp, x, other),
+                    kernel_grad("xlogy_other_bwd",
+                                # xlogy(g, o), and 0 where x == 0 unless o > 0
+                                lambda xp, g, x, o, log_o: xp.where((o > 0) | (x != 0),
+                                                                    xp.where((g == 0) & (o == o), 0, g * log_o), 0),
+                                scalars=_xlogy_other_scalars),
+                    save=(0,), node="XlogyBackward2", group="binary", dtype="float", public=False)
+
+
+@export(inplace=True)
+def xlogy(input, other):
+    if not _is_t(input):
+        return apply(XLOGY_SELF, other, self=input)
+    return apply(XLOGY, input, other) if _is_t(other) else apply(XLOGY_OTHER, input, other=other)
+
+
+# lerp(a, b, w) = a + w (b - a), computed as PyTorch does: from b's side when |w| >= 1/2
+def _lerp_fwd(xp, a, b, weight):
+    return a + weight * (b - a) if abs(weight) < 0.5 else b - (b - a) * (1 - weight)
+
+
+def _lerp_tensor_fwd(xp, a, b, w):
+    return xp.where(xp.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (1 - w))
+
+
+LERP = defop("lerp", _lerp_fwd,
+             kernel_grad("lerp_scalar_bwd", lambda xp, g, w: (g * (1 - w), g * w),
+                         scalars=lambda ctx: {"w": ctx.params["weight"]}),
+             group="binary")
+LERP_TENSOR = defop("lerp_tensor", _lerp_tensor_fwd,
+                    kernel_grad("lerp_bwd", lambda xp, g, a, b, w: (g * (1 - w), g * w, g * (b - a))),
+                    save=(0, 1, 2), node="LerpBackward1", group="binary", public=False)
+
+
+@export(inplace=True)
+def lerp(input, end, weight):
+    _tensor_other("lerp", end)
+    dt = input._data.dtype
+    for name, t in (("end", end), ("weight", weight)):
+        if _is_t(t) and t._data.dtype != dt:
+            raise RuntimeError(f"expected dtype {_C_TYPE_NAMES[dt.name]} for `{name}` but got dtype "
+                               f"{_C_TYPE_NAMES[t._data.dtype.name]}")
+    kind = "tensor" if _is_t(weight) else "scalar"
+    if dt.kind != "f":
+        raise NotImplementedError(f'"lerp_kernel_{kind}" not implemented for \'{SCALAR_TYPE_NAMES[dt.name]}\'')
+    if _is_t(weight):
+        return apply(LERP_TENSOR, input, end, weight)
+    return apply(LERP, input, end, weight=weight)
+
+
+# heaviside(x, values): 0 below 0, values at 0, 1 above (and 0 for NaN, as PyTorch's x > 0); no gradient
+HEAVISIDE = defop("heaviside", lambda xp, x, v: xp.where(x == 0, v, x > 0), group="binary")
+
+
+@export(inplace=True)
+def heaviside(input, values):
+    if not _is_t(values):
+        raise TypeError(f"heaviside(): argument 'values' (position 2) must be Tensor, not {type(values).__name__}")
+    if input._data.dtype != values._data.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    return apply(HEAVISIDE, input, values)
+
+
 # ---- comparisons and logical ops (no gradient) -------------------------------------------------------
 def _cmp(name, fn, aliases=()):
     op = defop(name, lambda xp, a, b: getattr(xp, fn)(a, b), group="comparison", dtype="compare")
@@ -355,6 +563,41 @@ def bitwise_or(input, other):
 @export(inplace=True)
 def bitwise_xor(input, other):
     return _bitwise("bitwise_xor", input, other)
+
+
+def _shift_fwd(left):
+    # PyTorch's shifts: a shift by a negative count or by the width or more gives 0, or (right, signed) the sign
+    def forward(xp, a, b):
+        dt = (a if hasattr(a, "dtype") else b).dtype
+        a, b = (v if hasattr(v, "dtype") else xp.asarray(v, dtype=dt) for v in (a, b))
+        bits = 8 * dt.itemsize
+        past = (b < 0) | (b >= bits)
+        if left or dt.kind == "u":
+            shifted = xp.left_shift(a, xp.where(past, 0, b)) if left else xp.right_shift(a, xp.where(past, 0, b))
+            return xp.where(past, 0, shifted)
+        return xp.right_shift(a, xp.where(past, bits - 1, b))
+    return forward
+
+
+_SHIFTS = {"bitwise_left_shift": defop("bitwise_left_shift", _shift_fwd(True), group="comparison"),
+           "bitwise_right_shift": defop("bitwise_right_shift", _shift_fwd(False), group="comparison")}
+
+
+def _shift(name, kernel, input, other):
+    dt = _dtype.result_type((input, other))
+    if dt.is_floating_point or dt.np.kind == "b":
+        raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'{SCALAR_TYPE_NAMES[dt.np.name]}\'')
+    return apply(_SHIFTS[name], input, other)
+
+
+@export(inplace=True)
+def bitwise_left_shift(input, other):
+    return _shift("bitwise_left_shift", "lshift", input, other)
+
+
+@export(inplace=True)
+def bitwise_right_shift(input, other):
+    return _shift("bitwise_right_shift", "rshift", input, other)
 
 
 @export

@@ -648,6 +648,7 @@ def _special(name):
 
 
 cupyx.scipy.special.erf = _special("erf")
+cupyx.scipy.special.erfc = _special("erfc")
 cupyx.scipy.special.erfinv = _special("erfinv")
 
 
