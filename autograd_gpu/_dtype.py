@@ -140,3 +140,20 @@ def result_type(operands):
             td = _FROM_NP[d.dtype]
             zero = td if zero is None else promote_types(zero, td)
     return _combine(dim, _combine(zero, wrapped))
+
+
+# PyTorch's C++ ScalarType names, as its error messages spell dtypes
+SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                     "int32": "Int", "int64": "Long", "bool": "Bool", "uint8": "Byte", "int8": "Char",
+                     "int16": "Short"}
+
+# the C type names PyTorch's messages use for a dtype ('float', 'double', 'long int', ...)
+_C_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+                 "int32": "int", "int64": "long int", "bool": "bool", "uint8": "unsigned char",
+                 "int8": "signed char", "int16": "short int"}
+
+
+def legacy_type_name(array):
+    """'torch.FloatTensor', 'torch.cuda.LongTensor', ...: the legacy name of the type of a tensor holding `array`."""
+    prefix = "torch." if type(array) is np.ndarray else "torch.cuda."
+    return prefix + SCALAR_TYPE_NAMES[array.dtype.name] + "Tensor"

@@ -11,6 +11,7 @@ import weakref
 import numpy as np
 
 from . import _device, _dtype
+from ._dtype import _C_TYPE_NAMES, SCALAR_TYPE_NAMES  # noqa: F401  (re-exported)
 from ._tensor_str import tensor_repr
 from .size import Size
 from .autograd import grad_mode
@@ -435,21 +436,9 @@ class Tensor:
         return self._new_filled(0, size, dtype, device, requires_grad)
 
 
-# PyTorch's C++ ScalarType names, as its error messages spell dtypes
-SCALAR_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-                     "int32": "Int", "int64": "Long", "bool": "Bool", "uint8": "Byte", "int8": "Char",
-                     "int16": "Short"}
-
-# the C type names PyTorch's messages use for a dtype ('float', 'double', 'long int', ...)
-_C_TYPE_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
-                 "int32": "int", "int64": "long int", "bool": "bool", "uint8": "unsigned char",
-                 "int8": "signed char", "int16": "short int"}
-
-
 def _legacy_type_name(t):
     """'torch.FloatTensor', 'torch.cuda.LongTensor', ...: the legacy name of t's type."""
-    prefix = "torch." if type(t._data) is np.ndarray else "torch.cuda."
-    return prefix + SCALAR_TYPE_NAMES[t._data.dtype.name] + "Tensor"
+    return _dtype.legacy_type_name(t._data)
 
 
 def _wrap_dim(dim, ndim):
