@@ -605,14 +605,14 @@ return_types_cummin = namedtuple("cummin", ["values", "indices"])
 
 
 @export
-def cummax(input, dim, *, axis=None):
+def cummax(input, dim=None, *, axis=None):
     """(values, indices): the running maximum along `dim` and where each was reached (the last on a tie)."""
     dim = dim if axis is None else axis
     return return_types_cummax(*apply(CUMMAX, input, dim=_cum_dim(input, dim)))
 
 
 @export
-def cummin(input, dim, *, axis=None):
+def cummin(input, dim=None, *, axis=None):
     dim = dim if axis is None else axis
     return return_types_cummin(*apply(CUMMIN, input, dim=_cum_dim(input, dim)))
 
@@ -647,7 +647,7 @@ LOGCUMSUMEXP = defop("logcumsumexp", _logcumsumexp_fwd, _logcumsumexp_bwd, save=
 
 
 @export
-def logcumsumexp(input, dim, *, axis=None):
+def logcumsumexp(input, dim=None, *, axis=None):
     dim = dim if axis is None else axis
     return apply(LOGCUMSUMEXP, input, dim=_cum_dim(input, dim))
 
@@ -749,15 +749,8 @@ def count_nonzero(input, dim=None, *, axis=None):
 
 
 def _aminmax_fwd(xp, x, dims, keepdim):
-    if x.size == 0 and _any_zero(x.shape, dims):
-        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
-                           "identity.")
     ax = _axis(dims, x.ndim)
     return xp.min(x, axis=ax, keepdims=keepdim), xp.max(x, axis=ax, keepdims=keepdim)
-
-
-def _any_zero(shape, dims):
-    return not shape or builtins.any(shape[d] == 0 for d in dims)
 
 
 def _aminmax_bwd(ctx, g):
@@ -781,4 +774,9 @@ def aminmax(input, *, dim=None, keepdim=False, axis=None):
     """(min, max) over `dim` (all elements when None) in one call."""
     dim = dim if axis is None else axis
     dims = tuple(range(input.ndim)) if dim is None else _dims(dim, input.ndim)
+    if dim is not None and input.ndim and input.shape[dims[0]] == 0:
+        raise IndexError(f"aminmax: Expected reduction dim {dims[0]} to have non-zero size.")
+    if dim is None and input.numel() == 0:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+                           "identity.")
     return return_types_aminmax(*apply(AMINMAX, input, dims=dims, keepdim=keepdim))

@@ -130,9 +130,11 @@ def _nth_fwd(xp, x, dim, keepdim, k):
     n = x.shape[dim]
     idx = xp.argsort(x, axis=dim, kind="stable")
     if k is None:  # NaNs sort last: a slice with NaN picks its first NaN, as PyTorch does
-        nans = xp.sum(xp.isnan(x), axis=dim, keepdims=True) if x.dtype.kind == "f" else 0
-        pos = xp.where(nans > 0, n - nans, (n - 1) // 2)
-        pos = xp.broadcast_to(xp.asarray(pos, dtype=idx.dtype), idx.shape[:dim] + (1,) + idx.shape[dim + 1:])
+        shape = idx.shape[:dim] + (1,) + idx.shape[dim + 1:]
+        pos = xp.full(shape, (n - 1) // 2, dtype=idx.dtype)
+        if x.dtype.kind == "f":
+            nans = xp.sum(xp.isnan(x), axis=dim, keepdims=True)
+            pos = xp.where(nans > 0, n - nans, pos).astype(idx.dtype)
         idx = _take(xp, idx, pos, dim)
     else:
         idx = xp.take(idx, xp.asarray([k]), axis=dim)
@@ -327,6 +329,8 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
             raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
         if q.dtype != input.dtype:
             raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
+        if q.device != input.device:
+            raise RuntimeError(f"{name}() q tensor must be on the same device as the input tensor")
         scalar_q = q.ndim == 0
         qa = q._data.reshape(-1)  # (PyTorch checks 0 <= q <= 1 with a host sync; this path does not)
     ndim = input.ndim
@@ -363,7 +367,7 @@ def _quantile(name, input, q, dim, keepdim, interpolation, ignore_nan):
         out = v_lo + (gather(s, -1, Tensor._make(hi)) - v_lo) * w
     # out: (kept dims..., nq) -> (nq, kept dims...), the reduced dim(s) back as 1s when keepdim
     if keepdim:
-        out = out.reshape(out.shape[:-1] + (1,) * (ndim if dim is None else 1) + out.shape[-1:])
+        out = out.reshape(out.shape[:-1] + (1,) * (ndim if dim is None else min(ndim, 1)) + out.shape[-1:])
         if dim is not None and ndim:
             out = out.movedim(-2, d)
     out = out.movedim(-1, 0)
