@@ -91,7 +91,13 @@ NANS = [
     ("nanmean", lambda m, x: x.nanmean(1)),
     ("quantile", lambda m, x: x.quantile(0.5, 1)),
     ("nanquantile", lambda m, x: x.nanquantile(0.5, 1)),
-    ("cummax", lambda m, x: x.cummax(1).values),
+    ("cummax", lambda m, x: x.cummax(1)),
+    ("cummin", lambda m, x: x.cummin(1)),
+    ("unique", lambda m, x: m.unique(x, return_counts=True)),
+    ("mode, NaN not the mode", lambda m, x: x[:2].mode(1)),
+    ("aminmax", lambda m, x: x.aminmax(dim=1)),
+    ("cumprod", lambda m, x: x.cumprod(1)),
+    ("searchsorted", lambda m, x: m.searchsorted(x[1].sort().values, x[0])),
 ]
 
 

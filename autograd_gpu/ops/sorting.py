@@ -205,7 +205,9 @@ def _mode_fwd(xp, x, dim, keepdim):
     n = xl.shape[-1]
     counts = xp.sum(xl[..., :, None] == xl[..., None, :], axis=-1)
     best = xp.max(counts, axis=-1, keepdims=True)
-    vals = xp.min(xp.where(counts == best, xl, xp.max(xl, axis=-1, keepdims=True)), axis=-1, keepdims=True)
+    kind = x.dtype.kind
+    top = xp.inf if kind == "f" else True if kind == "b" else xp.iinfo(x.dtype).max  # (above every candidate)
+    vals = xp.min(xp.where(counts == best, xl, top), axis=-1, keepdims=True).astype(x.dtype)
     idx = (n - 1) - xp.argmax(xp.flip(xl == vals, -1), axis=-1)
     vals, idx = vals[..., 0], idx.astype("int64")
     if keepdim:
@@ -282,7 +284,8 @@ def bucketize(input, boundaries, *, out_int32=False, right=False):
 def _unique_fwd(xp, x, dim):
     # NOTE: the output's size depends on the data, so xp.unique syncs with the host on the GPU (as PyTorch's)
     if dim is None:
-        vals, inverse, counts = xp.unique(x.reshape(-1), return_inverse=True, return_counts=True)
+        # (each NaN its own element, as PyTorch's)
+        vals, inverse, counts = xp.unique(x.reshape(-1), return_inverse=True, return_counts=True, equal_nan=False)
         return vals, inverse.reshape(x.shape).astype("int64"), counts.astype("int64")
     moved = xp.moveaxis(x, dim, 0)
     vals, inverse, counts = xp.unique(moved.reshape(moved.shape[0], -1), axis=0, return_inverse=True,
