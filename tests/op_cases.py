@@ -579,7 +579,7 @@ CASES = [
     C("std", lambda m, x: m.std(x, axis=0, correction=0), rand(*M), name="axis"),
     C("all", lambda m, x: x.all(axis=1), ng([[True, False], [True, True]], B), name="axis"),
     C("any", lambda m, x: m.any(x, axis=0), ng([[True, False], [False, False]], B), name="axis"),
-    # quantile is a composite (sort, gather, lerp): PyTorch's ends in a squeeze (SqueezeBackward4), ours in a movedim
+    # quantile is a composite (sort, gather, lerp): PyTorch's ends in SqueezeBackward4, ours in another shape op
     C("sort", lambda m, x: m.quantile(x, 0.3), distinct(*M), name="quantile-all", node_differs="composite"),
     C("sort", lambda m, x, q: m.quantile(x, q, 1, keepdim=True), distinct(3, 5), ng([0.1, 0.5, 0.95]),
       name="quantile-q-tensor", node_differs="composite"),
