@@ -4,7 +4,7 @@ from collections import namedtuple
 
 from .core import apply, defop, export
 from .. import _dtype
-from ..tensor import Tensor
+from ..tensor import SCALAR_TYPE_NAMES, Tensor
 
 _max = builtins.max
 
@@ -79,7 +79,8 @@ _UNSET = _Unset()
 
 
 @export
-def sum(input, dim=_UNSET, keepdim=False, *, dtype=None):
+def sum(input, dim=_UNSET, keepdim=False, *, dtype=None, axis=None):
+    dim = dim if axis is None else axis  # (PyTorch's reductions take numpy's `axis` as an alias of dim)
     op = SUM if dim is _UNSET else SUM_DIM  # PyTorch's sum() and sum(dim) record different nodes
     dim = None if dim is _UNSET else dim
     dims = _dims(dim, input.ndim)
@@ -105,7 +106,8 @@ MEAN_DIM = defop("mean_dim", _mean_fwd, _mean_bwd, node="MeanBackward1", group="
 
 
 @export
-def mean(input, dim=_UNSET, keepdim=False, *, dtype=None):
+def mean(input, dim=_UNSET, keepdim=False, *, dtype=None, axis=None):
+    dim = dim if axis is None else axis
     op = MEAN if dim is _UNSET else MEAN_DIM
     dim = None if dim is _UNSET else dim
     if dtype is not None:
@@ -172,7 +174,8 @@ PROD_DIM = defop("prod_dim", _prod_fwd, _prod_bwd, save=(0,), node="ProdBackward
 
 
 @export
-def prod(input, dim=None, keepdim=False, *, dtype=None):
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    dim = dim if axis is None else axis
     if dtype is not None:
         input = input.to(dtype)
     if dim is not None:
@@ -209,12 +212,14 @@ MIN_ALL = defop("min_all", _amax_fwd("min"), _amax_bwd, save=(0, "out"), node="M
 
 
 @export
-def amax(input, dim=(), keepdim=False):
+def amax(input, dim=(), keepdim=False, *, axis=None):
+    dim = dim if axis is None else axis
     return apply(AMAX, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
 @export
-def amin(input, dim=(), keepdim=False):
+def amin(input, dim=(), keepdim=False, *, axis=None):
+    dim = dim if axis is None else axis
     return apply(AMIN, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
@@ -270,19 +275,22 @@ def _minmax(name, input, dim, keepdim, other, all_op, dim_op, binary, rtype):
 
 
 @export
-def max(input, dim=None, keepdim=False, *, other=None):
+def max(input, dim=None, keepdim=False, *, other=None, axis=None):
+    dim = dim if axis is None else axis
     from .arithmetic import maximum  # layering: a cycle in the ops (arithmetic -> shape -> reduction)
     return _minmax("max", input, dim, keepdim, other, MAX_ALL, MAX_DIM, maximum, return_types_max)
 
 
 @export
-def min(input, dim=None, keepdim=False, *, other=None):
+def min(input, dim=None, keepdim=False, *, other=None, axis=None):
+    dim = dim if axis is None else axis
     from .arithmetic import minimum  # layering: a cycle in the ops (arithmetic -> shape -> reduction)
     return _minmax("min", input, dim, keepdim, other, MIN_ALL, MIN_DIM, minimum, return_types_min)
 
 
 def _arg(fn):
-    def f(input, dim=None, keepdim=False):
+    def f(input, dim=None, keepdim=False, *, axis=None):
+        dim = dim if axis is None else axis
         xp = input._xp
         x = input._data
         if dim is None:
@@ -309,7 +317,8 @@ def _bool_reduce(fn):
     op = defop(fn, lambda xp, x, dims, keepdim: getattr(xp, fn)(x, axis=_axis(dims, x.ndim), keepdims=keepdim),
                group="reduction", dtype="keep")
 
-    def f(input, dim=None, keepdim=False):
+    def f(input, dim=None, keepdim=False, *, axis=None):
+        dim = dim if axis is None else axis
         return apply(op, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
     return f
 
@@ -367,12 +376,14 @@ def _var_like(op, input, dim, unbiased, keepdim, correction):
 
 
 @export
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    dim = dim if axis is None else axis
     return _var_like(VAR, input, dim, unbiased, keepdim, correction)
 
 
 @export
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    dim = dim if axis is None else axis
     return _var_like(STD, input, dim, unbiased, keepdim, correction)
 
 
@@ -397,7 +408,8 @@ LOGSUMEXP = defop("logsumexp", _logsumexp_fwd, _logsumexp_bwd, save=(0, "out"), 
 
 
 @export
-def logsumexp(input, dim=None, keepdim=False):
+def logsumexp(input, dim=None, keepdim=False, *, axis=None):
+    dim = dim if axis is None else axis
     return apply(LOGSUMEXP, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
@@ -461,18 +473,310 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return apply(NORM, input, p=float(p), dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
+# ---- cumulative: cumsum, cumprod, cummax / cummin, logcumsumexp -----------------------------------------
+def _cum_dim(input, dim):
+    if dim is None:
+        raise TypeError("missing the required argument 'dim' (or its alias 'axis')")
+    d = _dims(dim, input.ndim)
+    return d[0] if d else 0
+
+
+def _int64(x):
+    return "int64" if x.dtype.kind in "biu" else None
+
+
+def _cumsum_fwd(xp, x, dim):
+    if not x.ndim:  # (a 0-d input keeps its shape, as PyTorch's)
+        return x.astype(_int64(x) or x.dtype)
+    return xp.cumsum(x, axis=dim, dtype=_int64(x))
+
+
 def _cumsum_bwd(ctx, g):
     d = ctx.params["dim"]
-    return g.flip(d).cumsum(d).flip(d)
+    return g.flip(d).cumsum(d).flip(d) if g.ndim else g
 
 
-CUMSUM = defop("cumsum", lambda xp, x, dim: xp.cumsum(x, axis=dim, dtype="int64" if x.dtype.kind in "biu" else None),
-               _cumsum_bwd, group="reduction", dtype="keep")
+CUMSUM = defop("cumsum", _cumsum_fwd, _cumsum_bwd, group="reduction", dtype="keep")
 
 
 @export(inplace=True)
-def cumsum(input, dim, *, dtype=None):
+def cumsum(input, dim=None, *, dtype=None, axis=None):
+    dim = dim if axis is None else axis
     if dtype is not None:
         input = input.to(dtype)
-    d = _dims(dim, input.ndim)
-    return apply(CUMSUM, input, dim=d[0] if d else 0)
+    return apply(CUMSUM, input, dim=_cum_dim(input, dim))
+
+
+def _shift(t, s, d, fill=0.0):
+    """t moved s places forward along d (Tensors, differentiable), the first s places `fill`."""
+    from .shape import cat  # layering: a cycle in the ops (shape -> reduction)
+    pad_shape = list(t.shape)
+    pad_shape[d] = s
+    pad = Tensor._make(t._xp.full(tuple(pad_shape), fill, dtype=t._data.dtype))
+    return cat([pad, t.narrow(d, 0, t.shape[d] - s)], d)
+
+
+def _linear_scan(a, b, d):
+    """h with h_k = b_k + a_k * h_(k-1) along d (h_(-1) = 0), in log2(n) doubling steps of Tensor ops."""
+    s, n = 1, b.shape[d]
+    while s < n:
+        b, a = b + a * _shift(b, s, d), a * _shift(a, s, d)
+        s *= 2
+    return b
+
+
+def _cumprod_bwd(ctx, g):
+    # NOTE: exact with zeros in x (no division by x, unlike g * out / x): d out_i / d x_k is
+    # prod_(j<k) x_j * prod_(k<j<=i) x_j, so dx_k = P_(k-1) * R_k, with P the exclusive cumprod and
+    # R_k = g_k + x_(k+1) * R_(k+1) a linear recurrence, run backward along the dim as a scan
+    x, = ctx.saved
+    if not x.ndim:
+        return g
+    d = ctx.params["dim"]
+    xr, gr = x.flip(d), g.flip(d)
+    r = _linear_scan(_shift(xr, 1, d), gr, d).flip(d)
+    return _shift(x, 1, d, 1.0).cumprod(d) * r
+
+
+def _cumprod_fwd(xp, x, dim):
+    if not x.ndim:
+        return x.astype(_int64(x) or x.dtype)
+    return xp.cumprod(x, axis=dim, dtype=_int64(x))
+
+
+CUMPROD = defop("cumprod", _cumprod_fwd, _cumprod_bwd, save=(0,), group="reduction", dtype="keep")
+
+
+@export(inplace=True)
+def cumprod(input, dim=None, *, dtype=None, axis=None):
+    dim = dim if axis is None else axis
+    if dtype is not None:
+        input = input.to(dtype)
+    return apply(CUMPROD, input, dim=_cum_dim(input, dim))
+
+
+def _scan(xp, x, axis, fn, fill=None):
+    """The inclusive scan of the associative `fn` along `axis` in log2(n) doubling steps over whole arrays
+    (fill None: pad with x itself, for idempotent fns such as max)."""
+    n = x.shape[axis]
+    s = 1
+    while s < n:
+        lead = [slice(None)] * x.ndim
+        lead[axis] = slice(0, s)
+        rest = list(lead)
+        rest[axis] = slice(0, n - s)
+        pad = x[tuple(lead)] if fill is None else xp.full(x[tuple(lead)].shape, fill, dtype=x.dtype)
+        x = fn(x, xp.concatenate([pad, x[tuple(rest)]], axis=axis))
+        s *= 2
+    return x
+
+
+def _cummax_fwd(fn):
+    def fwd(xp, x, dim):
+        if not x.ndim:
+            return x.copy(), xp.zeros((), dtype="int64")
+        vals = _scan(xp, x, dim, getattr(xp, fn))
+        # the index of the last element that set (or tied) the running value: a running max of those positions
+        shape = [1] * x.ndim
+        shape[dim] = x.shape[dim]
+        pos = xp.arange(x.shape[dim], dtype="int64").reshape(shape)
+        hit = x == vals
+        if x.dtype.kind == "f":
+            hit = hit | xp.isnan(x)
+        idx = _scan(xp, xp.where(hit, pos, 0), dim, xp.maximum)
+        return vals, idx
+    return fwd
+
+
+def _cummax_bwd(ctx, g):
+    x_shape = ctx.shapes[0]
+    if not x_shape:
+        return g[0]
+    from .indexing import scatter_zeros  # layering: a cycle in the ops (indexing -> arithmetic -> shape -> reduction)
+    return scatter_zeros(g[0], x_shape, ctx.params["dim"], ctx.saved[0])
+
+
+CUMMAX = defop("cummax", _cummax_fwd("maximum"), _cummax_bwd, save=("out1",), group="reduction", dtype="keep",
+               nout=2)
+CUMMIN = defop("cummin", _cummax_fwd("minimum"), _cummax_bwd, save=("out1",), group="reduction", dtype="keep",
+               nout=2)
+return_types_cummax = namedtuple("cummax", ["values", "indices"])
+return_types_cummin = namedtuple("cummin", ["values", "indices"])
+
+
+@export
+def cummax(input, dim=None, *, axis=None):
+    """(values, indices): the running maximum along `dim` and where each was reached (the last on a tie)."""
+    dim = dim if axis is None else axis
+    return return_types_cummax(*apply(CUMMAX, input, dim=_cum_dim(input, dim)))
+
+
+@export
+def cummin(input, dim=None, *, axis=None):
+    dim = dim if axis is None else axis
+    return return_types_cummin(*apply(CUMMIN, input, dim=_cum_dim(input, dim)))
+
+
+def _logcumsumexp_fwd(xp, x, dim):
+    if x.dtype.kind != "f":
+        raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{SCALAR_TYPE_NAMES[x.dtype.name]}\'')
+    if not x.ndim:
+        return x.copy()
+    # NOTE: a scan of logaddexp, never exp of the raw values, so large inputs cannot overflow
+    return _scan(xp, x, dim, xp.logaddexp, -xp.inf)
+
+
+def _logcumsumexp_bwd(ctx, g):
+    # as PyTorch's logcumsumexp_backward: the reverse cumulative sum of g * exp(x - out), taken in log space
+    # for the positive and the negative parts of g separately, so nothing overflows
+    from .arithmetic import where  # layering: a cycle in the ops (arithmetic -> shape -> reduction)
+    x, out = ctx.saved
+    if not x.ndim:
+        return g
+    d = ctx.params["dim"]
+    lowest = float(x._xp.finfo(x._data.dtype).min)
+    log_abs = g.abs().log()
+
+    def part(log_g):
+        return ((log_g - out).flip(d).logcumsumexp(d).flip(d) + x).exp()
+    return part(where(g > 0, log_abs, lowest)) - part(where(g < 0, log_abs, lowest))
+
+
+LOGCUMSUMEXP = defop("logcumsumexp", _logcumsumexp_fwd, _logcumsumexp_bwd, save=(0, "out"), group="reduction",
+                     dtype="keep")
+
+
+@export
+def logcumsumexp(input, dim=None, *, axis=None):
+    dim = dim if axis is None else axis
+    return apply(LOGCUMSUMEXP, input, dim=_cum_dim(input, dim))
+
+
+# ---- var_mean / std_mean, nansum / nanmean, count_nonzero, aminmax ------------------------------------------
+def _var_mean_fwd(std):
+    def fwd(xp, x, dims, keepdim, correction):
+        v = _var_fwd(xp, x, dims, keepdim, correction)
+        m = xp.mean(x, axis=_axis(dims, x.ndim), keepdims=keepdim)
+        return (xp.sqrt(v) if std else v), xp.asarray(m, dtype=x.dtype)
+    return fwd
+
+
+def _var_mean_bwd(std):
+    def bwd(ctx, g):
+        gv, gm = g
+        x = ctx.saved[0]
+        p = ctx.params
+        gx = _std_bwd(ctx, gv) if std else _var_grad(ctx, gv)
+        n = _count(x.shape, p["dims"])
+        return gx + _expand_back(gm, x.shape, p["dims"], p["keepdim"]) / _max(n, 1) * (1.0 if n else float("nan"))
+    return bwd
+
+
+VAR_MEAN = defop("var_mean", _var_mean_fwd(False), _var_mean_bwd(False), save=(0,), group="reduction",
+                 dtype="keep", nout=2)
+STD_MEAN = defop("std_mean", _var_mean_fwd(True), _var_mean_bwd(True), save=(0, "out"), group="reduction",
+                 dtype="keep", nout=2)
+
+
+def _var_mean_like(op, name, input, dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):  # var_mean(input, unbiased) positional form
+        dim, unbiased = None, dim
+    if not input.is_floating_point():
+        raise RuntimeError(f"{name} only support floating point and complex dtypes")
+    return apply(op, input, dims=_dims(dim, input.ndim), keepdim=keepdim, correction=_correction(unbiased, correction))
+
+
+@export(method=False)
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    """(var, mean) over `dim` in one pass, as a tuple."""
+    dim = dim if axis is None else axis
+    return _var_mean_like(VAR_MEAN, "var_mean", input, dim, unbiased, keepdim, correction)
+
+
+@export(method=False)
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    """(std, mean) over `dim` in one pass, as a tuple."""
+    dim = dim if axis is None else axis
+    return _var_mean_like(STD_MEAN, "std_mean", input, dim, unbiased, keepdim, correction)
+
+
+def _nansum_fwd(xp, x, dims, keepdim, dtype=None):
+    if dtype is None and x.dtype.kind in "biu":
+        dtype = "int64"
+    return xp.nansum(x, axis=_axis(dims, x.ndim), keepdims=keepdim, dtype=dtype)
+
+
+def _nansum_bwd(ctx, g):
+    x, = ctx.saved
+    p = ctx.params
+    return _expand_back(g, x.shape, p["dims"], p["keepdim"]) * (x == x)  # (x != x only where x is NaN)
+
+
+NANSUM = defop("nansum", _nansum_fwd, _nansum_bwd, save=(0,), group="reduction", dtype="keep")
+
+
+@export
+def nansum(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    """The sum over `dim`, NaNs counted as zero."""
+    dim = dim if axis is None else axis
+    dims = _dims(dim, input.ndim)
+    if dtype is not None:
+        return apply(NANSUM, input, dims=dims, keepdim=keepdim, dtype=_dtype.to_dtype(dtype).np)
+    return apply(NANSUM, input, dims=dims, keepdim=keepdim)
+
+
+@export
+def nanmean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    """The mean over `dim` of the elements that are not NaN (a composite, as PyTorch's)."""
+    dim = dim if axis is None else axis
+    if dtype is not None:
+        input = input.to(dtype)
+    if not input.is_floating_point():
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
+                           f"{input.dtype.name.capitalize()}")
+    not_nan = (input == input).sum(dim, keepdim=keepdim)
+    return nansum(input, dim, keepdim) / not_nan
+
+
+COUNT_NONZERO = defop("count_nonzero", lambda xp, x, dims: xp.asarray(
+    xp.count_nonzero(x, axis=_axis(dims, x.ndim)), dtype="int64"), group="reduction", dtype="keep")
+
+
+@export
+def count_nonzero(input, dim=None, *, axis=None):
+    dim = dim if axis is None else axis
+    return apply(COUNT_NONZERO, input, dims=_dims(dim, input.ndim))
+
+
+def _aminmax_fwd(xp, x, dims, keepdim):
+    ax = _axis(dims, x.ndim)
+    return xp.min(x, axis=ax, keepdims=keepdim), xp.max(x, axis=ax, keepdims=keepdim)
+
+
+def _aminmax_bwd(ctx, g):
+    # NOTE: ties share each gradient evenly, as PyTorch's aminmax does
+    x, lo, hi = ctx.saved
+    p = ctx.params
+    out = 0
+    for gi, r in zip(g, (lo, hi)):
+        mask = x == _expand_back(r, x.shape, p["dims"], p["keepdim"])
+        out = out + _expand_back(gi, x.shape, p["dims"], p["keepdim"]) * mask / mask.sum(p["dims"], keepdim=True)
+    return out
+
+
+AMINMAX = defop("aminmax", _aminmax_fwd, _aminmax_bwd, save=(0, "out", "out1"), group="reduction", dtype="keep",
+                nout=2)
+return_types_aminmax = namedtuple("aminmax", ["min", "max"])
+
+
+@export
+def aminmax(input, *, dim=None, keepdim=False, axis=None):
+    """(min, max) over `dim` (all elements when None) in one call."""
+    dim = dim if axis is None else axis
+    dims = tuple(range(input.ndim)) if dim is None else _dims(dim, input.ndim)
+    if dim is not None and input.ndim and input.shape[dims[0]] == 0:
+        raise IndexError(f"aminmax: Expected reduction dim {dims[0]} to have non-zero size.")
+    if dim is None and input.numel() == 0:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+                           "identity.")
+    return return_types_aminmax(*apply(AMINMAX, input, dims=dims, keepdim=keepdim))
