@@ -129,6 +129,17 @@ def test_linalg_error_is_a_runtime_error():
         ag.linalg.inv(ag.zeros(2, 2))
 
 
+def test_gpu_result_check_raises():
+    """CuPy does not raise on a singular matrix (its result holds inf/nan): the forwards check the result there.
+    (On the stand-in numpy raises first, so this checks the check itself.)"""
+    from autograd_gpu.ops.linalg import _raise_on_device
+    bad = cupy.asarray(np.array([False, True]))
+    with pytest.raises(ag.linalg.LinAlgError, match="singular"):
+        _raise_on_device(cupy, bad, "the input matrix is singular")
+    _raise_on_device(cupy, cupy.asarray(np.array([False, False])), "unused")
+    _raise_on_device(np, np.array([True]), "numpy raised itself already: no check")
+
+
 def test_qr_derivative_errors(device):
     x = np.random.default_rng(0).standard_normal((4, 3))
     a = ag.tensor(x, device=device, requires_grad=True)
@@ -183,6 +194,28 @@ def test_det_gradient_of_singular_and_mixed_batches(device):
     t = torch.tensor(x, requires_grad=True)
     ag.linalg.det(a).sum().backward()
     torch.linalg.det(t).sum().backward()
+    assert_same(a.grad, t.grad, 1e-8, 1e-10)
+
+
+DEGENERATE = [  # repeated or zero singular values / eigenvalues, the loss reading only S / the eigenvalues
+    ("svd S of a multiple of I", lambda m, x: m.linalg.svd(m.eye(3, dtype=x.dtype, device=x.device) * x[0, 0]).S),
+    ("svd S of a rank-1 tall matrix", lambda m, x: m.linalg.svd(x[:, :1] @ x[:1, :]).S),
+    ("svd S of a rank-1 wide matrix", lambda m, x: m.linalg.svd(x[:1, :].mT @ x[:1, :3]).S),
+    ("eigh eigenvalues of a multiple of I",
+     lambda m, x: m.linalg.eigh(m.eye(3, dtype=x.dtype, device=x.device) * x[0, 0]).eigenvalues),
+]
+
+
+@pytest.mark.parametrize("fn", [d[1] for d in DEGENERATE], ids=[d[0] for d in DEGENERATE])
+def test_unused_factors_with_degenerate_spectrum(fn, device):
+    x = np.random.default_rng(7).standard_normal((4, 3))
+    a, t = ag.tensor(x, device=device, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, yt = fn(ag, a), fn(torch, t)
+    assert_same(y, yt, 1e-9, 1e-10)
+    w = np.arange(1.0, 1.0 + yt.numel())
+    (y * ag.tensor(w, device=device)).sum().backward()
+    (yt * torch.tensor(w)).sum().backward()
+    assert np.isfinite(t.grad.numpy()).all()
     assert_same(a.grad, t.grad, 1e-8, 1e-10)
 
 

@@ -21,10 +21,8 @@ class LinAlgError(RuntimeError):
     """A matrix that the computation cannot handle (singular, not positive-definite): torch.linalg.LinAlgError."""
 
 
-linalg_inv_ex = namedtuple("linalg_inv_ex", ["inverse", "info"])
 linalg_slogdet = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
 slogdet_type = namedtuple("slogdet", ["sign", "logabsdet"])
-linalg_cholesky_ex = namedtuple("linalg_cholesky_ex", ["L", "info"])
 linalg_qr = namedtuple("linalg_qr", ["Q", "R"])
 qr_type = namedtuple("qr", ["Q", "R"])
 linalg_svd = namedtuple("linalg_svd", ["U", "S", "Vh"])
@@ -122,12 +120,6 @@ def inv(A):
     """The inverse of each square matrix of A: ``torch.linalg.inv(torch.eye(2) * 2)`` is ``0.5 * eye(2)``."""
     _check_matrix(A, "linalg.inv")
     return apply(LINALG_INV, A)
-
-
-def inv_ex(A, *, check_errors=False):
-    _check_matrix(A, "linalg.inv")
-    out = apply(LINALG_INV, A)
-    return linalg_inv_ex(out, _const(out, lambda xp, dt: xp.zeros(out.shape[:-2], dtype="int32")))
 
 
 @export(name="inverse")
@@ -310,11 +302,6 @@ def cholesky(A, *, upper=False):
     return apply(LINALG_CHOLESKY, A, upper=bool(upper))
 
 
-def cholesky_ex(A, *, upper=False, check_errors=False):
-    L = cholesky(A, upper=upper)
-    return linalg_cholesky_ex(L, _const(L, lambda xp, dt: xp.zeros(L.shape[:-2], dtype="int32")))
-
-
 @export(name="cholesky")
 def _cholesky(input, upper=False):
     _check_matrix(input, "cholesky")
@@ -381,6 +368,15 @@ def _svd_fwd(xp, a, full_matrices):
     return xp.linalg.svd(a, full_matrices=full_matrices)
 
 
+def _nonzero(d):
+    """A divisor with its exact zeros replaced by 1.
+    NOTE: an output that the loss does not use reaches a multi-output backward as zeros (in PyTorch: undefined, and
+    its terms are skipped), so svd(A).S of a matrix with repeated or zero singular values (the identity) would give
+    0 / 0 here; taking those quotients as 0 gives PyTorch's gradient. Where the loss does use U / Vh (or the
+    eigenvectors), that derivative does not exist, and PyTorch's is inf / nan."""
+    return where(d == 0, 1.0, d)
+
+
 def _svd_backward(gU, gS, gVh, U, S, Vh):
     """PyTorch's svd_backward for real A = U diag(S) Vh (reduced factors)."""
     m, n = U.shape[-2], Vh.shape[-1]
@@ -391,14 +387,14 @@ def _svd_backward(gU, gS, gVh, U, S, Vh):
     VhgV = Vh @ gVh.mT
     VhgV = VhgV - VhgV.mT
     S2 = S * S
-    E = S2.unsqueeze(-2) - S2.unsqueeze(-1) + _eye(S.shape[-1], S)
+    E = _nonzero(S2.unsqueeze(-2) - S2.unsqueeze(-1) + _eye(S.shape[-1], S))
     gA = (UhgU * S.unsqueeze(-2) + S.unsqueeze(-1) * VhgV) / E + _diag_embed(gS)
     if m > n:
-        gUSinv = gU / S.unsqueeze(-2)
+        gUSinv = gU / _nonzero(S).unsqueeze(-2)
         gA = U @ gA + gUSinv - U @ (U.mT @ gUSinv)
         return gA @ Vh
     if m < n:
-        SinvgVh = gVh / S.unsqueeze(-1)
+        SinvgVh = gVh / _nonzero(S).unsqueeze(-1)
         gA = gA @ Vh + SinvgVh - (SinvgVh @ Vh.mT) @ Vh
         return U @ gA
     return U @ (gA @ Vh)
@@ -462,7 +458,7 @@ def _eigh_backward(gL, gV, L, V):
         return (V * gL.unsqueeze(-2)) @ V.mT
     VhgV = V.mT @ gV
     VhgV = 0.5 * (VhgV - VhgV.mT)
-    E = L.unsqueeze(-2) - L.unsqueeze(-1) + _eye(L.shape[-1], L)  # E_ij = L_j - L_i, ones on the diagonal
+    E = _nonzero(L.unsqueeze(-2) - L.unsqueeze(-1) + _eye(L.shape[-1], L))  # E_ij = L_j - L_i, 1 on the diagonal
     gA = VhgV / E + _diag_embed(gL)  # (the diagonal of the skew part is 0)
     return V @ (gA @ V.mT)
 
