@@ -38,6 +38,10 @@ ERRORS = [
     ("solve int", lambda m, t: L(m).solve(t["i"], t["v"])),
     ("solve dtypes", lambda m, t: L(m).solve(t["I"], t["v"].double())),
     ("solve non-square", lambda m, t: L(m).solve(t["R"], t["v"])),
+    ("solve_triangular 1-d B", lambda m, t: L(m).solve_triangular(t["I"], t["v"], upper=True)),
+    ("solve_triangular no upper", lambda m, t: L(m).solve_triangular(t["I"], t["S"])),
+    ("solve_triangular shapes", lambda m, t: L(m).solve_triangular(t["I"], m.ones(4, 2), upper=False)),
+    ("solve_triangular non-square", lambda m, t: L(m).solve_triangular(t["R"], t["S"], upper=True)),
     ("cholesky not positive-definite", lambda m, t: L(m).cholesky(-t["I"])),
     ("cholesky batch not pd", lambda m, t: L(m).cholesky(m.stack([t["I"], -t["I"]]))),
     ("cholesky singular", lambda m, t: L(m).cholesky(t["S"])),
@@ -121,6 +125,17 @@ def test_random_batches_against_torch(fn, seed, device):
     (y * ag.tensor(w, device=device)).sum().backward()
     (yt * torch.tensor(w)).sum().backward()
     assert_same(a.grad, t.grad, 1e-8, 1e-10)
+
+
+def test_solve_triangular_promotes(device):
+    rng = np.random.default_rng(8)
+    a, b = np.triu(rng.standard_normal((3, 3))) + 3 * np.eye(3), rng.standard_normal((3, 2))
+    for da, db in (("float32", "float64"), ("float64", "float32")):
+        ours = ag.linalg.solve_triangular(ag.tensor(a, dtype=getattr(ag, da), device=device),
+                                          ag.tensor(b, dtype=getattr(ag, db), device=device), upper=True)
+        theirs = torch.linalg.solve_triangular(torch.tensor(a, dtype=getattr(torch, da)),
+                                               torch.tensor(b, dtype=getattr(torch, db)), upper=True)
+        assert_same(ours, theirs, 1e-5, 1e-6)
 
 
 def test_linalg_error_is_a_runtime_error():
@@ -267,6 +282,7 @@ NO_SYNC = [
     ("svdvals", lambda m, x: m.linalg.svdvals(x).sum()),
     ("eigh", lambda m, x: (lambda r: r.eigenvalues.sum() + r.eigenvectors.abs().sum())(m.linalg.eigh(x + x.mT))),
     ("pinv", lambda m, x: m.linalg.pinv(x).sum()),
+    ("solve_triangular", lambda m, x: m.linalg.solve_triangular(x, x.mT, upper=True, left=False).sum()),
     ("matrix_power", lambda m, x: m.linalg.matrix_power(x, 5).sum()),
     ("norms", lambda m, x: m.linalg.matrix_norm(x, "nuc").sum() + m.linalg.norm(x)),
 ]

@@ -268,6 +268,63 @@ def solve(A, B, *, left=True):
     return apply(LINALG_SOLVE, A, B, left=left, vector=vector)
 
 
+# ---- solve_triangular -----------------------------------------------------------------------------------------
+def _solve_triangular_fwd(xp, a, b, upper, left, unitriangular):
+    if not left:  # X A = B  <=>  A^T X^T = B^T, A^T of the other triangle
+        a, b, upper = xp.swapaxes(a, -1, -2), xp.swapaxes(b, -1, -2), not upper
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a = xp.broadcast_to(a, batch + a.shape[-2:])
+    n = a.shape[-1]
+    x = xp.zeros(batch + b.shape[-2:], dtype=a.dtype)
+    # substitution, one row at a time over the whole batch: the rows not solved yet are still 0, so the other
+    # triangle of A (and, for unitriangular, its diagonal) is never read; a zero on the diagonal gives inf / nan,
+    # as LAPACK's trsm (PyTorch raises nothing here)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in (range(n - 1, -1, -1) if upper else range(n)):
+            r = b[..., i, :] - (a[..., i, :, None] * x).sum(-2)
+            x[..., i, :] = r if unitriangular else r / a[..., i, i, None]
+    return xp.swapaxes(x, -1, -2) if not left else x
+
+
+def _solve_triangular_bwd(ctx, g):
+    A, X = ctx.saved
+    p = ctx.params
+    upper, left, unit = p["upper"], p["left"], p["unitriangular"]
+    gB = apply(LINALG_SOLVE_TRIANGULAR, A.mT, g, upper=not upper, left=left, unitriangular=unit)
+    if not ctx.needs_input_grad[0]:
+        return None, gB
+    gA = -(gB @ X.mT) if left else -(X.mT @ gB)
+    mask = _tril_mask(gA, -1 if unit else 0)
+    gA = gA * (mask.mT if upper else mask)
+    return gA, gB
+
+
+LINALG_SOLVE_TRIANGULAR = defop("linalg_solve_triangular", _solve_triangular_fwd, _solve_triangular_bwd,
+                                save=(0, "out"), node="LinalgSolveTriangularBackward0", group="linalg", dtype="keep")
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """X with A X = B (X A = B for left=False), A upper or lower triangular (only that triangle is read; with
+    unitriangular its diagonal is taken to be 1)."""
+    _check_matrix(A, "linalg.solve_triangular")
+    if B.ndim < 2:
+        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 dimensions.")
+    _check_float(B, "linalg.solve_triangular")
+    if A.dtype != B.dtype:  # (PyTorch takes A's dtype here, where linalg.solve raises)
+        B = B.to(A.dtype)
+    n = A.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        eq = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the equation {eq} ({n}x{n} "
+                           f"and {B.shape[-2]}x{B.shape[-1]})")
+    try:
+        np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2]))
+    except ValueError:
+        raise RuntimeError(f"linalg.solve_triangular: the batch dimensions of A {list(A.shape)} and B "
+                           f"{list(B.shape)} do not broadcast") from None
+    return apply(LINALG_SOLVE_TRIANGULAR, A, B, upper=bool(upper), left=bool(left), unitriangular=bool(unitriangular))
+
+
 # ---- cholesky -------------------------------------------------------------------------------------------------
 _NOT_PD = ("linalg.cholesky: The factorization could not be completed because the input is not "
            "positive-definite.")
