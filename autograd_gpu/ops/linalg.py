@@ -97,6 +97,10 @@ def _solve(A, B, left=True):
     return apply(LINALG_SOLVE, A, B, left=left, vector=False)
 
 
+def _solve_tri(A, B, upper, left=True):
+    return apply(LINALG_SOLVE_TRIANGULAR, A, B, upper=upper, left=left, unitriangular=False)
+
+
 # ---- inv ---------------------------------------------------------------------------------------------------
 _SINGULAR_INV = "linalg.inv: The input matrix is singular, the inversion could not be completed."
 
@@ -272,18 +276,26 @@ def solve(A, B, *, left=True):
 def _solve_triangular_fwd(xp, a, b, upper, left, unitriangular):
     if not left:  # X A = B  <=>  A^T X^T = B^T, A^T of the other triangle
         a, b, upper = xp.swapaxes(a, -1, -2), xp.swapaxes(b, -1, -2), not upper
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    a = xp.broadcast_to(a, batch + a.shape[-2:])
     n = a.shape[-1]
-    x = xp.zeros(batch + b.shape[-2:], dtype=a.dtype)
-    # substitution, one row at a time over the whole batch: the rows not solved yet are still 0, so the other
-    # triangle of A (and, for unitriangular, its diagonal) is never read; a zero on the diagonal gives inf / nan,
-    # as LAPACK's trsm (PyTorch raises nothing here)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for i in (range(n - 1, -1, -1) if upper else range(n)):
-            r = b[..., i, :] - (a[..., i, :, None] * x).sum(-2)
-            x[..., i, :] = r if unitriangular else r / a[..., i, i, None]
+    tri = xp.tri(n, n, -1 if unitriangular else 0, dtype=bool)  # the triangle that is read
+    a = xp.where(tri.T if upper else tri, a, 0) + (xp.eye(n, dtype=a.dtype) if unitriangular else 0)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a, b = xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:])
+    try:
+        x = xp.linalg.solve(a, b)  # (CuPy gives inf / nan for a zero on the diagonal, as LAPACK's trsm)
+    except np.linalg.LinAlgError:
+        x = _substitute(xp, a, b, upper)  # numpy refuses a singular matrix: trsm's inf / nan, as PyTorch
     return xp.swapaxes(x, -1, -2) if not left else x
+
+
+def _substitute(xp, a, b, upper):
+    """Back (upper) or forward substitution, one row at a time over the batch."""
+    n = a.shape[-1]
+    x = xp.zeros(b.shape, dtype=a.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in (range(n - 1, -1, -1) if upper else range(n)):  # (the rows not solved yet are still 0)
+            x[..., i, :] = (b[..., i, :] - (a[..., i, :, None] * x).sum(-2)) / a[..., i, i, None]
+    return x
 
 
 def _solve_triangular_bwd(ctx, g):
@@ -343,8 +355,8 @@ def _cholesky_bwd(ctx, g):
         L, g = L.mT, g.mT
     gA = (L.mT @ g) * _tril_mask(L)
     gA = 0.5 * (gA + (gA * _tril_mask(L, -1)).mT)
-    gA = _solve(L.mT, gA)
-    return _solve(L, gA, left=False)
+    gA = _solve_tri(L.mT, gA, upper=True)
+    return _solve_tri(L, gA, upper=False, left=False)
 
 
 LINALG_CHOLESKY = defop("linalg_cholesky", _cholesky_fwd, _cholesky_bwd, save=("out",),
@@ -387,10 +399,10 @@ def _qr_bwd(ctx, g):
         upper = gA * _tril_mask(gA).mT  # triu(gA)
         sym = upper + upper.mT
         sym = sym - _diag_embed(_diagonal(sym) * 0.5)
-        return _solve(R.mT, Q @ sym + gQ, left=False)
+        return _solve_tri(R.mT, Q @ sym + gQ, upper=False, left=False)
     X = -gA
     skew = (X - X.mT) * _tril_mask(X)
-    gA = _solve(R.narrow(-1, 0, m).mT, Q @ skew, left=False)
+    gA = _solve_tri(R.narrow(-1, 0, m).mT, Q @ skew, upper=False, left=False)
     gA = cat([gA, gA.new_zeros(*gA.shape[:-1], n - m)], -1)
     return gA + Q @ gR
 
