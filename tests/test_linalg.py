@@ -138,6 +138,18 @@ def test_solve_triangular_promotes(device):
         assert_same(ours, theirs, 1e-5, 1e-6)
 
 
+@pytest.mark.parametrize("upper", [True, False])
+def test_solve_triangular_with_a_zero_on_the_diagonal(upper, device):
+    """As LAPACK's trsm in PyTorch: no error, inf / nan where the zero pivot is divided by."""
+    a = np.triu(np.arange(1.0, 10.0).reshape(3, 3)) if upper else np.tril(np.arange(1.0, 10.0).reshape(3, 3))
+    a[1, 1] = 0.0
+    b = np.arange(1.0, 7.0).reshape(3, 2)
+    ours = ag.linalg.solve_triangular(ag.tensor(a, device=device), ag.tensor(b, device=device), upper=upper)
+    theirs = torch.linalg.solve_triangular(torch.tensor(a), torch.tensor(b), upper=upper)
+    assert not np.isfinite(theirs.numpy()).all()
+    assert_same(ours, theirs)
+
+
 def test_linalg_error_is_a_runtime_error():
     assert issubclass(ag.linalg.LinAlgError, RuntimeError)
     with pytest.raises(RuntimeError, match="singular"):
