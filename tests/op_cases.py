@@ -816,6 +816,12 @@ for _sa, _sb in BINARY_SHAPES:
                    name=f"sweep{list(_sa)}{list(_sb)}"))
 
 
+# issue 11, torch.linalg: its own file (tests/linalg_cases.py), which reads the helpers above
+from linalg_cases import LINALG_CASES  # noqa: E402
+
+CASES += LINALG_CASES
+
+
 def cases_for_ops():
     """op name -> its cases."""
     out = {}
