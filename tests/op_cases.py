@@ -482,6 +482,11 @@ CASES = [
     # ---- issue 11: matrices, contractions and linalg ----
     # ---- (end matrices, contractions and linalg) ----
     # ---- issue 11: scatter, gather and shape ----
+    C("roll", lambda m, x: x.roll(2), rand(*M), name="flattened"),
+    C("roll", lambda m, x: m.roll(x, (1, -2), (-1, 0)), rand(*M2), name="dims"),
+    C("roll", lambda m, x: x.roll((1, 2), (1, 1)), rand(*M), name="repeated-dim"),
+    C("roll", lambda m, x: x.roll(1), rand(*S), name="scalar"),
+    C("flip", lambda m, x: x.flip(()), rand(*M), name="no-dims"),
     # ---- (end scatter, gather and shape) ----
     # ---- issue 11: sampling and cumulative ----
     # ---- (end sampling and cumulative) ----

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import _device
 from .core import apply, defop, export
-from .inplace import inplace
+from .inplace import COPY, FILL_TENSOR, inplace
 from .reduction import _dims
 from ..tensor import Tensor
 
@@ -48,12 +48,59 @@ def _consumes(i):
     return 1
 
 
+def _int_of_0d(i):
+    """A 0-d integer tensor indexes as an int (a select), as in PyTorch.
+
+    NOTE: on the GPU this reads the value on the host; PyTorch does the same (a select needs its offset)."""
+    if _is_t(i) and i.ndim == 0 and i._data.dtype.kind in "iu" and i._data.dtype != np.uint8:
+        return int(i._data)
+    return i
+
+
+def _basic_first(index, shape):
+    """PyTorch applies the basic part of an index first (ints as selects, None as unsqueeze, slices that are not
+    full), as views, then the advanced indices to what is left. For a converted index that mixes the two, (the
+    basic index, the rest); None when the basic part is the identity. (numpy counts ints as advanced indices,
+    which moves the broadcast dimensions first.)"""
+    if any(isinstance(i, bool) for i in index):
+        return None
+    first, rest = [], []
+    n_ell = len(shape) - sum(_consumes(i) for i in index)
+    dim, identity = 0, True
+    for i in index:
+        if type(i) is int:
+            first.append(i)
+            identity = False
+            dim += 1
+        elif i is None:
+            first.append(None)
+            rest.append(slice(None))
+            identity = False
+        elif i is Ellipsis:
+            first.append(i)
+            rest.append(i)
+            dim += n_ell
+        elif isinstance(i, slice):
+            first.append(i)
+            rest.append(slice(None))
+            identity = identity and i.indices(shape[dim]) == (0, shape[dim], 1)
+            dim += 1
+        else:
+            k = i.ndim if i.dtype.kind == "b" else 1
+            first.extend([slice(None)] * k)
+            rest.append(i)
+            dim += k
+    return None if identity else (tuple(first), tuple(rest))
+
+
 def convert_index(idx, xp, ndim, shape):
     """(numpy index tuple, is_basic). Checks integer bounds as PyTorch does (IndexError)."""
     if not isinstance(idx, tuple):
         idx = (idx,)
-    if sum(1 for i in idx if i is Ellipsis) > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
+    if sum(1 for i in idx if i is Ellipsis) > 1:  # PyTorch: the first ellipsis takes the free dims, others none
+        first = idx.index(Ellipsis)
+        idx = idx[:first + 1] + tuple(i for i in idx[first + 1:] if i is not Ellipsis)
+    idx = tuple(_int_of_0d(i) for i in idx)
     total = sum(_consumes(i) for i in idx)
     if total > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
@@ -163,8 +210,15 @@ INDEX_SCATTER = defop("index_scatter", _scatter_fwd, lambda ctx, g: apply(INDEX,
 def getitem(input, idx):
     index, basic = convert_index(idx, input._xp, input.ndim, input._data.shape)
     if not basic:
+        split = _basic_first(index, input._data.shape)
+        if split is not None:
+            return apply(INDEX, _basic_getitem(input, split[0]), index=split[1])
         return apply(INDEX, input, index=index)
-    op = SLICE if isinstance(idx, slice) else _basic_index_op(index, input._data.shape)
+    return _basic_getitem(input, index, isinstance(idx, slice))
+
+
+def _basic_getitem(input, index, one_slice=False):
+    op = SLICE if one_slice else _basic_index_op(index, input._data.shape)
     if Ellipsis not in index:
         index = index + (Ellipsis,)  # NOTE: x[0, 0] on numpy gives a scalar copy; x[0, 0, ...] a 0-d view
     return apply(op, input, index=index)
@@ -236,12 +290,26 @@ def setitem(t, idx, value):
         value = value.to(t.dtype)
     index, basic = convert_index(idx, t._xp, t.ndim, t._data.shape)
     if basic:
-        view = getitem(t, idx) if index != () else t
-        if view is t:
-            view = apply(SLICE, t, index=(Ellipsis,))
-        view.copy_(value)
+        if _basic_index_op(index, t._data.shape) is ALIAS:  # x[...] = v, x[:] = v: written into x itself
+            _write_all(t, value)
+        else:
+            getitem(t, idx).copy_(value)
         return
+    split = _basic_first(index, t._data.shape)
+    if split is not None:
+        t, index = _basic_getitem(t, split[0]), split[1]
     inplace(t, lambda old: apply(INDEX_PUT, old, value, index=index))
+
+
+def _write_all(t, value):
+    """t[...] = value, as PyTorch writes it: a copy_ of a tensor, a fill_ with a number (as a 0-d tensor)."""
+    if _is_t(value):
+        if value.device != t.device:
+            value = value.to(t.device)
+        inplace(t, lambda old: apply(COPY, old, value), copy_src=value)
+    else:
+        v = Tensor._make(t._xp.full_like(t._data, value, shape=()))  # (on t's device)
+        inplace(t, lambda old: apply(FILL_TENSOR, old, v))
 
 
 def index_put_(input, indices, values, accumulate=False):
@@ -453,7 +521,13 @@ def masked_select(input, mask):
 @export
 def nonzero(input, *, as_tuple=False):
     xp = input._xp
-    nz = xp.nonzero(input._data)
+    d = input._data
+    if d.ndim == 0:  # PyTorch: (n, 0) positions of a 0-d tensor (n = 1 if it is nonzero), or a 1-d one as a tuple
+        nz = xp.nonzero(d.reshape(1))
+        if as_tuple:
+            return (Tensor._make(nz[0].astype(np.int64)),)
+        return Tensor._make(xp.zeros((nz[0].shape[0], 0), np.int64))
+    nz = xp.nonzero(d)
     if as_tuple:
         return tuple(Tensor._make(a.astype(np.int64)) for a in nz)
     return Tensor._make(xp.stack(nz, axis=1).astype(np.int64) if nz else xp.zeros((0, 0), np.int64))

@@ -333,7 +333,8 @@ FLIP = defop("flip", lambda xp, x, dims: xp.flip(x, dims).copy(), lambda ctx, g:
 
 @export
 def flip(input, *dims):
-    dims = _dims(_shape_arg(dims), input.ndim)
+    dims = _shape_arg(dims)
+    dims = _dims(dims, input.ndim) if dims else ()  # (flip(()) flips nothing)
     return apply(FLIP, input, dims=dims)
 
 
@@ -347,21 +348,25 @@ def flipud(input):
     return flip(input, 0)
 
 
+ROLL = defop("roll", lambda xp, x, shifts, dims: xp.roll(x, shifts, dims),
+             lambda ctx, g: apply(ROLL, g, shifts=tuple(-s for s in ctx.params["shifts"]), dims=ctx.params["dims"]),
+             group="shape", dtype="keep")
+
+
 @export
 def roll(input, shifts, dims=None):
-    if dims is None:
-        return roll(input.flatten(), shifts, 0).view(input.shape)
-    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    out = input
-    for s, d in zip(shifts, dims):
-        n = out.shape[d]
-        if n == 0:
-            continue
-        s %= n
-        if s:
-            out = cat([out.narrow(d, n - s, s), out.narrow(d, 0, n - s)], d)
-    return out
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
+    dims = () if dims is None else (dims,) if isinstance(dims, int) else tuple(dims)
+    if not shifts:
+        raise RuntimeError("`shifts` required")
+    if not dims and len(shifts) == 1:  # the flattened tensor, rolled
+        return apply(ROLL, input, shifts=shifts, dims=None)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    if input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
+    dims = tuple(_dims(d, input.ndim)[0] for d in dims)  # (in the given order, repeats allowed)
+    return apply(ROLL, input, shifts=shifts, dims=dims)
 
 
 # ---- joining and splitting ---------------------------------------------------------------------------
