@@ -1,6 +1,8 @@
 """Issue 11, scatter, gather and shape: PyTorch parity of the cases that op_cases' table cannot state (mixed
 integer and tensor indices with their setitem, multiple ellipses, nonzero of a 0-d tensor, roll and pad edge
 cases) and the error types of the new ops, on both devices."""
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -124,7 +126,85 @@ ERRORS = [
     ("roll 0-d with dim", lambda m, x: x.sum().roll(1, 0)),
     ("roll bad dim", lambda m, x: x.roll(1, 3)),
     ("pad circular wraps twice", lambda m, x: m.nn.functional.pad(x, (7, 0), mode="circular")),
+    # scatter and gather
+    ("scatter_reduce bad reduce", lambda m, x: x.scatter_reduce(0, _i(m, [[0]]), x, "median")),
+    ("scatter_reduce dtype", lambda m, x: x.scatter_reduce(0, _i(m, [[0]]), x.float(), "sum")),
+    ("scatter_reduce float index", lambda m, x: x.scatter_reduce(0, _i(m, [[0]]).double(), x, "sum")),
+    ("scatter_reduce index out of range", lambda m, x: x.scatter_reduce(0, _i(m, [[[2]]]), x, "sum")),
+    ("scatter_reduce negative index", lambda m, x: x.scatter_reduce(0, _i(m, [[[-1]]]), x, "prod")),
+    ("scatter_reduce src too small", lambda m, x: x.scatter_reduce(0, _i(m, [[[0, 1]]]), x[:, :, :1], "sum")),
+    ("gather negative index", lambda m, x: x.gather(2, _i(m, [[[-1]]]))),
+    ("scatter bad reduce", lambda m, x: x.scatter(0, _i(m, [[[0]]]), x, reduce="max")),
+    ("index_add dtype", lambda m, x: x.index_add(0, _i(m, [0]), x[:1].float())),
+    ("index_add count", lambda m, x: x.index_add(0, _i(m, [0, 1]), x[:1])),
+    ("index_add out of range", lambda m, x: x.index_add(0, _i(m, [2]), x[:1])),
+    ("index_add negative", lambda m, x: x.index_add(0, _i(m, [-1]), x[:1])),
+    ("index_add float index", lambda m, x: x.index_add(0, _i(m, [0]).double(), x[:1])),
+    ("index_add 2-d index", lambda m, x: x.index_add(0, _i(m, [[0]]), x[:1])),
+    ("index_copy out of range", lambda m, x: x.index_copy(1, _i(m, [5]), x[:, :1])),
+    ("index_copy count", lambda m, x: x.index_copy(1, _i(m, [0, 1]), x[:, :1])),
+    ("index_copy int32 index", lambda m, x: x.index_copy(1, _i(m, [0]).int(), x[:, :1])),
+    ("index_fill out of range", lambda m, x: x.index_fill(2, _i(m, [6]), 1.0)),
+    ("index_fill 1-d value", lambda m, x: x.index_fill(2, _i(m, [0]), x[0, 0, :1])),
+    ("index_fill int32 index", lambda m, x: x.index_fill(2, _i(m, [0]).int(), 1.0)),
+    ("index_reduce sum", lambda m, x: x.index_reduce(0, _i(m, [0]), x[:1], "sum")),
+    ("index_reduce out of range", lambda m, x: x.index_reduce(0, _i(m, [2]), x[:1], "prod")),
+    ("index_reduce negative", lambda m, x: x.index_reduce(0, _i(m, [-1]), x[:1], "amax")),
+    ("masked_scatter short source", lambda m, x: x.masked_scatter(x > 10, x[0, 0])),
+    ("masked_scatter int mask", lambda m, x: x.masked_scatter((x > 10).int(), x)),
+    ("masked_scatter dtype", lambda m, x: x.masked_scatter(x > 10, x.float())),
+    ("take out of range", lambda m, x: x.take(_i(m, [60]))),
+    ("take negative out of range", lambda m, x: x.take(_i(m, [-61]))),
+    ("take float index", lambda m, x: x.take(_i(m, [0]).double())),
+    ("take int32 index", lambda m, x: x.take(_i(m, [0]).int())),
+    ("put count", lambda m, x: x.put(_i(m, [0, 1]), x[0, 0, :1])),
+    ("put out of range", lambda m, x: x.put(_i(m, [60]), x[0, 0, :1])),
+    ("put dtype", lambda m, x: x.put(_i(m, [0]), x[0, 0, :1].float())),
+    ("take_along_dim float index", lambda m, x: m.take_along_dim(x, _i(m, [[[0]]]).double(), 1)),
+    ("take_along_dim dims", lambda m, x: m.take_along_dim(x, _i(m, [0]), 1)),
+    # shape
+    ("unfold size too big", lambda m, x: x.unfold(1, 6, 1)),
+    ("unfold step 0", lambda m, x: x.unfold(1, 2, 0)),
+    ("unfold bad dim", lambda m, x: x.unfold(3, 1, 1)),
+    ("unfold 0-d size 2", lambda m, x: x.sum().unfold(0, 2, 1)),
+    ("repeat_interleave negative", lambda m, x: x.repeat_interleave(-1)),
+    ("repeat_interleave negative tensor", lambda m, x: x.repeat_interleave(_i(m, [1, -1]), dim=0)),
+    ("repeat_interleave length", lambda m, x: x.repeat_interleave(_i(m, [1, 2, 3]), dim=0)),
+    ("repeat_interleave 2-d repeats", lambda m, x: x.repeat_interleave(_i(m, [[1, 2]]), dim=0)),
+    ("repeat_interleave output_size", lambda m, x: x.repeat_interleave(_i(m, [1, 2]), dim=0, output_size=4)),
+    ("repeat_interleave int output_size", lambda m, x: x.repeat_interleave(2, dim=0, output_size=3)),
+    ("repeat_interleave float repeats", lambda m, x: x.repeat_interleave(_i(m, [1, 2]).double(), dim=0)),
+    ("rot90 same dims", lambda m, x: m.rot90(x, 1, [0, -3])),
+    ("rot90 one dim", lambda m, x: m.rot90(x, 1, [0])),
+    ("rot90 1-d", lambda m, x: m.rot90(x[0, 0])),
+    ("rot90 bad dim", lambda m, x: m.rot90(x, 1, [0, 3])),
+    ("rot90 float k", lambda m, x: m.rot90(x, 1.5)),
+    ("movedim repeated source", lambda m, x: x.movedim((0, 0), (0, 1))),
+    ("movedim repeated destination", lambda m, x: x.movedim((0, 1), (1, 1))),
+    ("movedim lengths", lambda m, x: x.movedim((0, 1), (0,))),
+    ("movedim bad dim", lambda m, x: x.movedim(3, 0)),
+    ("tensor_split float tensor", lambda m, x: x.tensor_split(_i(m, [1]).double(), 1)),
+    ("tensor_split 2-d tensor", lambda m, x: x.tensor_split(_i(m, [[1]]), 1)),
+    ("tensor_split 0 sections", lambda m, x: x.tensor_split(0)),
+    ("tensor_split 0-d", lambda m, x: x.sum().tensor_split(1)),
+    ("hsplit not divisible", lambda m, x: x.hsplit(4)),
+    ("hsplit 0-d", lambda m, x: x.sum().hsplit(1)),
+    ("hsplit float", lambda m, x: x.hsplit(1.5)),
+    ("vsplit 1-d", lambda m, x: m.vsplit(x[0, 0], 2)),
+    ("dsplit 2-d", lambda m, x: x[0].dsplit(2)),
+    ("dsplit not divisible", lambda m, x: x.dsplit(4)),
+    ("hstack empty", lambda m, x: m.hstack([])),
+    ("vstack empty", lambda m, x: m.vstack([])),
+    ("dstack empty", lambda m, x: m.dstack([])),
+    ("column_stack empty", lambda m, x: m.column_stack([])),
+    ("view dtype size", lambda m, x: x[..., :5].contiguous().float().view(m.float64)),
+    ("view dtype stride", lambda m, x: x.transpose(1, 2).view(m.float32)),
+    ("view dtype 0-d", lambda m, x: x.sum().view(m.float32)),
 ]
+
+
+def _i(m, values):
+    return m.tensor(values)
 
 
 @pytest.mark.parametrize("fn", [e[1] for e in ERRORS], ids=[e[0] for e in ERRORS])
@@ -133,8 +213,86 @@ def test_error_types(fn, device):
     with pytest.raises(Exception) as theirs:
         fn(torch, torch.tensor(x))
     with pytest.raises(Exception) as ours:
-        fn(ag, ag.tensor(x, device=device))
+        fn(ag, ag.tensor(x, device=device)) if device == "cpu" else _on_device(fn, device)(ag, x)
+        ag.cuda.synchronize() if device != "cpu" else None  # (a GPU index is checked by a synchronising call)
     assert type(ours.value) is type(theirs.value), (
         f"ours raised {type(ours.value).__name__}: {ours.value}; torch raised {type(theirs.value).__name__}: "
         f"{theirs.value}")
     assert str(ours.value), "the error needs a message"
+
+
+# ---- scatter(..., reduce=): PyTorch records a node (NotImplemented) whose backward raises ----------------
+LEGACY = [
+    ("add", lambda m, x, i, s: x.scatter(0, i, s, reduce="add")),
+    ("multiply", lambda m, x, i, s: x.scatter(0, i, s, reduce="multiply")),
+    ("value add", lambda m, x, i, s: x.scatter(1, i, 1.5, reduce="add")),
+    ("value multiply in place", lambda m, x, i, s: (x * 1).scatter_(0, i, -2.0, reduce="multiply")),
+]
+
+
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
+@pytest.mark.parametrize("fn", [c[1] for c in LEGACY], ids=[c[0] for c in LEGACY])
+def test_scatter_legacy_reduce(fn, device):
+    rng = np.random.default_rng(7)
+    x, s = rng.standard_normal((3, 4)), rng.standard_normal((2, 4))
+    i = np.array([[0, 1, 2, 0], [1, 1, 0, 2]])
+    outs = []
+    for m in (ag, torch):
+        dev = device if m is ag else "cpu"
+        y = fn(m, m.tensor(x, device=dev, requires_grad=True), m.tensor(i, device=dev),
+               m.tensor(s, device=dev, requires_grad=True))
+        with pytest.raises(RuntimeError) as err:
+            y.sum().backward()
+        outs.append((y, _node(y), y.requires_grad, type(err.value)))
+    assert_same(outs[0][0], outs[1][0])
+    assert outs[0][1:] == outs[1][1:]
+
+
+def _on_device(fn, device):
+    """fn with m.tensor creating its tensors on `device`."""
+    return lambda m, x: _on(device, fn)(m, ag.tensor(x, device=device))
+
+
+# ---- the GPU paths do not synchronise with the host ---------------------------------------------------
+NO_SYNC = [
+    ("scatter_reduce prod", lambda m, x, s: x.scatter_reduce(0, _i(m, [[0, 1, 2, 0], [1, 1, 0, 2]]), s, "prod")),
+    ("scatter_reduce amax", lambda m, x, s: x.scatter_reduce(1, _i(m, [[0, 0], [3, 1], [3, 3]]), s.t()[:3], "amax",
+                                                             include_self=False)),
+    ("index_reduce amin", lambda m, x, s: x.index_reduce(0, _i(m, [2, 2]), s, "amin")),
+    ("index_reduce mean", lambda m, x, s: x.index_reduce(1, _i(m, [0, 3, 0, 0]), x * 2, "mean")),
+    ("masked_scatter", lambda m, x, s: x.masked_scatter(x > 0, s)),
+    ("take and put", lambda m, x, s: x.take(_i(m, [0, 5, 5, -1])).sum() + x.put(_i(m, [1, 1]), s[0, :2], True)),
+    ("repeat_interleave output_size", lambda m, x, s: x.repeat_interleave(_i(m, [2, 0, 1]), dim=0, output_size=3)),
+    ("unfold", lambda m, x, s: x.unfold(1, 2, 1)),
+    ("index_add, index_copy, index_fill",
+     lambda m, x, s: x.index_add(0, _i(m, [1, 1]), s) + x.index_copy(0, _i(m, [2, 0]), s) + x.index_fill(1, _i(m, [0]), 2)),
+]
+
+
+@pytest.mark.parametrize("fn", [c[1] for c in NO_SYNC], ids=[c[0] for c in NO_SYNC])
+def test_gpu_path_does_not_synchronise(fn):
+    from autograd_gpu import _device
+    cupy = _device.cupy()
+    sync_free = getattr(cupy, "no_host_sync", None)  # (the stand-in counts transfers; a real GPU cannot)
+    rng = np.random.default_rng(8)
+    x, s = rng.standard_normal((3, 4)), rng.standard_normal((2, 4))
+    xs, ss = (ag.tensor(a, device="cuda", requires_grad=True) for a in (x, s))
+
+    class OnGpu:
+        def __getattr__(self, name):
+            return getattr(ag, name)
+
+        @staticmethod
+        def tensor(v):
+            return ag.tensor(v, device="cuda")
+    m = OnGpu()
+    fn(m, xs, ss)  # (warm-up: index checks flagged on the device, raised by the next synchronising call)
+    with sync_free() if sync_free else contextlib.nullcontext():
+        y = fn(m, xs, ss)
+        gx, gs = ag.autograd.grad(y.sum(), (xs, ss), allow_unused=True)
+    xt, st = (torch.tensor(a, requires_grad=True) for a in (x, s))
+    yt = fn(torch, xt, st)
+    gxt, gst = torch.autograd.grad(yt.sum(), (xt, st), allow_unused=True)
+    assert_same(y, yt)
+    for g, gt, like in ((gx, gxt, xt), (gs, gst, st)):
+        assert_same(ag.zeros(tuple(like.shape), dtype=ag.float64) if g is None else g, torch.zeros_like(like) if gt is None else gt)
