@@ -587,6 +587,11 @@ CASES = [
     *[C("view_dtype", (lambda d: lambda m, x: x.view(getattr(m, d)))(d), ng(rand(*M), np.float32, exact=True),
         name=d) for d in ("int32", "float16", "int8", "uint8", "float32", "int64", "float64", "bool")],
     C("view_dtype", lambda m, x: x.view(m.int16), ng(np.arange(6).reshape(3, 2), I64), name="int-to-smaller"),
+    C("view_dtype", lambda m, x: x[:, 2:].view(m.float64), ng(rand(3, 4), np.float32, exact=True), name="offset"),
+    C("view_dtype", lambda m, x: x[1:].view(m.int8), ng(rand(3, 4), np.float32, exact=True), name="rows"),
+    # (PyTorch's backward refuses the older names: values only)
+    C("scatter_reduce", lambda m, x, i, s: x.scatter_reduce(0, i, s, "max"), ng(distinct(*M)),
+      idx([[0, 1, 2, 0], [1, 1, 0, 2]]), ng(distinct(2, 4) + 0.013), name="max-alias"),
     C("view_dtype", lambda m, x: x.view(m.int32), rand(*M), name="requires-grad-input", grad=False),
     # ---- (end scatter, gather and shape) ----
     # ---- issue 11: sampling and cumulative ----

@@ -200,6 +200,7 @@ ERRORS = [
     ("view dtype size", lambda m, x: x[..., :5].contiguous().float().view(m.float64)),
     ("view dtype stride", lambda m, x: x.transpose(1, 2).view(m.float32)),
     ("view dtype 0-d", lambda m, x: x.sum().view(m.float32)),
+    ("view dtype storage offset", lambda m, x: x.float()[..., 1:3].view(m.float64)),
 ]
 
 

@@ -634,6 +634,7 @@ def _check_same_dtype(input, src, message):
 
 @export(inplace=True)
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # (PyTorch's older names)
     if reduce not in _SCATTER_REDUCES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
     d = _dims(dim, input.ndim)[0]

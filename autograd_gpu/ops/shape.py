@@ -95,6 +95,14 @@ def view(input, *shape):
     return apply(VIEW, input, shape=_infer(_shape_arg(shape), input.numel()))
 
 
+def _byte_offset(a):
+    """How far into its memory block array `a` starts, in bytes (PyTorch's storage offset, times the item size)."""
+    base = a.base if a.base is not None else a
+    if isinstance(a, np.ndarray):
+        return a.ctypes.data - base.ctypes.data
+    return a.data.ptr - base.data.ptr
+
+
 def _view_dtype(input, dtype):
     old, new = input._data.dtype, dtype.np
     if old.itemsize != new.itemsize:
@@ -111,6 +119,9 @@ def _view_dtype(input, dtype):
         ratio = max(new.itemsize // old.itemsize, 1)
         if any((st // old.itemsize) % ratio for st in d.strides[:-1]):
             raise RuntimeError(f"self.stride(i) must be divisible by {ratio} for all i < self.dim() - 1 {what}")
+        offset = _byte_offset(d) // old.itemsize
+        if offset % ratio:
+            raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {what}, but got {offset}")
     out = apply(VIEW_DTYPE, input, dtype=new)
     out._vc = input._vc  # (the same storage: one version counter)
     return out
