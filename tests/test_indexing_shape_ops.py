@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import autograd_gpu as ag
+from op_cases import to_numpy
 from test_ops_parity import _node, _on, assert_same
 
 # ---- indexing: PyTorch applies integer indices (and 0-d integer tensors) first, as selects ------------------
@@ -297,3 +298,18 @@ def test_gpu_path_does_not_synchronise(fn):
     assert_same(y, yt)
     for g, gt, like in ((gx, gxt, xt), (gs, gst, st)):
         assert_same(ag.zeros(tuple(like.shape), dtype=ag.float64) if g is None else g, torch.zeros_like(like) if gt is None else gt)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax"])
+def test_scatter_reduce_src_larger_than_index(reduce, device):
+    """Only src's leading index-shaped block is read (as in PyTorch, whose backward then refuses the shape):
+    the rest of src gets a zero gradient; checked against finite differences, to second order."""
+    rng = np.random.default_rng(9)
+    x = ag.tensor(rng.uniform(0.5, 1.5, (3, 4)), device=device, requires_grad=True)
+    s = ag.tensor(rng.uniform(0.5, 1.5, (3, 5)), device=device, requires_grad=True)
+    i = ag.tensor([[0, 1, 2, 0], [1, 1, 0, 2]], device=device)
+    fn = lambda x, s: x.scatter_reduce(0, i, s, reduce)  # noqa: E731
+    assert ag.autograd.gradcheck(fn, (x, s))
+    assert ag.autograd.gradgradcheck(fn, (x, s))
+    g = ag.autograd.grad(fn(x, s).sum(), s)[0]
+    assert np.all(to_numpy(g)[2:] == 0) and np.all(to_numpy(g)[:, 4:] == 0)

@@ -621,7 +621,7 @@ def _pad_like(t, like, dim, index):
 
 
 SCATTER_REDUCE = defop("scatter_reduce", _scatter_reduce_fwd, _scatter_reduce_bwd, save=(0, 1, "out"),
-                       node="ScatterReduceBackward0", group="indexing", dtype="keep")
+                       group="indexing", dtype="keep")
 INDEX_REDUCE = defop("index_reduce", _scatter_reduce_fwd, _scatter_reduce_bwd, save=(0, 1, "out"),
                      group="indexing", dtype="keep")
 _SCATTER_REDUCES = ("sum", "prod", "mean", "amax", "amin")
@@ -646,7 +646,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     return apply(SCATTER_REDUCE, input, src, dim=d, index=index, reduce=reduce, include_self=include_self)
 
 
-def _index_dim(input, dim, index, source, name):
+def _index_dim(input, dim, index, source, name, count_error=IndexError):
     """(dim, index) of an index_* op, checked as PyTorch checks them; 0-d tensors act as 1-d of one element."""
     d = _dims(dim, input.ndim)[0] if input.ndim else _dims(dim, 1)[0]
     if index.ndim > 1:
@@ -654,24 +654,24 @@ def _index_dim(input, dim, index, source, name):
     if source is not None:
         n_src = source.shape[d] if source.ndim else 1
         if index.numel() != n_src:
-            raise (RuntimeError if name == "index_add_" else IndexError)(
+            raise count_error(
                 f"{name}(): Number of indices ({index.numel()}) should be equal to source.size(dim): ({n_src}), "
                 f"for dim: {d}")
     return d, index.reshape(-1) if index.ndim == 0 else index
 
 
-def _along(xp, x, dim, index):
-    """The numpy index of positions `index` along `dim` (x 0-d: its only element)."""
-    return (index._data,) if x.ndim == 0 else (slice(None),) * dim + (index._data,)
+def _along(dim, index):
+    """The numpy index of positions `index` along `dim`."""
+    return (slice(None),) * dim + (index._data,)
 
 
-def _flat0(xp, a):
+def _flat0(a):  # (the index_* ops see a 0-d tensor as 1-d of one element)
     return a.reshape(1) if a.ndim == 0 else a
 
 
 def _index_add_fwd(xp, x, src, dim, index, alpha):
-    out = _flat0(xp, x.copy())
-    add_at(xp, out, _along(xp, out, dim, index), _flat0(xp, src) * alpha if alpha != 1 else _flat0(xp, src))
+    out = _flat0(x.copy())
+    add_at(xp, out, _along(dim, index), _flat0(src) * alpha if alpha != 1 else _flat0(src))
     return out.reshape(x.shape)
 
 
@@ -693,7 +693,7 @@ INDEX_ADD = defop("index_add", _index_add_fwd, _index_add_bwd, group="indexing",
 
 def _check_index_dtype(index, message, exc=RuntimeError, kinds=("int64",)):
     if index._data.dtype.name not in kinds:
-        raise exc(message.format(index.dtype))
+        raise exc(message.format(_legacy_name(index)))
 
 
 @export(inplace=True)
@@ -702,7 +702,7 @@ def index_add(input, dim, index, source, *, alpha=1):
                        kinds=("int32", "int64"))
     _check_same_dtype(input, source, f"index_add_(): self ({input.dtype}) and source ({source.dtype}) must have "
                                      "the same scalar type")
-    d, index = _index_dim(input, dim, index, source, "index_add_")
+    d, index = _index_dim(input, dim, index, source, "index_add_", RuntimeError)
     n = input.shape[d] if input.ndim else 1
     _check_bounds(index, 0, n, RuntimeError, lambda i, n: f"index {i} is out of bounds for dimension {d} with "
                                                           f"size {n}", "index_add")
@@ -710,8 +710,8 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 
 def _index_copy_fwd(xp, x, src, dim, index):
-    out = _flat0(xp, x.copy())
-    out[_along(xp, out, dim, index)] = _flat0(xp, src)
+    out = _flat0(x.copy())
+    out[_along(dim, index)] = _flat0(src)
     return out.reshape(x.shape)
 
 
@@ -738,8 +738,8 @@ def index_copy(input, dim, index, source):
 
 
 def _index_fill_fwd(xp, x, value, dim, index):
-    out = _flat0(xp, x.copy())
-    out[_along(xp, out, dim, index)] = value.astype(x.dtype) if hasattr(value, "dtype") else value
+    out = _flat0(x.copy())
+    out[_along(dim, index)] = value.astype(x.dtype) if hasattr(value, "dtype") else value
     return out.reshape(x.shape)
 
 
