@@ -32,6 +32,10 @@ MIXED = [
     ("ellipsis, int, ellipsis", lambda m, x: x[..., 0, ...]),
     ("ellipsis, None, ellipsis", lambda m, x: x[..., None, ...]),
     ("ellipsis, tensor, ellipsis", lambda m, x: x[..., m.tensor([0, 1]), ...]),
+    ("tensor, ellipsis, tensor", lambda m, x: x[m.tensor([0, 1]), ..., m.tensor([[0], [5]])]),
+    ("zero-width ellipsis between tensors", lambda m, x: x[m.tensor([0, 1]), :, ..., m.tensor([[0], [5]])]),
+    ("ellipsis, step slice, ellipsis, full slice", lambda m, x: x[..., ::2, ..., :]),
+    ("int, ellipsis, tensor, ellipsis", lambda m, x: x[0, ..., m.tensor([1, 1]), ...]),
 ]
 
 
@@ -127,6 +131,9 @@ ERRORS = [
     ("roll 0-d with dim", lambda m, x: x.sum().roll(1, 0)),
     ("roll bad dim", lambda m, x: x.roll(1, 3)),
     ("pad circular wraps twice", lambda m, x: m.nn.functional.pad(x, (7, 0), mode="circular")),
+    ("index past the dims after a second ellipsis", lambda m, x: x[..., ..., 1:]),
+    ("None past the dims after a second ellipsis", lambda m, x: x[..., ..., None]),
+    ("tensor past the dims after a second ellipsis", lambda m, x: x[..., 0, ..., _i(m, [0])]),
     # scatter and gather
     ("scatter_reduce bad reduce", lambda m, x: x.scatter_reduce(0, _i(m, [[0]]), x, "median")),
     ("scatter_reduce dtype", lambda m, x: x.scatter_reduce(0, _i(m, [[0]]), x.float(), "sum")),

@@ -93,15 +93,43 @@ def _basic_first(index, shape):
     return None if identity else (tuple(first), tuple(rest))
 
 
+def _expand_ellipses(idx, free, ndim):
+    """The index with each ellipsis written out as the `free` full slices it stands for, as PyTorch reads it:
+    every ellipsis (not only the first) skips `free` dimensions; past the last dimension full slices are
+    skipped and anything else is an error. (Also numpy would count a zero-width ellipsis between two tensor
+    indices as separating them; PyTorch does not.)"""
+    out, dim = [], 0
+    for i in idx:
+        if i is Ellipsis:
+            k = min(free, max(ndim - dim, 0))
+            out.extend([slice(None)] * k)
+            dim += free
+            continue
+        n = _consumes(i)
+        if dim + n > ndim or (i is None and dim > ndim):
+            if isinstance(i, slice) and i == slice(None):
+                dim += 1
+                continue
+            raise IndexError(f"too many indices for tensor of dimension {ndim}")
+        out.append(i)
+        dim += n
+    return tuple(out)
+
+
+def _is_advanced(i):
+    return not (i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)))
+
+
 def convert_index(idx, xp, ndim, shape):
     """(numpy index tuple, is_basic). Checks integer bounds as PyTorch does (IndexError)."""
     if not isinstance(idx, tuple):
         idx = (idx,)
-    if sum(1 for i in idx if i is Ellipsis) > 1:  # PyTorch: the first ellipsis takes the free dims, others none
-        first = idx.index(Ellipsis)
-        idx = idx[:first + 1] + tuple(i for i in idx[first + 1:] if i is not Ellipsis)
     idx = tuple(_int_of_0d(i) for i in idx)
     total = sum(_consumes(i) for i in idx)
+    n_ell = sum(1 for i in idx if i is Ellipsis)
+    if n_ell > 1 or (n_ell and total <= ndim and any(_is_advanced(i) for i in idx)):
+        idx = _expand_ellipses(idx, ndim - total, ndim)
+        total = sum(_consumes(i) for i in idx)
     if total > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
     out = []
