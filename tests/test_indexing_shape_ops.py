@@ -320,3 +320,25 @@ def test_scatter_reduce_src_larger_than_index(reduce, device):
     assert ag.autograd.gradgradcheck(fn, (x, s))
     g = ag.autograd.grad(fn(x, s).sum(), s)[0]
     assert np.all(to_numpy(g)[2:] == 0) and np.all(to_numpy(g)[:, 4:] == 0)
+
+
+@pytest.mark.parametrize("reduce", ["prod", "amax", "amin", "sum"])
+def test_gpu_reduce_at_matches_numpy_ufunc_at(reduce):
+    """The GPU's segmented scan (CuPy has no multiply.at) against numpy's ufunc.at, many repeated targets."""
+    from autograd_gpu import _device
+    from autograd_gpu.ops.indexing import reduce_at
+    cp = _device.cupy()
+    rng = np.random.default_rng(10)
+    for shape, n in (((3, 7), 500), ((1, 1), 33), ((4, 5), 0), ((2, 9), 1)):
+        idx = tuple(rng.integers(0, s, n) for s in shape)
+        for dt in (np.float64, np.float32, np.int64):
+            v = rng.integers(-3, 4, n) if dt == np.int64 else 1 + 0.01 * rng.standard_normal(n)
+            v = v.astype(dt)
+            out = rng.integers(-5, 5, shape).astype(dt)
+            ref = out.copy()
+            reduce_at(np, ref, idx, v, reduce)
+            with cp.cuda.Device(0):
+                got = cp.asarray(out)
+                reduce_at(cp, got, tuple(cp.asarray(i) for i in idx), cp.asarray(v), reduce)
+                got = cp.asnumpy(got)
+            np.testing.assert_allclose(got, ref, rtol=1e-5, err_msg=f"{shape} {n} {dt}")
