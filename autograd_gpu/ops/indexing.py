@@ -662,6 +662,11 @@ def _check_same_dtype(input, src, message):
 
 @export(inplace=True)
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """input with src[i][j] reduced into position index[i][j] along dim (here dim=0), by "sum", "prod", "mean",
+    "amax" or "amin"; include_self=False leaves input's own values out where something is scattered::
+
+        zeros(3).scatter_reduce(0, tensor([0, 0, 2]), tensor([1., 2., 3.]), "sum")  # [3., 0., 3.]
+    """
     reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # (PyTorch's older names)
     if reduce not in _SCATTER_REDUCES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
@@ -726,6 +731,10 @@ def _check_index_dtype(index, message, exc=RuntimeError, kinds=("int64",)):
 
 @export(inplace=True)
 def index_add(input, dim, index, source, *, alpha=1):
+    """input with alpha * source's slices added at positions index along dim (repeats add up)::
+
+        zeros(3).index_add(0, tensor([0, 0]), tensor([1., 2.]))  # [3., 0., 0.]
+    """
     _check_index_dtype(index, "index_add_(): Expected dtype int32/int64 for index but got: {}",
                        kinds=("int32", "int64"))
     _check_same_dtype(input, source, f"index_add_(): self ({input.dtype}) and source ({source.dtype}) must have "
@@ -802,6 +811,10 @@ _INDEX_REDUCES = ("prod", "mean", "amax", "amin")
 
 @export(inplace=True)
 def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """input with source's slices reduced into positions index along dim ("prod", "mean", "amax", "amin")::
+
+        ones(2).index_reduce(0, tensor([1, 1]), tensor([2., 3.]), "prod")  # [1., 6.]
+    """
     if reduce not in _INDEX_REDUCES:
         raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
     _check_index_dtype(index, "index_reduce_(): Expected dtype int32/int64 for index but got: {}",
@@ -869,12 +882,16 @@ def _check_flat_index(input, index, name):
 
 @export
 def take(input, index):
+    """input's elements at flat (row-major) positions index, in index's shape: arange(4.).take(tensor([3, -1]))
+    is [3., 3.]."""
     _check_flat_index(input, index, "take")
     return apply(TAKE, input, index=index)
 
 
 @export(inplace=True)
 def put(input, index, source, accumulate=False):
+    """input with source written (or, accumulate=True, added) at flat positions index: zeros(3).put(tensor([0, 0]),
+    tensor([1., 2.]), accumulate=True) is [3., 0., 0.]."""
     if index.numel() != source.numel():
         raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
                          f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
@@ -925,6 +942,10 @@ MASKED_SCATTER_BACKWARD = defop(
 
 @export(inplace=True)
 def masked_scatter(input, mask, source):
+    """input with source's first elements, in order, where mask (broadcast) is True::
+
+        zeros(3).masked_scatter(tensor([True, False, True]), tensor([5., 6., 7.]))  # [5., 0., 6.]
+    """
     if mask._data.dtype.kind != "b":
         raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
                            f"{_legacy_name(mask)}")

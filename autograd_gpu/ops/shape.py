@@ -670,9 +670,13 @@ def _unfold_fwd(xp, x, dim, size, step):
     shape = x.shape[:dim] + ((x.shape[dim] - size) // step + 1,) + x.shape[dim + 1:] + (size,)
     st = x.strides
     strides = st[:dim] + (st[dim] * step,) + st[dim + 1:] + (st[dim],)
-    if xp is np:  # (read-only: windows overlap; PyTorch refuses writes to them as well)
+    # NOTE: a strided window view of x's memory is not registered as a view of x (its .base is not x's), so an
+    # in-place write to it could not rewrite x's history. On the CPU it is read-only (PyTorch refuses in-place
+    # writes to overlapping windows; here every in-place write to the windows is refused); CuPy arrays have no
+    # read-only flag, so on the GPU the windows are a copy.
+    if xp is np:
         return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
-    return xp.lib.stride_tricks.as_strided(x, shape, strides)
+    return xp.lib.stride_tricks.as_strided(x, shape, strides).copy()
 
 
 def _unfold_backward_fwd(xp, g, shape, dim, size, step):
