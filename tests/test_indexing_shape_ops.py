@@ -142,6 +142,7 @@ ERRORS = [
     ("scatter_reduce negative index", lambda m, x: x.scatter_reduce(0, _i(m, [[[-1]]]), x, "prod")),
     ("scatter_reduce src too small", lambda m, x: x.scatter_reduce(0, _i(m, [[[0, 1]]]), x[:, :, :1], "sum")),
     ("gather negative index", lambda m, x: x.gather(2, _i(m, [[[-1]]]))),
+    ("index_select negative index", lambda m, x: x.index_select(2, _i(m, [-1]))),
     ("scatter bad reduce", lambda m, x: x.scatter(0, _i(m, [[[0]]]), x, reduce="max")),
     ("index_add dtype", lambda m, x: x.index_add(0, _i(m, [0]), x[:1].float())),
     ("index_add count", lambda m, x: x.index_add(0, _i(m, [0, 1]), x[:1])),

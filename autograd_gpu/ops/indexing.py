@@ -527,13 +527,8 @@ def index_select(input, dim, index):
     if index._data.dtype.kind not in "iu":
         raise RuntimeError("index_select(): Expected dtype int32/int64 for index")
     d = _dims(dim, input.ndim)[0] if input.ndim else 0
-    n = input.shape[d] if input.ndim else 1
-    if index.numel() and type(index._data) is np.ndarray:  # NOTE: see _host_bounds_check
-        hi, lo = int(index._data.max()), int(index._data.min())
-        if hi >= n or lo < -n:
-            raise IndexError("index out of range in self")
-    else:
-        _device.check_index_range(index._data, -n, n, IndexError, "index out of range in self", "index_select")
+    _check_bounds(index, 0, input.shape[d] if input.ndim else 1, IndexError,  # (negative indices too, as PyTorch)
+                  lambda i, n: "index out of range in self", "index_select")
     return apply(INDEX_SELECT, input, dim=d, index=index.reshape(-1) if index.ndim == 0 else index)
 
 
