@@ -57,18 +57,21 @@ def _int_of_0d(i):
     return i
 
 
-def _basic_first(index, shape):
+def _basic_first(index, shape, xp):
     """PyTorch applies the basic part of an index first (ints as selects, None as unsqueeze, slices that are not
     full), as views, then the advanced indices to what is left. For a converted index that mixes the two, (the
     basic index, the rest); None when the basic part is the identity. (numpy counts ints as advanced indices,
-    which moves the broadcast dimensions first.)"""
-    if any(isinstance(i, bool) for i in index):
-        return None
+    which moves the broadcast dimensions first.) A bool (or 0-d bool tensor) is, as in PyTorch, an unsqueeze
+    and then a one-element mask over the new dimension."""
     first, rest = [], []
     n_ell = len(shape) - sum(_consumes(i) for i in index)
     dim, identity = 0, True
     for i in index:
-        if type(i) is int:
+        if isinstance(i, bool) or (hasattr(i, "dtype") and i.ndim == 0):  # (0-d index arrays are bool here)
+            first.append(None)
+            rest.append(xp.asarray(i).reshape(1))
+            identity = False
+        elif type(i) is int:
             first.append(i)
             identity = False
             dim += 1
@@ -238,7 +241,7 @@ INDEX_SCATTER = defop("index_scatter", _scatter_fwd, lambda ctx, g: apply(INDEX,
 def getitem(input, idx):
     index, basic = convert_index(idx, input._xp, input.ndim, input._data.shape)
     if not basic:
-        split = _basic_first(index, input._data.shape)
+        split = _basic_first(index, input._data.shape, input._xp)
         if split is not None:
             return apply(INDEX, _basic_getitem(input, split[0]), index=split[1])
         return apply(INDEX, input, index=index)
@@ -323,7 +326,9 @@ def setitem(t, idx, value):
         else:
             getitem(t, idx).copy_(value)
         return
-    split = _basic_first(index, t._data.shape)
+    if any(i is False or (hasattr(i, "dtype") and i.ndim == 0 and not i) for i in index):
+        return  # PyTorch writes nothing (and records nothing) through a False index; NOTE: reads a 0-d bool, as it does
+    split = _basic_first(index, t._data.shape, t._xp)
     if split is not None:
         t, index = _basic_getitem(t, split[0]), split[1]
     inplace(t, lambda old: apply(INDEX_PUT, old, value, index=index))
