@@ -333,14 +333,15 @@ _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 def _pad_index(n, lo, hi, mode, xp):
     """Source positions (along one dim of size n) of the padded positions -lo .. n + hi - 1."""
     pos = np.arange(-lo, n + hi)
-    if mode == "reflect":
+    if mode == "circular":  # a negative pad crops first; the positive pads then wrap around what is left
+        start, kept = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)
+        pos = np.arange(-max(lo, 0), kept + max(hi, 0)) % kept + start
+    elif mode == "reflect":
         period = 2 * (n - 1)
         pos = np.abs(pos) % period if period else np.zeros_like(pos)
         pos = np.where(pos >= n, period - pos, pos)
     elif mode == "replicate":
         pos = np.clip(pos, 0, n - 1)
-    else:  # circular
-        pos = pos % n
     return Tensor._make(xp.asarray(pos.astype(np.int64)))
 
 
@@ -374,7 +375,7 @@ def pad(input, pad, mode="constant", value=None):
         if mode == "reflect" and (lo >= n or hi >= n):
             raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
                                f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}")
-        if mode == "circular" and (lo > n or hi > n):
+        if mode == "circular" and (lo > n or hi > n or max(lo, hi) > n - max(-lo, 0) - max(-hi, 0)):
             raise RuntimeError("Padding value causes wrapping around more than once.")
         out = apply(INDEX_SELECT, out, dim=d, index=_pad_index(n, lo, hi, mode, out._xp))
     return out

@@ -3,10 +3,14 @@ transpose, expand, split, ...) share memory with their input here too."""
 import builtins
 import math
 
+import numpy as np
+
 from .core import apply, defop, export
+from .indexing import SLICE, add_at
 from .reduction import _dims
-from .. import _dtype
+from .. import _device, _dtype
 from ..size import Size
+from ..tensor import SCALAR_TYPE_NAMES, Tensor
 
 
 def _shape_arg(shape):
@@ -74,11 +78,53 @@ SQUEEZE_ALL = defop("squeeze_all", lambda xp, x: x.squeeze(), _reshape_bwd, node
                     group="shape", dtype="keep", view=True, public=False)
 
 
+def _view_dtype_fwd(xp, x, dtype):
+    if x.ndim == 0:  # (same item size: numpy views a 0-d array through a 1-element one)
+        return x.reshape(1).view(dtype).reshape(())
+    return x.view(dtype)
+
+
+# the same bytes read as another dtype: not differentiable (PyTorch records no node, not even for the same dtype)
+VIEW_DTYPE = defop("view_dtype", _view_dtype_fwd, group="shape", dtype="keep")
+
+
 @export(function=False)
 def view(input, *shape):
-    if len(shape) == 1 and (isinstance(shape[0], _dtype.dtype)):
-        raise RuntimeError("view(dtype) is not supported by autograd_gpu; use .to(dtype)")
+    if len(shape) == 1 and isinstance(shape[0], _dtype.dtype):
+        return _view_dtype(input, shape[0])
     return apply(VIEW, input, shape=_infer(_shape_arg(shape), input.numel()))
+
+
+def _byte_offset(a):
+    """How far into its memory block array `a` starts, in bytes (PyTorch's storage offset, times the item size)."""
+    base = a.base if a.base is not None else a
+    if isinstance(a, np.ndarray):
+        return a.ctypes.data - base.ctypes.data
+    return a.data.ptr - base.data.ptr
+
+
+def _view_dtype(input, dtype):
+    old, new = input._data.dtype, dtype.np
+    if old.itemsize != new.itemsize:
+        what = (f"to view {SCALAR_TYPE_NAMES[old.name]} as {SCALAR_TYPE_NAMES[new.name]} (different element "
+                "sizes)")
+        d = input._data
+        if d.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 {what}")
+        if d.size and d.shape[-1] != 1 and d.strides[-1] != old.itemsize:
+            raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {d.strides[-1] // old.itemsize}")
+        if new.itemsize > old.itemsize and (d.shape[-1] * old.itemsize) % new.itemsize:
+            raise RuntimeError(f"self.size(-1) must be divisible by {new.itemsize // old.itemsize} {what}, but "
+                               f"got {d.shape[-1]}")
+        ratio = max(new.itemsize // old.itemsize, 1)
+        if any((st // old.itemsize) % ratio for st in d.strides[:-1]):
+            raise RuntimeError(f"self.stride(i) must be divisible by {ratio} for all i < self.dim() - 1 {what}")
+        offset = _byte_offset(d) // old.itemsize
+        if offset % ratio:
+            raise RuntimeError(f"self.storage_offset() must be divisible by {ratio} {what}, but got {offset}")
+    out = apply(VIEW_DTYPE, input, dtype=new)
+    out._vc = input._vc  # (the same storage: one version counter)
+    return out
 
 
 @export
@@ -216,11 +262,18 @@ def t(input):
 
 @export(aliases=("moveaxis",))
 def movedim(input, source, destination):
-    src = _dims(source, input.ndim) if isinstance(source, int) else tuple(s % input.ndim for s in source)
-    dst = _dims(destination, input.ndim) if isinstance(destination, int) else \
-        tuple(d % input.ndim for d in destination)
-    if isinstance(source, int):
-        src, dst = (source % input.ndim,), (destination % input.ndim,)
+    source = (source,) if isinstance(source, int) else tuple(source)
+    destination = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(source) != len(destination):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(source)} dims) should "
+                           f"contain the same number of dims as destination ({list(destination)} dims)")
+    src = tuple(_dims(d, input.ndim)[0] if input.ndim else _dims(d, 1)[0] for d in source)
+    dst = tuple(_dims(d, input.ndim)[0] if input.ndim else _dims(d, 1)[0] for d in destination)
+    for name, ds, given in (("source", src, source), ("destination", dst, destination)):
+        if len(set(ds)) != len(ds):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(given)})")
+    if input.ndim == 0:
+        return input[...]
     order = [d for d in range(input.ndim) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -274,7 +327,6 @@ def broadcast_to(input, *shape):
 
 @export(method=False)
 def broadcast_shapes(*shapes):
-    import numpy as np
     try:
         return Size(np.broadcast_shapes(*[tuple(s) if not isinstance(s, int) else (s,) for s in shapes]))
     except ValueError:
@@ -333,7 +385,8 @@ FLIP = defop("flip", lambda xp, x, dims: xp.flip(x, dims).copy(), lambda ctx, g:
 
 @export
 def flip(input, *dims):
-    dims = _dims(_shape_arg(dims), input.ndim)
+    dims = _shape_arg(dims)
+    dims = _dims(dims, input.ndim) if dims else ()  # (flip(()) flips nothing)
     return apply(FLIP, input, dims=dims)
 
 
@@ -347,21 +400,25 @@ def flipud(input):
     return flip(input, 0)
 
 
+ROLL = defop("roll", lambda xp, x, shifts, dims: xp.roll(x, shifts, dims),
+             lambda ctx, g: apply(ROLL, g, shifts=tuple(-s for s in ctx.params["shifts"]), dims=ctx.params["dims"]),
+             group="shape", dtype="keep")
+
+
 @export
 def roll(input, shifts, dims=None):
-    if dims is None:
-        return roll(input.flatten(), shifts, 0).view(input.shape)
-    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    out = input
-    for s, d in zip(shifts, dims):
-        n = out.shape[d]
-        if n == 0:
-            continue
-        s %= n
-        if s:
-            out = cat([out.narrow(d, n - s, s), out.narrow(d, 0, n - s)], d)
-    return out
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(int(s) for s in shifts)
+    dims = () if dims is None else (dims,) if isinstance(dims, int) else tuple(dims)
+    if not shifts:
+        raise RuntimeError("`shifts` required")
+    if not dims and len(shifts) == 1:  # the flattened tensor, rolled
+        return apply(ROLL, input, shifts=shifts, dims=None)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    if input.ndim == 0:
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
+    dims = tuple(_dims(d, input.ndim)[0] for d in dims)  # (in the given order, repeats allowed)
+    return apply(ROLL, input, shifts=shifts, dims=dims)
 
 
 # ---- joining and splitting ---------------------------------------------------------------------------
@@ -435,14 +492,63 @@ def stack(tensors, dim=0):
     return apply(STACK, *tensors, dim=dim % n)
 
 
+def _nonempty(tensors, name):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{name} expects a non-empty TensorList")
+    return tensors
+
+
 @export(method=False)
 def hstack(tensors):
+    tensors = atleast_1d(_nonempty(tensors, "hstack"))
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
-@export(method=False)
+@export(method=False, aliases=("row_stack",))
 def vstack(tensors):
-    return cat([t.reshape(1, -1) if t.ndim == 1 else t for t in tensors], 0)
+    return cat(atleast_2d(_nonempty(tensors, "vstack")), 0)
+
+
+row_stack = vstack
+
+
+@export(method=False)
+def dstack(tensors):
+    return cat(atleast_3d(_nonempty(tensors, "dstack")), 2)
+
+
+@export(method=False)
+def column_stack(tensors):
+    tensors = _nonempty(tensors, "column_stack")
+    return hstack([t.reshape(t.numel(), 1) if t.ndim <= 1 else t for t in tensors])
+
+
+def _atleast(tensors, fn):
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(fn(t) for t in tensors[0])
+    return fn(tensors[0]) if len(tensors) == 1 else tuple(fn(t) for t in tensors)
+
+
+@export(method=False)
+def atleast_1d(*tensors):
+    return _atleast(tensors, lambda t: t.reshape(1) if t.ndim == 0 else t)
+
+
+@export(method=False)
+def atleast_2d(*tensors):
+    return _atleast(tensors, lambda t: t.reshape(1, 1) if t.ndim == 0 else t.unsqueeze(0) if t.ndim == 1 else t)
+
+
+@export(method=False)
+def atleast_3d(*tensors):
+    def three(t):
+        if t.ndim == 0:
+            return t.reshape(1, 1, 1)
+        if t.ndim == 1:
+            return t.unsqueeze(0).unsqueeze(-1)
+        return t.unsqueeze(-1) if t.ndim == 2 else t
+    return _atleast(tensors, three)
 
 
 def _split_bwd(ctx, g):
@@ -498,13 +604,199 @@ def unbind(input, dim=0):
 
 
 @export
-def tensor_split(input, indices_or_sections, dim=0):
+def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indices=None,
+                 tensor_indices_or_sections=None):
+    """The pieces between the given indices along dim, or `sections` pieces of sizes differing by at most 1;
+    each a slice of input (SliceBackward0)."""
+    split = next(a for a in (indices_or_sections, sections, indices, tensor_indices_or_sections) if a is not None)
+    if input.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+    if hasattr(split, "_data"):
+        if split._data.dtype != np.int64:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to have dtype of long, but got "
+                               f"{SCALAR_TYPE_NAMES[split._data.dtype.name]}")
+        if split.ndim > 1:
+            raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                               f"one-dimensional tensor, but got a tensor with {split.ndim} dims")
+        split = split.tolist()  # NOTE: a host read of the (usually CPU) split points, as in PyTorch
     d = _dims(dim, input.ndim)[0]
     n = input.shape[d]
-    if isinstance(indices_or_sections, int):
-        k = indices_or_sections
-        sizes = [n // k + 1] * (n % k) + [n // k] * (k - n % k)
+    if isinstance(split, int):
+        if split <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {split}")
+        sizes = [n // split + 1] * (n % split) + [n // split] * (split - n % split)
+        bounds = [builtins.sum(sizes[:k]) for k in range(split + 1)]
     else:
-        bounds = [0] + [builtins.min(builtins.max(i, 0), n) for i in indices_or_sections] + [n]
-        sizes = [builtins.max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
-    return split(input, sizes, d)
+        bounds = [0] + [builtins.min(builtins.max(int(i) + n if i < 0 else int(i), 0), n) for i in split] + [n]
+    return tuple(apply(SLICE, input, index=(slice(None),) * d + (slice(a, builtins.max(a, b)), Ellipsis))
+                 for a, b in zip(bounds, bounds[1:]))
+
+
+def _split_by(input, split, dim, name, min_dims):
+    if input.ndim < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, but got a tensor "
+                           f"with {input.ndim} dimensions!")
+    if isinstance(split, float) or (not isinstance(split, int) and not hasattr(split, "__iter__")):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"({type(split).__name__}), but expected one of: (int sections), (tuple of ints indices)")
+    if isinstance(split, int) and (split == 0 or input.shape[dim] % split):
+        raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the dimension "
+                           f"{input.shape[dim]} is not divisible by the split_size {split}!")
+    return tensor_split(input, split, dim)
+
+
+@export
+def hsplit(input, indices_or_sections):
+    if input.ndim == 0:
+        raise RuntimeError("torch.hsplit requires a tensor with at least 1 dimension, but got a tensor with 0 "
+                           "dimensions!")
+    return _split_by(input, indices_or_sections, 0 if input.ndim == 1 else 1, "hsplit", 1)
+
+
+@export
+def vsplit(input, indices_or_sections):
+    return _split_by(input, indices_or_sections, 0, "vsplit", 2)
+
+
+@export
+def dsplit(input, indices_or_sections):
+    return _split_by(input, indices_or_sections, 2, "dsplit", 3)
+
+
+# ---- windows, repeats and rotations ------------------------------------------------------------------
+def _unfold_fwd(xp, x, dim, size, step):
+    if x.ndim == 0:  # (a 0-d tensor has one window of size 1, or of size 0)
+        return x.reshape(1)[:size]
+    shape = x.shape[:dim] + ((x.shape[dim] - size) // step + 1,) + x.shape[dim + 1:] + (size,)
+    st = x.strides
+    strides = st[:dim] + (st[dim] * step,) + st[dim + 1:] + (st[dim],)
+    # NOTE: a strided window view of x's memory is not registered as a view of x (its .base is not x's), so an
+    # in-place write to it could not rewrite x's history. On the CPU it is read-only (PyTorch refuses in-place
+    # writes to overlapping windows; here every in-place write to the windows is refused); CuPy arrays have no
+    # read-only flag, so on the GPU the windows are a copy.
+    if xp is np:
+        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+    return xp.lib.stride_tricks.as_strided(x, shape, strides).copy()
+
+
+def _unfold_backward_fwd(xp, g, shape, dim, size, step):
+    """Each window's gradient added back where the window came from (PyTorch's unfold_backward)."""
+    if not shape:
+        return g.sum().reshape(())
+    out = xp.zeros(shape, dtype=g.dtype)
+    nw = g.shape[dim]
+    where = xp.arange(nw).reshape(-1, 1) * step + xp.arange(size).reshape(1, -1)  # (window, position) -> index
+    add_at(xp, out, (slice(None),) * dim + (where,), xp.moveaxis(g, -1, dim + 1))
+    return out
+
+
+UNFOLD = defop("unfold", _unfold_fwd,
+               lambda ctx, g: apply(UNFOLD_BACKWARD, g, shape=ctx.shapes[0], **ctx.params), group="shape",
+               dtype="keep")
+UNFOLD_BACKWARD = defop("unfold_backward", _unfold_backward_fwd,
+                        lambda ctx, g: apply(UNFOLD, g, dim=ctx.params["dim"], size=ctx.params["size"],
+                                             step=ctx.params["step"]),
+                        group="shape", dtype="keep", public=False)
+
+
+@export(function=False)
+def unfold(input, dimension, size, step):
+    """Tensor.unfold: every window of `size` elements along `dimension`, `step` apart, as a new last dimension."""
+    if input.ndim == 0:
+        if size > 1:
+            raise RuntimeError(f"maximum size for tensor at dimension 0 is 1 but size is {size}")
+        return apply(UNFOLD, input, dim=0, size=size, step=step)
+    d = _dims(dimension, input.ndim)[0]
+    if size > input.shape[d]:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {input.shape[d]} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    return apply(UNFOLD, input, dim=d, size=size, step=step)
+
+
+@export
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Each element (or each slice along dim) repeated `repeats` times; repeats an int or one count per element.
+    torch.repeat_interleave(repeats) alone: the indices 0, 1, ... each repeated by its count."""
+    if repeats is None:  # torch.repeat_interleave(counts)
+        return _repeat_indices(input, output_size)
+    if dim is None:
+        input, dim = input.reshape(-1), 0
+    d = _dims(dim, input.ndim)[0] if input.ndim else 0
+    if hasattr(repeats, "_data") and repeats.ndim <= 1 and repeats.numel() == 1:  # one count for every slice
+        repeats = repeats.reshape(()).expand(input.shape[d] if input.ndim else 1)
+    if not hasattr(repeats, "_data"):
+        if repeats < 0:
+            raise RuntimeError("Repeats must be non-negative")
+        n = input.shape[d] if input.ndim else 1
+        if output_size is not None and output_size != n * repeats:
+            raise RuntimeError(f"repeat_interleave: Invalid output_size, expected {n * repeats} but got "
+                               f"{output_size}")
+        if input.ndim == 0:
+            input = input.reshape(1)
+        shape = tuple(input.shape)
+        # (as PyTorch: expanded next to dim, then made contiguous and viewed: ViewBackward0)
+        x = input.unsqueeze(d + 1).expand(shape[:d + 1] + (repeats,) + shape[d + 1:]).contiguous()
+        return x.view(shape[:d] + (shape[d] * repeats,) + shape[d + 1:])
+    n = input.shape[d] if input.ndim else 1
+    if repeats.ndim > 1:
+        raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+    if repeats.shape[0] != n:
+        raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
+                           f"{repeats.shape[0]} and input.size({d}) = {n}")
+    index = _repeat_indices(repeats, output_size)
+    return (input if input.ndim else input.reshape(1)).index_select(d, index)
+
+
+def _repeat_indices(repeats, output_size):
+    """0, 1, ... with i repeated repeats[i] times."""
+    r = repeats._data
+    if r.dtype.kind not in "iu":
+        raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
+                                  f"'{SCALAR_TYPE_NAMES[r.dtype.name]}'")
+    if r.ndim > 1:
+        raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+    xp = repeats._xp
+    r = r.reshape(-1)
+    if type(r) is np.ndarray:
+        if r.size and r.min() < 0:
+            raise RuntimeError("repeats can not be negative")
+    else:  # (checked by the next synchronising call: see indexing's _host_bounds_check)
+        _device.check_index_range(r, 0, np.iinfo(np.int64).max, RuntimeError, "repeats can not be negative",
+                                  "repeat_interleave")
+    ends = xp.cumsum(r)
+    if output_size is None:
+        output_size = int(ends[-1]) if r.size else 0  # NOTE: the output's size is data: read on the host, as in PyTorch
+    elif type(r) is np.ndarray:
+        if output_size != (int(ends[-1]) if r.size else 0):
+            raise RuntimeError("allocated size does not match required size")
+    elif r.size:  # (total - output_size in [0, 1), checked by the next synchronising call)
+        _device.check_index_range(ends[-1:] - output_size, 0, 1, RuntimeError,
+                                  "allocated size does not match required size", "repeat_interleave")
+    index = xp.searchsorted(ends, xp.arange(output_size), side="right")
+    return Tensor._make(index.astype(np.int64))
+
+
+def _rot90_fwd(xp, x, k, dims):
+    return xp.rot90(x, k, axes=dims).copy()
+
+
+ROT90 = defop("rot90", _rot90_fwd, lambda ctx, g: apply(ROT90, g, k=-ctx.params["k"], dims=ctx.params["dims"]),
+              node="Rot90Backward0", group="shape", dtype="keep")
+
+
+@export
+def rot90(input, k=1, dims=(0, 1)):
+    if not isinstance(k, int):
+        raise TypeError(f"rot90(): argument 'k' (position 2) must be int, not {type(k).__name__}")
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    d0, d1 = (_dims(d, input.ndim)[0] for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}")
+    return apply(ROT90, input, k=k % 4, dims=(d0, d1))
