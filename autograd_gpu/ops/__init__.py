@@ -3,6 +3,7 @@ public function (core.EXPORTS); PUBLIC_OPS are the rows a test case must name (t
 from . import activation, arithmetic, indexing, inplace, reduction, shape, unary  # noqa: F401
 from . import conv_ops, nn_ops  # noqa: F401
 from . import matrix  # noqa: F401
+from . import random_ops  # noqa: F401
 from .core import EXPORTS, OP_TABLE, apply, defop, sum_to  # noqa: F401
 
 PUBLIC_OPS = tuple(op for op in OP_TABLE.values() if op.public)

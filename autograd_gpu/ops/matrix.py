@@ -322,7 +322,7 @@ def outer(input, vec2):
     return mul(input.reshape(-1, 1), vec2)
 
 
-@export
+@export(method=False)
 def tensordot(a, b, dims=2, out=None):
     """Sum of a * b over a's dims `dims[0]` paired with b's `dims[1]` (an int n: a's last n with b's first n)."""
     if isinstance(dims, Tensor):
@@ -346,8 +346,7 @@ def tensordot(a, b, dims=2, out=None):
     free_a = [d for d in range(a.ndim) if d not in da]
     free_b = [d for d in range(b.ndim) if d not in db]
     k = math.prod(a.shape[d] for d in da)
-    am = a.permute(free_a + da).reshape(-1, k) if a.numel() else a.permute(free_a + da).reshape(
-        math.prod(a.shape[d] for d in free_a), k)
+    am = a.permute(free_a + da).reshape(math.prod(a.shape[d] for d in free_a), k)
     bm = b.permute(db + free_b).reshape(k, math.prod(b.shape[d] for d in free_b))
     return mm(am, bm).reshape([a.shape[d] for d in free_a] + [b.shape[d] for d in free_b])
 
@@ -393,6 +392,8 @@ CROSS = defop("cross", lambda xp, a, b, dim: xp.cross(a, b, axis=dim), _cross_bw
 def cross(input, other, dim=None):
     """The cross product of 3-vectors along `dim` (None: the first dim of size 3, as PyTorch's deprecated
     default)."""
+    if input.ndim != other.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     shape = tuple(broadcast_shapes(input.shape, other.shape))
     if dim is None:
         warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the "
@@ -400,8 +401,6 @@ def cross(input, other, dim=None):
                       "agree with that of linalg.cross in a future release.", UserWarning, stacklevel=2)
         dim = next((i for i, s in enumerate(input.shape) if s == 3), -1)
     d = _dim(dim, len(shape))
-    if input.ndim != other.ndim:
-        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions.")
     sa, sb = input.shape[d], other.shape[d]
     if sa != 3 or sb != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {d} must have length 3. Got {sa} and {sb}")
@@ -589,7 +588,7 @@ def meshgrid(*tensors, indexing=None):
                       UserWarning, stacklevel=2)
         indexing = "ij"
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
     for t in tensors:
         if t.ndim > 1:
             raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t.ndim}D")
