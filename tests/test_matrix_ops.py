@@ -154,6 +154,7 @@ ERRORS = [
     ("cdist columns", lambda m: m.cdist(m.ones(3, 2), m.ones(3, 3))),
     ("cdist negative p", lambda m: m.cdist(m.ones(3, 2), m.ones(3, 2), p=-1)),
     ("cdist batch mismatch", lambda m: m.cdist(m.ones(2, 3, 2), m.ones(3, 3, 2))),
+    ("cdist int", lambda m: m.cdist(m.ones(2, 2, dtype=m.int64), m.ones(2, 2, dtype=m.int64))),
     ("cdist bad compute_mode", lambda m: m.cdist(m.ones(3, 2), m.ones(3, 2), compute_mode="x")),
     ("kron scalar", lambda m: m.kron(m.ones(2), 3)),
     ("tril_indices negative", lambda m: m.tril_indices(-1, 3)),
@@ -184,3 +185,16 @@ def test_error_types(fn):
         f"ours raised {type(ours.value).__name__}: {ours.value}; torch raised {type(theirs.value).__name__}: "
         f"{theirs.value}")
     assert str(ours.value), "the error needs a message"
+
+
+def test_einsum_sublist_format(device):
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((3, 4))
+    A, B = ag.tensor(a, device=device), ag.tensor(b, device=device)
+    TA, TB = torch.tensor(a), torch.tensor(b)
+    _same(ag.einsum(A, [0, 1], B, [1, 2]), torch.einsum(TA, [0, 1], TB, [1, 2]), rtol=1e-10)
+    _same(ag.einsum(A, [0, 1], B, [1, 30], [30, 0]), torch.einsum(TA, [0, 1], TB, [1, 30], [30, 0]), rtol=1e-10)
+    _same(ag.einsum(A, [Ellipsis, 1], [1]), torch.einsum(TA, [Ellipsis, 1], [1]), rtol=1e-10)
+    for m, x in ((ag, A), (torch, TA)):
+        with pytest.raises(ValueError, match="valid range"):
+            m.einsum(x, [0, 52])

@@ -51,6 +51,23 @@ def check_fraction(flags, p):
     assert abs(flags.mean() - p) <= Z * math.sqrt(p * (1 - p) / flags.size), (flags.mean(), p)
 
 
+def test_the_checks_reject_other_distributions():
+    rng = np.random.default_rng(0)
+    x = rng.exponential(1.0, N)
+    check_moments(x, 1.0, 1.0, 9.0)
+    for mean, var in ((1.02, 1.0), (1.0, 1.05)):  # a 2% shift of the mean, 5% of the variance
+        with pytest.raises(AssertionError):
+            check_moments(x, mean, var, 9.0)
+    counts = np.bincount(rng.choice(4, N, p=[0.1, 0.2, 0.3, 0.4]), minlength=4)
+    check_counts(counts, [0.1, 0.2, 0.3, 0.4])
+    with pytest.raises(AssertionError):
+        check_counts(counts, [0.11, 0.19, 0.3, 0.4])
+    with pytest.raises(AssertionError):
+        check_counts(counts, [0.1, 0.2, 0.7, 0.0])  # draws in a category of probability 0
+    with pytest.raises(AssertionError):
+        check_fraction(rng.random(N) < 0.31, 0.3)
+
+
 @pytest.fixture(autouse=True)
 def _seeded():
     ag.manual_seed(20240611)

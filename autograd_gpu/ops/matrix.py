@@ -509,10 +509,31 @@ def _align(x, labels, order):
     return x.reshape([x.shape[own.index(lbl)] if lbl in labels else 1 for lbl in order])
 
 
+def _sublist_equation(args):
+    """einsum(op1, sublist1, op2, sublist2, ..., [out]): the equation the sublists spell, and the operands."""
+    def spell(sublist):
+        out = []
+        for s in sublist:
+            if s is Ellipsis:
+                out.append("...")
+            elif not 0 <= s < 52:
+                raise ValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+            else:
+                out.append(chr(ord("A") + s) if s < 26 else chr(ord("a") + s - 26))
+        return "".join(out)
+    n = len(args) - len(args) % 2  # (an odd count: the last sublist is the output's)
+    operands, terms = args[0:n:2], args[1:n:2]
+    out = args[-1] if len(args) % 2 else None
+    eq = ",".join(spell(t) for t in terms)
+    return (eq if out is None else eq + "->" + spell(out)), operands
+
+
 @export(method=False)
 def einsum(equation, *operands):
     """Einstein summation: 'ij,jk->ik' is a matmul, 'ii->i' a diagonal, 'ii' a trace; without '->' the output
-    is the labels that appear once, sorted, after the ellipsis dims."""
+    is the labels that appear once, sorted, after the ellipsis dims. Also einsum(a, [0, 1], b, [1, 2], [0, 2])."""
+    if isinstance(equation, Tensor):
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     terms, out = _einsum_terms(equation, len(operands))
@@ -713,6 +734,10 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         raise RuntimeError(f"cdist only supports at least 2D tensors, {bad} got: {t.ndim}D")
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    for name, t in (("X1", x1), ("X2", x2)):
+        if not t.is_floating_point():
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
+                               f"{SCALAR_TYPE_NAMES[t._data.dtype.name]}")
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
     modes = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
