@@ -1,6 +1,5 @@
 """Tensor methods and operators: the public functions the op rows export as methods (ops.EXPORTS) with the tensor
 first, their in-place `*_` variants, and the operators."""
-from . import _random
 from .ops import EXPORTS
 from .ops import arithmetic, indexing, shape
 from .ops.core import apply
@@ -122,34 +121,6 @@ def zero_(self):
     return inplace(self, lambda old: apply(ZERO, old))
 
 
-def _random_fill(kind):
-    def method(self, *args, generator=None):
-        dev = self.device
-        if kind == "uniform":
-            lo, hi = (args + (0.0, 1.0)[len(args):])[:2]
-            r = _random.sample("random", self._data.shape, self.dtype, dev, generator) * (hi - lo) + lo
-        elif kind == "normal":
-            mean, std = (args + (0.0, 1.0)[len(args):])[:2]
-            r = _random.sample("normal", self._data.shape, self.dtype, dev, generator) * std + mean
-        else:  # random_(from, to)
-            lo, hi = (args if len(args) == 2 else (0, args[0]))
-            r = _random.sample("integers", self._data.shape, self.dtype, dev, generator, low=lo, high=hi)
-        return copy_(self, Tensor._make(r.astype(self._data.dtype, copy=False)))
-    return method
-
-
 Tensor.copy_ = copy_
 Tensor.fill_ = fill_
 Tensor.zero_ = zero_
-Tensor.uniform_ = _random_fill("uniform")
-Tensor.normal_ = _random_fill("normal")
-Tensor.random_ = _random_fill("random")
-
-
-def _bernoulli_(self, p=0.5, *, generator=None):
-    r = _random.sample("random", self._data.shape, self.dtype if self.is_floating_point() else None or
-                       __import__("autograd_gpu")._dtype.float32, self.device, generator)
-    return copy_(self, Tensor._make((r < p).astype(self._data.dtype)))
-
-
-Tensor.bernoulli_ = _bernoulli_

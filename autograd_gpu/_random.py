@@ -84,18 +84,27 @@ def _rng(dev, generator):
     return g
 
 
-def sample(kind, size, dt, dev, generator=None, low=None, high=None):
-    """uniform [0, 1) ('random'), standard normal ('normal') or integers in [low, high) of dtype dt on dev."""
+_FLOAT_DRAWS = {"random": "random", "normal": "standard_normal", "exponential": "standard_exponential"}
+
+
+def sample(kind, size, dt, dev, generator=None, low=None, high=None, endpoint=False):
+    """uniform [0, 1) ('random'), standard normal ('normal'), standard exponential ('exponential') or integers
+    in [low, high) ([low, high] with endpoint) of dtype dt on dev."""
     rng = _rng(dev, generator)
     with _device.on(dev):
         if kind == "integers":
-            return rng.integers(low, high, size=size, dtype=np.int64).astype(dt.np, copy=False)
+            return rng.integers(low, high, size=size, dtype=np.int64, endpoint=endpoint).astype(dt.np, copy=False)
         fdt = dt.np if dt.np in (np.float32, np.float64) else np.float32
-        if kind == "random":
-            out = rng.random(size, dtype=fdt)
-        else:
-            out = rng.standard_normal(size, dtype=fdt)
+        out = getattr(rng, _FLOAT_DRAWS[kind])(size, dtype=fdt)
         return out.astype(dt.np, copy=False)
+
+
+def draw(method, dev, generator, *args, size=None):
+    """`rng.<method>(*args, size=size)` (poisson, geometric: int64 counts) from dev's generator, on dev; array
+    arguments are on dev already."""
+    rng = _rng(dev, generator)
+    with _device.on(dev):
+        return getattr(rng, method)(*args, size=size)
 
 
 def permutation(n, dev, generator=None):
