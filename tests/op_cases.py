@@ -488,6 +488,41 @@ CASES = [
     # ---- issue 11: nn.functional activations and losses ----
     # ---- (end nn.functional activations and losses) ----
     # ---- issue 11: nn.functional sampling, pooling and convolution ----
+    C("conv1d", lambda m, x, w, b: m.nn.functional.conv1d(x, w, b, stride=2, padding=1, dilation=2), rand(2, 2, 7),
+      rand(3, 2, 2), rand(3), name="stride-padding-dilation"),
+    C("conv1d", lambda m, x, w: m.nn.functional.conv1d(x, w, padding="same", groups=2), rand(2, 4, 5), rand(2, 2, 2),
+      name="same-groups"),
+    C("conv3d", lambda m, x, w, b: m.nn.functional.conv3d(x, w, b, stride=(1, 2, 1), padding=1, dilation=(2, 1, 1)),
+      rand(1, 2, 3, 4, 3), rand(2, 2, 2, 2, 2), rand(2), name="stride-padding-dilation"),
+    C("conv3d", lambda m, x, w: m.nn.functional.conv3d(x, w, groups=2), rand(1, 4, 3, 3, 2), rand(2, 2, 2, 1, 2),
+      name="groups-unbatched"),
+    C("conv_transpose1d", lambda m, x, w, b: m.nn.functional.conv_transpose1d(x, w, b, stride=2, padding=1,
+                                                                              output_padding=1),
+      rand(2, 2, 3), rand(2, 3, 3), rand(3), name="stride-output_padding"),
+    C("conv_transpose1d", lambda m, x, w: m.nn.functional.conv_transpose1d(x, w, groups=2, dilation=2), rand(4, 3),
+      rand(4, 1, 2), name="groups-dilation-unbatched"),
+    C("conv_transpose3d", lambda m, x, w, b: m.nn.functional.conv_transpose3d(x, w, b, stride=(2, 1, 2), padding=(1, 0, 1),
+                                                                              output_padding=(1, 0, 0)),
+      rand(1, 2, 2, 2, 2), rand(2, 2, 2, 2, 3), rand(2), name="stride-padding-output_padding"),
+    C("conv_transpose3d", lambda m, x, w: m.nn.functional.conv_transpose3d(x, w, groups=2, dilation=(1, 2, 1)),
+      rand(1, 2, 2, 2, 2), rand(2, 1, 2, 2, 1), name="groups-dilation"),
+    C("max_pool3d", lambda m, x: m.nn.functional.max_pool3d(x, 2), distinct(1, 2, 2, 4, 4), name="2x2x2"),
+    C("max_pool3d", lambda m, x: m.nn.functional.max_pool3d(x, (2, 3, 2), (1, 2, 1), 1, dilation=(1, 1, 2),
+                                                             ceil_mode=True, return_indices=True),
+      distinct(1, 1, 3, 5, 4), name="overlapping-padding-ceil-indices"),
+    C("max_pool3d", lambda m, x: m.nn.functional.max_pool3d(x, 2, 1), distinct(2, 3, 3, 3), name="unbatched"),
+    C("avg_pool3d", lambda m, x: m.nn.functional.avg_pool3d(x, 2), rand(1, 2, 2, 4, 4), name="2x2x2"),
+    C("avg_pool3d", lambda m, x: m.nn.functional.avg_pool3d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+      rand(1, 1, 4, 5, 3), name="padding-ceil-exclude"),
+    C("avg_pool3d", lambda m, x: m.nn.functional.avg_pool3d(x, (2, 1, 3), 1, divisor_override=5), rand(2, 3, 2, 4),
+      name="divisor_override-unbatched"),
+    # 1-d pooling is 2-d pooling of height 1 in torch too (its graph: UnsqueezeBackward0, the 2-d node, SqueezeBackward1)
+    C("max_pool2d", lambda m, x: m.nn.functional.max_pool1d(x, 3, 2, 1, ceil_mode=True, return_indices=True),
+      distinct(2, 2, 7), name="max_pool1d"),
+    C("max_pool2d", lambda m, x: m.nn.functional.max_pool1d(x, 2, dilation=2), distinct(2, 6), name="max_pool1d-unbatched"),
+    C("avg_pool2d", lambda m, x: m.nn.functional.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+      rand(2, 2, 7), name="avg_pool1d"),
+    C("avg_pool2d", lambda m, x: m.nn.functional.avg_pool1d(x, 2), rand(2, 6), name="avg_pool1d-unbatched"),
     # ---- (end nn.functional sampling, pooling and convolution) ----
 ]
 

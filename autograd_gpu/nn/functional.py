@@ -16,8 +16,9 @@ from ..ops.indexing import INDEX_SELECT
 from ..ops.shape import broadcast_shapes as _broadcast_shapes
 from ..ops.unary import sigmoid as _sigmoid, tanh as _tanh
 from ..tensor import Tensor
-from ._conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d, fold,  # noqa: F401
-                    max_pool2d, unfold)
+from ._conv import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, avg_pool3d, conv1d, conv2d, conv3d,  # noqa: F401
+                    conv_transpose1d, conv_transpose2d, conv_transpose3d, fold, max_pool1d, max_pool2d, max_pool3d,
+                    unfold)
 from ..tensor import _legacy_type_name
 
 
