@@ -501,8 +501,8 @@ CASES = [
       rand(2, 2, 3), rand(2, 3, 3), rand(3), name="stride-output_padding"),
     C("conv_transpose1d", lambda m, x, w: m.nn.functional.conv_transpose1d(x, w, groups=2, dilation=2), rand(4, 3),
       rand(4, 1, 2), name="groups-dilation-unbatched"),
-    C("conv_transpose3d", lambda m, x, w, b: m.nn.functional.conv_transpose3d(x, w, b, stride=(2, 1, 2), padding=(1, 0, 1),
-                                                                              output_padding=(1, 0, 0)),
+    C("conv_transpose3d", lambda m, x, w, b: m.nn.functional.conv_transpose3d(
+        x, w, b, stride=(2, 1, 2), padding=(1, 0, 1), output_padding=(1, 0, 0)),
       rand(1, 2, 2, 2, 2), rand(2, 2, 2, 2, 3), rand(2), name="stride-padding-output_padding"),
     C("conv_transpose3d", lambda m, x, w: m.nn.functional.conv_transpose3d(x, w, groups=2, dilation=(1, 2, 1)),
       rand(1, 2, 2, 2, 2), rand(2, 1, 2, 2, 1), name="groups-dilation"),
@@ -516,10 +516,11 @@ CASES = [
       rand(1, 1, 4, 5, 3), name="padding-ceil-exclude"),
     C("avg_pool3d", lambda m, x: m.nn.functional.avg_pool3d(x, (2, 1, 3), 1, divisor_override=5), rand(2, 3, 2, 4),
       name="divisor_override-unbatched"),
-    # 1-d pooling is 2-d pooling of height 1 in torch too (its graph: UnsqueezeBackward0, the 2-d node, SqueezeBackward1)
+    # 1-d pooling is 2-d pooling of height 1 in torch too (UnsqueezeBackward0, the 2-d node, SqueezeBackward1)
     C("max_pool2d", lambda m, x: m.nn.functional.max_pool1d(x, 3, 2, 1, ceil_mode=True, return_indices=True),
       distinct(2, 2, 7), name="max_pool1d"),
-    C("max_pool2d", lambda m, x: m.nn.functional.max_pool1d(x, 2, dilation=2), distinct(2, 6), name="max_pool1d-unbatched"),
+    C("max_pool2d", lambda m, x: m.nn.functional.max_pool1d(x, 2, dilation=2), distinct(2, 6),
+      name="max_pool1d-unbatched"),
     C("avg_pool2d", lambda m, x: m.nn.functional.avg_pool1d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
       rand(2, 2, 7), name="avg_pool1d"),
     C("avg_pool2d", lambda m, x: m.nn.functional.avg_pool1d(x, 2), rand(2, 6), name="avg_pool1d-unbatched"),
