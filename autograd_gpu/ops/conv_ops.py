@@ -384,7 +384,8 @@ MAX_POOL = {n: defop(f"max_pool{n}d", _max_pool_fwd, _max_pool_bwd, save=("out1"
                      node=f"MaxPool{n}DWithIndicesBackward0", group="conv",
                      kernel="max_pool2d_bwd" if n == 2 else None, dtype="keep", nout=2) for n in (2, 3)}
 MAX_POOL_BACKWARD = {n: defop(f"max_pool{n}d_backward", max_pool_bwd, _max_pool_backward_bwd, save=(1,),
-                              node=f"MaxPool{n}DWithIndicesBackwardBackward0", group="conv", kernel="max_pool2d_bwd" if n == 2 else None, dtype="keep", public=False)
+                              node=f"MaxPool{n}DWithIndicesBackwardBackward0", group="conv",
+                              kernel="max_pool2d_bwd" if n == 2 else None, dtype="keep", public=False)
                      for n in (2, 3)}
 
 
