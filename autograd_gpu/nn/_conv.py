@@ -16,7 +16,8 @@ from ..ops.arithmetic import where
 from ..tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "max_pool1d",
-           "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool2d",
+           "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
            "unfold", "fold"]
 
 
@@ -331,39 +332,91 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 def _adaptive_mean(x, dim, out):
     """Mean over the adaptive windows along `dim`: window i is [floor(i*n/out), ceil((i+1)*n/out))."""
     n = x.shape[dim]
-    if n % out == 0:  # equal windows: a reshape and a mean
-        return x.reshape(*x.shape[:dim], out, n // out, *x.shape[dim + 1:]).mean(dim + 1)
-    i = np.arange(out)
-    starts, ends = i * n // out, -(-(i + 1) * n // out)
-    longest = int((ends - starts).max())
-    index = np.minimum(starts[:, None] + np.arange(longest), n - 1)
+    if out == 0 or n % out == 0:  # equal windows (or none): a reshape and a mean
+        return x.reshape(*x.shape[:dim], out, n // out if out else 1, *x.shape[dim + 1:]).mean(dim + 1) if out \
+            else x.narrow(dim, 0, 0)
+    index, valid = conv_ops.adaptive_windows(n, out)
+    longest = index.shape[1]
     trailing = (1,) * (x.ndim - dim - 1)
     xp = x._xp
     picked = x.index_select(dim, Tensor._make(xp.asarray(index.reshape(-1)))).unflatten(dim, (out, longest))
     # NOTE: where, not a 0/1 weight: 0 * inf would put NaN into the neighbouring windows
-    inside = Tensor._make(xp.asarray((np.arange(longest) < (ends - starts)[:, None]).reshape(out, longest, *trailing)))
-    count = Tensor._make(xp.asarray((ends - starts).reshape(out, *trailing).astype(x._data.dtype)))
+    inside = Tensor._make(xp.asarray(valid.reshape(out, longest, *trailing)))
+    count = Tensor._make(xp.asarray(valid.sum(1).reshape(out, *trailing).astype(x._data.dtype)))
     return where(inside, picked, 0.0).sum(dim + 1) / count
+
+
+def _adaptive_size(input, output_size, dims, name):
+    """The checks of adaptive pooling (2-d or 3-d); returns the output size, None entries filled in."""
+    if input.ndim not in (dims + 1, dims + 2):
+        sep = ": " if "max" in name else " "
+        raise RuntimeError(f"{name}(): Expected {dims + 1}D or {dims + 2}D tensor, but got{sep}{list(input.shape)}")
+    size = (output_size,) * dims if isinstance(output_size, int) or output_size is None else tuple(output_size)
+    if len(size) != dims:
+        raise RuntimeError(f"{name}: output_size must be {dims}")
+    size = [input.shape[-dims + k] if s is None else s for k, s in enumerate(size)]
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 but received "
+                           f"{{{', '.join(map(str, size))}}}")
+    for k, n in enumerate(input.shape[-dims - 1:]):
+        if n == 0 and (k or input.ndim == dims + 1):
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                               f"has sizes {list(input.shape)} with dimension {input.ndim - dims - 1 + k} being empty")
+    if not input.is_floating_point():
+        raise NotImplementedError(f'"{name}" not implemented for \'{_type_name(input)}\'')
+    return size
+
+
+def _adaptive_avg(input, output_size, dims):
+    size = _adaptive_size(input, output_size, dims, f"adaptive_avg_pool{dims}d")
+    for k, s in enumerate(size):
+        input = _adaptive_mean(input, input.ndim - dims + k, s)
+    return input
 
 
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size (None keeps that input size); windows may overlap."""
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}")
-    size = (output_size,) * 2 if isinstance(output_size, int) or output_size is None else tuple(output_size)
-    if len(size) != 2:
-        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
-    size = [input.shape[-2 + k] if s is None else s for k, s in enumerate(size)]
-    if any(s < 0 for s in size):
-        raise RuntimeError(f"adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but "
-                           f"received {{{size[0]}, {size[1]}}}")
-    if any(n == 0 for n in input.shape[-2:]):
-        raise RuntimeError(f"adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions, "
-                           f"but input has sizes {list(input.shape)} with dimension {input.ndim - 2} being empty")
-    if not input.is_floating_point():
-        raise NotImplementedError(f'"adaptive_avg_pool2d" not implemented for \'{_type_name(input)}\'')
-    y = _adaptive_mean(input, input.ndim - 2, size[0])
-    return _adaptive_mean(y, input.ndim - 1, size[1])
+    return _adaptive_avg(input, output_size, 2)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """3-d average pooling to a fixed output size (None keeps that input size)."""
+    return _adaptive_avg(input, output_size, 3)
+
+
+def _adaptive1d_size(input, output_size, name):
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for argument #1 "
+                           f"'self' (while checking arguments for {name})")
+    if not isinstance(output_size, int):
+        if len(output_size) != 1:
+            raise RuntimeError(f"{name}() argument 'output_size' should contain one int (got {len(output_size)})")
+        (output_size,) = output_size
+    return output_size
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """1-d average pooling to a fixed output size: the 2-d one of height 1, as torch runs it."""
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, _adaptive1d_size(input, output_size,
+                                                                         "adaptive_avg_pool1d"))).squeeze(-2)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling to a fixed output size (None keeps that input size); with ``return_indices`` also the flat
+    h * W + w index of each maximum."""
+    size = _adaptive_size(input, output_size, 2, "adaptive_max_pool2d")
+    values, indices = apply(conv_ops.ADAPTIVE_MAX_POOL2D, input, out=tuple(size))
+    return (values, indices) if return_indices else values
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """1-d max pooling to a fixed output size: the 2-d one of height 1, as torch runs it."""
+    size = _adaptive1d_size(input, output_size, "adaptive_max_pool1d")
+    if input.shape[-1] == 0:
+        raise RuntimeError(f"adaptive_max_pool1d(): Expected input to have non-zero size for non-batch dimensions, "
+                           f"but input has sizes {list(input.shape)} with dimension {input.ndim - 1} being empty")
+    values, indices = adaptive_max_pool2d(input.unsqueeze(-2), (1, size), True)
+    return (values.squeeze(-2), indices.squeeze(-2)) if return_indices else values.squeeze(-2)
 
 
 # ---- unfold / fold ------------------------------------------------------------------------------

@@ -16,9 +16,10 @@ from ..ops.indexing import INDEX_SELECT
 from ..ops.shape import broadcast_shapes as _broadcast_shapes
 from ..ops.unary import sigmoid as _sigmoid, tanh as _tanh
 from ..tensor import Tensor
-from ._conv import (adaptive_avg_pool2d, avg_pool1d, avg_pool2d, avg_pool3d, conv1d, conv2d, conv3d,  # noqa: F401
-                    conv_transpose1d, conv_transpose2d, conv_transpose3d, fold, max_pool1d, max_pool2d, max_pool3d,
-                    unfold)
+from ._conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,  # noqa: F401
+                    adaptive_max_pool2d, avg_pool1d, avg_pool2d, avg_pool3d, conv1d, conv2d, conv3d, conv_transpose1d,
+                    conv_transpose2d, conv_transpose3d, fold, max_pool1d, max_pool2d, max_pool3d, unfold)
+from ._sampling import interpolate, upsample, upsample_bilinear, upsample_nearest  # noqa: F401
 from ..tensor import _legacy_type_name
 
 

@@ -147,13 +147,15 @@ def col2im(cols, geo):
 
 
 def _scatter_planes(xp, g, idx, size):
-    """Each g (N, C, ...) added to the pixel of its plane (N, C, *size) that ``idx`` (flat in the plane) names."""
-    N, C = g.shape[:2]
+    """Each g (*planes, *out) added to the pixel of its plane (*planes, *size) that ``idx`` (flat in the plane)
+    names, repeated pixels summing."""
+    planes = idx.shape[:idx.ndim - len(size)]
     plane = math.prod(size)
-    out = xp.zeros(N * C * plane, g.dtype)
-    base = xp.arange(0, N * C * plane, plane, dtype=np.int64).reshape((N, C) + (1,) * (idx.ndim - 2))
+    count = math.prod(planes)
+    out = xp.zeros(count * plane, g.dtype)
+    base = xp.arange(0, count * plane, plane, dtype=np.int64).reshape(planes + (1,) * len(size))
     add_at(xp, out, (idx + base).ravel(), g.ravel())
-    return out.reshape((N, C) + tuple(size))
+    return out.reshape(planes + tuple(size))
 
 
 @_unbatched_too
@@ -429,3 +431,168 @@ AVG_POOL_BACKWARD = {n: defop(f"avg_pool{n}d_backward", _avg_pool_backward_fwd,
                               lambda ctx, gg: apply(AVG_POOL[len(ctx.params["geo"]["size"])], gg, **ctx.params),
                               node=f"AvgPool{n}DBackwardBackward0", group="conv", kernel="col2im", dtype="keep",
                               public=False) for n in (2, 3)}
+
+
+# ---- interpolation: interpolate's modes, one spatial axis at a time -----------------------------------
+# Every mode is separable: along each axis, output i is sum_t weight[i, t] * input[index[i, t]] over a few
+# taps (nearest 1, linear 2, cubic 4), the `taps` of `interpolation_taps`. Their adjoint (the backward) has
+# the same form, with the taps transposed: input j gathers the outputs that read it. So one forward serves
+# both directions, and each direction's derivative is the other one.
+_CUBIC_A = -0.75  # torch's (and OpenCV's) bicubic convolution coefficient
+
+
+def _scale_value(n_in, n_out, scale, dtype=np.float64):
+    """compute_scales_value from ATen: 1 / scale_factor when one was given, else n_in / n_out (in `dtype`)."""
+    if scale is not None and scale > 0:
+        return dtype(1.0 / scale)
+    return dtype(n_in) / dtype(n_out)
+
+
+def interpolation_taps(mode, n_in, n_out, align_corners, scale, dtype):
+    """The taps of one axis as torch's upsample kernels compute them for an input of `dtype`: (index, weight),
+    numpy (n_out, T)."""
+    dst = np.arange(n_out)
+    if mode in ("nearest", "nearest-exact"):
+        # NOTE: in the dtype's opmath type and rounded to float before the floor, as ATen's CPU kernel computes
+        # it: that rounding decides which pixel an output on a boundary takes
+        opmath = np.float64 if dtype == np.float64 else np.float32
+        s = _scale_value(n_in, n_out, scale, opmath)
+        if mode == "nearest":
+            real = s * dst.astype(opmath)
+        else:
+            real = np.maximum(s * (dst.astype(opmath) + opmath(0.5)) - opmath(0.5), opmath(0)) + 0.5
+        src = np.floor(real.astype(np.float32)).astype(np.int64)
+        return np.minimum(src, n_in - 1)[:, None], np.ones((n_out, 1))
+    cubic = mode == "cubic"
+    if align_corners:
+        ratio = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+        real = ratio * dst
+    else:
+        real = _scale_value(n_in, n_out, scale) * (dst + 0.5) - 0.5
+        if not cubic:
+            real = np.maximum(real, 0.0)
+    i0 = np.minimum(np.floor(real).astype(np.int64), n_in - 1)
+    t = np.clip(real - i0, 0.0, 1.0)
+    if cubic:
+        A = _CUBIC_A
+        near = lambda x: ((A + 2) * x - (A + 3)) * x * x + 1  # noqa: E731 (|x| <= 1)
+        far = lambda x: ((A * x - 5 * A) * x + 8 * A) * x - 4 * A  # noqa: E731 (1 < |x| < 2)
+        return (np.clip(i0[:, None] - 1 + np.arange(4), 0, n_in - 1),
+                np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], 1))
+    if n_out == n_in:  # (ATen copies: the same size is the identity, whatever the scale factor)
+        i0, t = dst, np.zeros(n_out)
+    return np.stack([i0, i0 + (i0 < n_in - 1)], 1), np.stack([1 - t, t], 1)
+
+
+def transpose_taps(taps, n_in):
+    """The adjoint's taps: for each input j, the outputs i (and weights) whose taps read j, padded to the longest
+    list with zero weights."""
+    index, weight = taps
+    rows = np.repeat(np.arange(index.shape[0]), index.shape[1])
+    cols, vals = index.ravel(), weight.ravel()
+    keep = vals != 0
+    rows, cols, vals = rows[keep], cols[keep], vals[keep]
+    order = np.argsort(cols, kind="stable")
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    counts = np.bincount(cols, minlength=n_in)
+    width = max(1, int(counts.max(initial=0)))
+    slot = np.arange(len(cols)) - np.repeat(np.cumsum(counts) - counts, counts)
+    t_index, t_weight = np.zeros((n_in, width), np.int64), np.zeros((n_in, width))
+    t_index[cols, slot], t_weight[cols, slot] = rows, vals
+    return t_index, t_weight
+
+
+def _resample_fwd(xp, x, taps, adjoint):
+    """Each spatial axis in turn: y[..., i, ...] = sum_t weight[i, t] * x[..., index[i, t], ...]."""
+    n = len(taps)
+    for a, (index, weight) in enumerate(taps):
+        axis = x.ndim - n + a
+        shape = [1] * x.ndim
+        shape[axis] = index.shape[0]
+        y = None
+        for t in range(index.shape[1]):
+            term = xp.take(x, xp.asarray(index[:, t]), axis=axis)
+            if not (weight[:, t] == 1).all():  # (nearest: a copy)
+                term *= xp.asarray(weight[:, t].astype(x.dtype).reshape(shape))
+            y = term if y is None else y.__iadd__(term)
+        x = y
+    return x
+
+
+def _resample_bwd(inverse):
+    return lambda ctx, g: apply(inverse(), g, taps=ctx.params["adjoint"], adjoint=ctx.params["taps"])
+
+
+_UPSAMPLE_NODES = {"upsample_nearest1d": "UpsampleNearest1D", "upsample_nearest2d": "UpsampleNearest2D",
+                   "upsample_nearest3d": "UpsampleNearest3D", "upsample_nearest_exact1d": "UpsampleNearestExact1D",
+                   "upsample_nearest_exact2d": "UpsampleNearestExact2D",
+                   "upsample_nearest_exact3d": "UpsampleNearestExact3D", "upsample_linear1d": "UpsampleLinear1D",
+                   "upsample_bilinear2d": "UpsampleBilinear2D", "upsample_bicubic2d": "UpsampleBicubic2D",
+                   "upsample_trilinear3d": "UpsampleTrilinear3D"}
+# one row per aten op (each records its own node); `taps`: per spatial axis (index, weight), `adjoint` their
+# transposes
+UPSAMPLE, UPSAMPLE_BACKWARD = {}, {}
+for _name, _node in _UPSAMPLE_NODES.items():
+    UPSAMPLE[_name] = defop(_name, _resample_fwd, _resample_bwd(lambda n=_name: UPSAMPLE_BACKWARD[n]),
+                            node=f"{_node}Backward0", group="conv", dtype="keep")
+    UPSAMPLE_BACKWARD[_name] = defop(f"{_name}_backward", _resample_fwd, _resample_bwd(lambda n=_name: UPSAMPLE[n]),
+                                     node=f"{_node}BackwardBackward0", group="conv", dtype="keep", public=False)
+
+
+# ---- adaptive max pooling -------------------------------------------------------------------------------
+
+def adaptive_windows(n, out):
+    """The windows of adaptive pooling along an axis of n pixels: window i is [floor(i*n/out), ceil((i+1)*n/out)),
+    as (index, valid), numpy (out, L): the window's pixels, padded to the longest window (valid False there)."""
+    i = np.arange(out)
+    starts, ends = i * n // out, -(-(i + 1) * n // out)
+    index = starts[:, None] + np.arange(int((ends - starts).max(initial=1)))
+    return np.minimum(index, n - 1), index < ends[:, None]
+
+
+def _adaptive_max_pool_fwd(xp, x, out):
+    """Max over each adaptive window of the last len(out) axes, and its flat index in the plane (ties: the first;
+    a NaN wins, the last NaN of a window if several, as in torch)."""
+    n = len(out)
+    lead = x.ndim - n
+    size = x.shape[lead:]
+    floating = x.dtype.kind == "f"
+    cand, flat, valid = x, np.zeros((), np.int64), np.ones((), bool)
+    for a, (m, o) in enumerate(zip(size, out)):
+        index, ok = adaptive_windows(m, o)
+        axis = lead + 2 * a  # (each earlier axis is now two: window, position in it)
+        cand = xp.take(cand, xp.asarray(index.ravel()), axis=axis)
+        cand = cand.reshape(cand.shape[:axis] + index.shape + cand.shape[axis + 1:])
+        flat = np.add.outer(flat, index * math.prod(size[a + 1:]))
+        valid = np.multiply.outer(valid, ok)
+    # (O1, L1, O2, L2, ...) -> (O1, O2, ..., L1 * L2 * ...)
+    order = [2 * a for a in range(n)] + [2 * a + 1 for a in range(n)]
+    cand = cand.transpose(*range(lead), *(lead + k for k in order))
+    cand = cand.reshape(cand.shape[:lead + n] + (-1,))
+    flat = xp.asarray(flat.transpose(order).reshape(tuple(out) + (-1,)))
+    valid = xp.asarray(valid.transpose(order).reshape(tuple(out) + (-1,)))
+    fill = -np.inf if floating else np.iinfo(x.dtype).min
+    cand = xp.where(valid, cand, x.dtype.type(fill))
+    best = cand[..., 0].copy()
+    k = xp.broadcast_to(flat[..., 0], best.shape).copy()
+    for j in range(1, cand.shape[-1]):
+        v = cand[..., j]
+        take = v > best
+        if floating:
+            take |= xp.isnan(v)
+        k = xp.where(take, flat[..., j], k)
+        xp.maximum(best, v, out=best)
+    return best, k
+
+
+def _adaptive_max_pool_bwd(ctx, grads):
+    (idx,) = ctx.saved
+    return apply(ADAPTIVE_MAX_POOL2D_BACKWARD, grads[0], idx, size=ctx.shapes[0][-2:]), None
+
+
+ADAPTIVE_MAX_POOL2D = defop("adaptive_max_pool2d", _adaptive_max_pool_fwd, _adaptive_max_pool_bwd, save=("out1",),
+                            node="AdaptiveMaxPool2DBackward0", group="conv", dtype="keep", nout=2)
+ADAPTIVE_MAX_POOL2D_BACKWARD = defop(
+    "adaptive_max_pool2d_backward", lambda xp, g, idx, size: _scatter_planes(xp, g, idx, size),
+    lambda ctx, gg: (_gather_planes(gg, ctx.saved[0], len(ctx.params["size"])), None), save=(1,),
+    node="AdaptiveMaxPool2DBackwardBackward0", group="conv", dtype="keep", public=False)
