@@ -563,6 +563,25 @@ CASES = [
     C("upsample_trilinear3d", lambda m, x: m.nn.functional.interpolate(x, size=(3, 2, 4), mode="trilinear",
                                                                        align_corners=True), rand(1, 1, 2, 3, 2),
       name="align_corners"),
+    C("pixel_shuffle", lambda m, x: m.nn.functional.pixel_shuffle(x, 2), rand(2, 8, 2, 3), name="batched"),
+    C("pixel_shuffle", lambda m, x: m.nn.functional.pixel_shuffle(x, 3), rand(2, 1, 9, 1, 2), name="5d"),
+    C("pixel_shuffle", lambda m, x: m.nn.functional.pixel_shuffle(x, 2), ng(np.arange(16).reshape(4, 2, 2), I64),
+      name="int"),
+    C("pixel_unshuffle", lambda m, x: m.nn.functional.pixel_unshuffle(x, 2), rand(2, 2, 4, 2), name="batched"),
+    C("pixel_unshuffle", lambda m, x: m.nn.functional.pixel_unshuffle(x, 1), rand(3, 2, 2), name="factor1"),
+    # scaled_dot_product_attention is a composite (torch: one ScaledDotProductFlashAttentionForCpuBackward0 node)
+    C("softmax", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(q, k, v), rand(2, 2, 3, 4),
+      rand(2, 2, 5, 4), rand(2, 2, 5, 3), name="sdpa", node_differs="sdpa is a composite here"),
+    C("softmax", lambda m, q, k, v, b: m.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=b, scale=0.7),
+      rand(2, 3, 4), rand(2, 5, 4), rand(2, 5, 4), rand(3, 5), name="sdpa-additive-mask",
+      node_differs="sdpa is a composite here"),
+    C("softmax", lambda m, q, k, v, b: m.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=b,
+                                                                                   is_causal=True),
+      rand(1, 2, 4, 3), rand(1, 2, 4, 3), rand(1, 2, 4, 3), ng([[True, False, True, True], [False] * 4,
+                                                              [True, True, False, True], [True] * 4]),
+      name="sdpa-bool-mask-causal-empty-row", node_differs="sdpa is a composite here"),
+    C("softmax", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(q, k, v, enable_gqa=True),
+      rand(1, 4, 2, 3), rand(1, 2, 3, 3), rand(1, 2, 3, 3), name="sdpa-gqa", node_differs="sdpa is a composite here"),
     # ---- (end nn.functional sampling, pooling and convolution) ----
 ]
 

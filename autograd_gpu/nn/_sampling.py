@@ -14,7 +14,7 @@ from ..ops import conv_ops
 from ..ops.core import apply
 from ._conv import _type_name, adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
-__all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
+__all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle"]
 
 _MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
 # (mode, spatial dims) -> (the row's name, the mode of one axis)
@@ -129,3 +129,35 @@ def upsample_bilinear(input, size=None, scale_factor=None):
     warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
                   stacklevel=2)
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ---- pixel shuffle ------------------------------------------------------------------------------------
+
+def _shuffle_factor(input, r, name, what):
+    if not _is_integer(r):
+        raise TypeError(f"{name}(): argument '{what}' (position 2) must be int, not {type(r).__name__}")
+    if input.ndim < 3:
+        raise RuntimeError(f"{name} expects input to have at least 3 dimensions, but got input with {input.ndim} "
+                           "dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"{name} expects a positive {what}, but got {r}")
+    return int(r)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C * r^2, H, W) -> (*, C, H * r, W * r), r = upscale_factor: sub-pixel convolution's rearrangement."""
+    r = _shuffle_factor(input, upscale_factor, "pixel_shuffle", "upscale_factor")
+    if input.shape[-3] % (r * r):
+        raise RuntimeError("pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+                           f"upscale_factor, but input.size(-3)={input.shape[-3]} is not divisible by {r * r}")
+    return apply(conv_ops.PIXEL_SHUFFLE, input, r=r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H * r, W * r) -> (*, C * r^2, H, W), r = downscale_factor: the inverse of pixel_shuffle."""
+    r = _shuffle_factor(input, downscale_factor, "pixel_unshuffle", "downscale_factor")
+    for what, k in (("height", -2), ("width", -1)):
+        if input.shape[k] % r:
+            raise RuntimeError(f"pixel_unshuffle expects {what} to be divisible by downscale_factor, but "
+                               f"input.size({k})={input.shape[k]} is not divisible by {r}")
+    return apply(conv_ops.PIXEL_UNSHUFFLE, input, r=r)

@@ -596,3 +596,27 @@ ADAPTIVE_MAX_POOL2D_BACKWARD = defop(
     "adaptive_max_pool2d_backward", lambda xp, g, idx, size: _scatter_planes(xp, g, idx, size),
     lambda ctx, gg: (_gather_planes(gg, ctx.saved[0], len(ctx.params["size"])), None), save=(1,),
     node="AdaptiveMaxPool2DBackwardBackward0", group="conv", dtype="keep", public=False)
+
+
+# ---- pixel shuffle ------------------------------------------------------------------------------------
+
+def _pixel_shuffle_fwd(xp, x, r):
+    """(*, C * r * r, H, W) -> (*, C, H * r, W * r): each channel block of r * r becomes an r x r patch."""
+    *lead, C, H, W = x.shape
+    n = len(lead)
+    y = x.reshape(*lead, C // (r * r), r, r, H, W).transpose(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return xp.ascontiguousarray(y).reshape(*lead, C // (r * r), H * r, W * r)
+
+
+def _pixel_unshuffle_fwd(xp, x, r):
+    """(*, C, H * r, W * r) -> (*, C * r * r, H, W), the inverse of pixel_shuffle."""
+    *lead, C, H, W = x.shape
+    n = len(lead)
+    y = x.reshape(*lead, C, H // r, r, W // r, r).transpose(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return xp.ascontiguousarray(y).reshape(*lead, C * r * r, H // r, W // r)
+
+
+PIXEL_SHUFFLE = defop("pixel_shuffle", _pixel_shuffle_fwd, lambda ctx, g: apply(PIXEL_UNSHUFFLE, g, **ctx.params),
+                      group="conv", dtype="keep")
+PIXEL_UNSHUFFLE = defop("pixel_unshuffle", _pixel_unshuffle_fwd, lambda ctx, g: apply(PIXEL_SHUFFLE, g, **ctx.params),
+                        group="conv", dtype="keep")
