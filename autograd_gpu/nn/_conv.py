@@ -17,7 +17,8 @@ from ..tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "max_pool1d",
            "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+           "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d",
+           "max_unpool2d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
            "unfold", "fold"]
 
 
@@ -480,3 +481,87 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     geo = conv_ops.geometry((N, rows // kk, *output_size), kernel, out, stride, padding, dilation)
     y = apply(conv_ops.COL2IM, batched, geo=geo)
     return y.squeeze(0) if input.ndim == 2 else y
+
+
+# ---- max unpooling, Lp pooling --------------------------------------------------------------------------
+
+def _unpool_output_size(input, kernel, stride, padding, output_size):
+    """torch's _unpool_output_size: (in - 1) * stride + kernel - 2 * padding, or output_size within a stride of it."""
+    n = len(kernel)
+    default = [(input.shape[-n + d] - 1) * stride[d] + kernel[d] - 2 * padding[d] for d in range(n)]
+    if output_size is None:
+        size = default
+    else:
+        size = list(output_size)
+        if len(size) == n + 2:
+            size = size[2:]
+        if len(size) != n:
+            raise ValueError(f"output_size should be a sequence containing {n} or {n + 2} elements, but it has a "
+                             f"length of '{len(size)}'")
+        for d in range(n):
+            lo, hi = default[d] - stride[d], default[d] + stride[d]
+            if not lo < size[d] < hi:
+                raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between {lo} and {hi})')
+    for d, s in enumerate(size):
+        if s < 0:
+            raise ValueError(f"max_unpooling: output_size must contain non-negative spatial dimensions, but got "
+                             f"output_size[{d}]={s}")
+    return size
+
+
+def _max_unpool(input, indices, size, name):
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Input to max_unpooling2d should be a 3d or 4d Tensor, but got a tensor with "
+                           f"{input.ndim} dimensions.")
+    if indices._data.dtype != np.int64:
+        raise RuntimeError(f"elements in indices should be type int64 but got: {_type_name(indices)}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) "
+                           f"but got indices tensor with shape: {list(indices.shape)}")
+    if not input.is_floating_point():
+        raise NotImplementedError(f'"{name}" not implemented for \'{_type_name(input)}\'')
+    return apply(conv_ops.MAX_UNPOOL2D, input, indices, size=tuple(size))
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool2d: each value back at the pixel its index names, zeros elsewhere."""
+    kernel = _pool_tuple(kernel_size, "kernel_size", "max_unpool2d")
+    stride = kernel if stride is None else _pool_tuple(stride, "stride", "max_unpool2d")
+    size = _unpool_output_size(input, kernel, stride, _pool_tuple(padding, "padding", "max_unpool2d"), output_size)
+    return _max_unpool(input, indices, size, "max_unpool2d")
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool1d: 2-d unpooling of width 1, as torch runs it."""
+    kernel = (_one(kernel_size, "kernel_size", "max_unpool1d"),)
+    stride = kernel if stride is None else (_one(stride, "stride", "max_unpool1d"),)
+    size = _unpool_output_size(input, kernel, stride, (_one(padding, "padding", "max_unpool1d"),), output_size)
+    return _max_unpool(input.unsqueeze(-1), indices.unsqueeze(-1), size + [1], "max_unpool2d").squeeze(-1)
+
+
+def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, dims):
+    max_pool, avg_pool = (None, (max_pool1d, avg_pool1d), (max_pool2d, avg_pool2d), (max_pool3d, avg_pool3d))[dims]
+    if norm_type == float("inf"):
+        return max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -float("inf"):
+        return -max_pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    out = avg_pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    count = _one(kernel_size, "kernel_size", "lp_pool1d") if dims == 1 else \
+        math.prod(_pool_tuple(kernel_size, "kernel_size", f"lp_pool{dims}d", dims))
+    # torch's formula, so the graph and the values at 0 are its own
+    return (out.sign() * out.abs().relu()).mul(count).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling: (sum over each window of x^p)^(1/p)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """2-d power-average pooling: (sum over each window of x^p)^(1/p)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """3-d power-average pooling: (sum over each window of x^p)^(1/p)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)

@@ -10,11 +10,15 @@ import math
 import numbers
 import warnings
 
+from ..creation import arange, ones, zeros
 from ..ops import conv_ops
+from ..ops.arithmetic import where
 from ..ops.core import apply
+from ..ops.shape import stack
 from ._conv import _type_name, adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
-__all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle"]
+__all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle",
+           "grid_sample", "affine_grid"]
 
 _MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
 # (mode, spatial dims) -> (the row's name, the mode of one axis)
@@ -161,3 +165,166 @@ def pixel_unshuffle(input, downscale_factor):
             raise RuntimeError(f"pixel_unshuffle expects {what} to be divisible by downscale_factor, but "
                                f"input.size({k})={input.shape[k]} is not divisible by {r}")
     return apply(conv_ops.PIXEL_UNSHUFFLE, input, r=r)
+
+
+# ---- grid_sample / affine_grid ------------------------------------------------------------------------
+# Composites: the sampling positions are differentiable in the grid (unnormalise, reflect, clip), the corners'
+# pixels are gathered (gather's backward scatters the gradient back onto the input), and the corner weights are
+# products of per-axis linear weights. torch records one GridSampler2DBackward0 / GridSampler3DBackward0 node.
+
+def _source_coords(coord, size, padding_mode, align_corners):
+    """Grid coordinates in [-1, 1] -> pixel coordinates along an axis of `size` pixels (ATen's
+    grid_sampler_compute_source_index)."""
+    if align_corners:
+        coord = (coord + 1) * ((size - 1) / 2)
+    else:
+        coord = ((coord + 1) * size - 1) / 2
+    if padding_mode == "border":
+        coord = coord.clamp(0, size - 1)
+    elif padding_mode == "reflection":
+        coord = _reflect(coord, 0, 2 * (size - 1)) if align_corners else _reflect(coord, -1, 2 * size - 1)
+        coord = coord.clamp(0, size - 1)
+    return coord
+
+
+def _reflect(coord, twice_low, twice_high):
+    """Reflect coordinates into [twice_low / 2, twice_high / 2] by the image's edges, as often as needed."""
+    if twice_low == twice_high:
+        return coord * 0
+    low, span = twice_low / 2, (twice_high - twice_low) / 2
+    dist = (coord - low).abs()
+    flips = (dist.detach() / span).floor()
+    extra = dist - flips * span
+    even = flips.remainder(2) == 0
+    return where(even, extra + low, span - extra + low)
+
+
+def _gather_pixels(flat, index, valid, out_shape):
+    """flat (N, C, P) read at index (N, *out) -> (N, C, *out), 0 where not valid."""
+    N, C = flat.shape[:2]
+    picked = flat.gather(2, index.reshape(N, 1, -1).expand(N, C, index[0].numel()))
+    picked = picked.reshape(N, C, *out_shape)
+    return picked if valid is None else where(valid.unsqueeze(1), picked, 0.0)
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Sample input (N, C, *spatial) at the positions grid (N, *out, dims), each in [-1, 1] (x first):
+    bilinear (trilinear for 3-d) or nearest, outside the image zeros, the border or its reflection."""
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but "
+                         f"got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                         f"'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
+                      "Please specify align_corners=True if the old behavior is desired. See the documentation of "
+                      "grid_sample for details.", stacklevel=2)
+        align_corners = False
+    sizes = f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+    if input.dtype != grid.dtype:
+        raise RuntimeError(f"grid_sampler(): expected input and grid to have same dtype, but input has "
+                           f"{_type_name(input)} and grid has {_type_name(grid)}")
+    if input.ndim not in (4, 5) or grid.ndim != input.ndim:
+        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but "
+                           f"got {sizes}")
+    dims = input.ndim - 2
+    if input.shape[0] != grid.shape[0]:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, but got {sizes}")
+    if grid.shape[-1] != dims:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {dims} in last dimension, but got grid with "
+                           f"sizes {list(grid.shape)}")
+    for k, n in enumerate(input.shape[2:]):
+        if n == 0:
+            raise RuntimeError(f"grid_sampler(): expected input to have non-empty spatial dimensions, but input has "
+                               f"sizes {list(input.shape)} with dimension {k + 2} being empty")
+    if mode == "bicubic":
+        if dims == 3:
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+        raise NotImplementedError("grid_sample(mode='bicubic') is not supported by autograd_gpu")
+    if not input.is_floating_point():
+        raise RuntimeError(f'"grid_sampler_{dims}d_cpu" not implemented for \'{_type_name(input)}\'')
+    N, C, *spatial = input.shape
+    out_shape = grid.shape[1:-1]
+    flat = input.reshape(N, C, -1)
+    # per spatial axis (D, H, W order; the grid lists x = W first)
+    coords = [_source_coords(grid[..., dims - 1 - a], n, padding_mode, align_corners) for a, n in enumerate(spatial)]
+    strides = [math.prod(spatial[a + 1:]) for a in range(dims)]
+
+    def corner(positions):
+        """The flat pixel index of integer positions (one per axis) and whether all lie inside the image."""
+        index, valid = 0, None
+        for p, n, s in zip(positions, spatial, strides):
+            ok = (p >= 0).logical_and(p <= n - 1)
+            valid = ok if valid is None else valid.logical_and(ok)
+            index = index + p.clamp(0, n - 1).long() * s
+        return index, valid if padding_mode == "zeros" else None
+
+    if mode == "nearest":
+        index, valid = corner([c.detach().round() for c in coords])  # (round half to even, as nearbyint)
+        return _gather_pixels(flat, index, valid, out_shape)
+    low = [c.detach().floor() for c in coords]
+    frac = [c - lo for c, lo in zip(coords, low)]
+    out = None
+    for bits in range(2 ** dims):
+        upper = [(bits >> (dims - 1 - a)) & 1 for a in range(dims)]
+        weight = None
+        for f, u in zip(frac, upper):
+            w = f if u else 1 - f
+            weight = w if weight is None else weight * w
+        index, valid = corner([lo + u for lo, u in zip(low, upper)])
+        term = _gather_pixels(flat, index, valid, out_shape) * weight.unsqueeze(1)
+        out = term if out is None else out + term
+    return out
+
+
+def _linspace_from_neg_one(like, n, align_corners):
+    """The n grid coordinates of an axis in [-1, 1]: pixel centres (align_corners=False) or corners."""
+    if n <= 1:
+        return zeros(1, dtype=like.dtype, device=like.device)
+    steps = arange(n, dtype=like.dtype, device=like.device) * (2.0 / (n - 1)) - 1
+    return steps if align_corners else steps * ((n - 1) / n)
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid (N, *size[2:], dims) of the affine maps theta (N, dims, dims + 1), for grid_sample."""
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
+                      "Please specify align_corners=True if the old behavior is desired. See the documentation of "
+                      "grid_sample for details.", stacklevel=2)
+        align_corners = False
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = list(size)
+    if len(size) in (4, 5):
+        dims = len(size) - 2
+        if theta.ndim != 3 or theta.shape[-2] != dims or theta.shape[-1] != dims + 1:
+            shape = "Nx2x3" if dims == 2 else "Nx3x4"
+            raise ValueError(f"Expected a batch of {dims}D affine matrices of shape {shape} for size "
+                             f"{_size_str(size)}. Got {_size_str(theta.shape)}.")
+    else:
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+                                  f"respectively. Got size {_size_str(size)}.")
+    spatial = size[2:]
+    if align_corners and min(spatial) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+                      "align_corners=True. This is not an intended use case of affine_grid. See the documentation of "
+                      "affine_grid for details.", stacklevel=2)
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {_size_str(size)}")
+    # the base grid (*spatial, dims + 1): x (along W) first, then y, (z), then 1
+    axes = [_linspace_from_neg_one(theta, n, align_corners) for n in spatial]
+    columns = []
+    for k in range(dims):
+        a = dims - 1 - k  # the spatial axis of coordinate k
+        shape = [1] * dims
+        shape[a] = spatial[a]
+        columns.append(axes[a].reshape(shape).expand(*spatial))
+    columns.append(ones(*spatial, dtype=theta.dtype, device=theta.device))
+    base = stack(columns, -1).reshape(1, -1, dims + 1)
+    grid = base.matmul(theta.transpose(1, 2))  # (N, prod(spatial), dims)
+    return grid.reshape(size[0], *spatial, dims)
+
+
+def _size_str(size):
+    return f"torch.Size({list(size)})" if not isinstance(size, list) else str(size)

@@ -620,3 +620,27 @@ PIXEL_SHUFFLE = defop("pixel_shuffle", _pixel_shuffle_fwd, lambda ctx, g: apply(
                       group="conv", dtype="keep")
 PIXEL_UNSHUFFLE = defop("pixel_unshuffle", _pixel_unshuffle_fwd, lambda ctx, g: apply(PIXEL_SHUFFLE, g, **ctx.params),
                         group="conv", dtype="keep")
+
+
+# ---- max unpooling ------------------------------------------------------------------------------------
+
+def _max_unpool_fwd(xp, x, idx, size):
+    """Each x (*planes, H, W) written to the pixel of its plane (*planes, *size) that idx (flat in the plane)
+    names; the other pixels are 0 (of repeated indices one value is kept, as in torch: which is unspecified)."""
+    planes = idx.shape[:idx.ndim - len(size)]
+    plane = math.prod(size)
+    if xp is np and idx.size and (idx.min() < 0 or idx.max() >= plane):
+        # NOTE: a data check on the CPU only, as torch's CPU kernel makes (its CUDA kernel does not check)
+        bad = idx[(idx < 0) | (idx >= plane)].flat[0]
+        raise RuntimeError(f"Found an invalid max index: {bad} (output volumes are of size "
+                           f"{'x'.join(map(str, size))})")
+    count = math.prod(planes)
+    out = xp.zeros(count * plane, x.dtype)
+    base = xp.arange(0, count * plane, plane, dtype=np.int64).reshape(planes + (1,) * len(size))
+    out[(idx + base).ravel()] = x.ravel()
+    return out.reshape(planes + tuple(size))
+
+
+MAX_UNPOOL2D = defop("max_unpool2d", _max_unpool_fwd,
+                     lambda ctx, g: (_gather_planes(g, ctx.saved[0], len(ctx.params["size"])), None), save=(1,),
+                     node="MaxUnpool2DBackward0", group="conv", dtype="keep")
