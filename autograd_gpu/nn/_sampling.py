@@ -111,7 +111,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if not input.is_floating_point():
         raise NotImplementedError(f'"{_ROWS[mode, dims][0]}" not implemented for \'{_type_name(input)}\'')
     name, axis_mode = _ROWS[mode, dims]
-    taps = tuple(conv_ops.interpolation_taps(axis_mode, n, o, align_corners, s, input._data.dtype)
+    taps = tuple(conv_ops.interpolation_taps(axis_mode, n, o, align_corners, s, input._data.dtype, dims)
                  for n, o, s in zip(spatial, out, scales or [None] * dims))
     adjoint = tuple(conv_ops.transpose_taps(t, n) for t, n in zip(taps, spatial))
     return apply(conv_ops.UPSAMPLE[name], input, taps=taps, adjoint=adjoint)
@@ -223,11 +223,11 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         align_corners = False
     sizes = f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
     if input.dtype != grid.dtype:
-        raise RuntimeError(f"grid_sampler(): expected input and grid to have same dtype, but input has "
-                           f"{_type_name(input)} and grid has {_type_name(grid)}")
+        raise RuntimeError(f"expected scalar type {_type_name(input)} but found {_type_name(grid)}")
     if input.ndim not in (4, 5) or grid.ndim != input.ndim:
-        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but "
-                           f"got {sizes}")
+        ndim = f"{input.ndim}D" if input.ndim in (4, 5) else "4D or 5D"
+        raise RuntimeError(f"grid_sampler(): expected {ndim} input and grid with same number of dimensions, but got "
+                           f"{sizes}")
     dims = input.ndim - 2
     if input.shape[0] != grid.shape[0]:
         raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, but got {sizes}")
@@ -295,23 +295,23 @@ def affine_grid(theta, size, align_corners=None):
         align_corners = False
     if not theta.is_floating_point():
         raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
-    size = list(size)
+    shown, size = size, list(size)
     if len(size) in (4, 5):
         dims = len(size) - 2
         if theta.ndim != 3 or theta.shape[-2] != dims or theta.shape[-1] != dims + 1:
             shape = "Nx2x3" if dims == 2 else "Nx3x4"
-            raise ValueError(f"Expected a batch of {dims}D affine matrices of shape {shape} for size "
-                             f"{_size_str(size)}. Got {_size_str(theta.shape)}.")
+            raise ValueError(f"Expected a batch of {dims}D affine matrices of shape {shape} for size {shown}. Got "
+                             f"torch.Size({list(theta.shape)}).")
     else:
         raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
-                                  f"respectively. Got size {_size_str(size)}.")
+                                  f"respectively. Got size {shown}.")
     spatial = size[2:]
     if align_corners and min(spatial) == 1:
         warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
                       "align_corners=True. This is not an intended use case of affine_grid. See the documentation of "
                       "affine_grid for details.", stacklevel=2)
     elif min(size) <= 0:
-        raise ValueError(f"Expected non-zero, positive output size. Got {_size_str(size)}")
+        raise ValueError(f"Expected non-zero, positive output size. Got {shown}")
     # the base grid (*spatial, dims + 1): x (along W) first, then y, (z), then 1
     axes = [_linspace_from_neg_one(theta, n, align_corners) for n in spatial]
     columns = []
@@ -324,7 +324,3 @@ def affine_grid(theta, size, align_corners=None):
     base = stack(columns, -1).reshape(1, -1, dims + 1)
     grid = base.matmul(theta.transpose(1, 2))  # (N, prod(spatial), dims)
     return grid.reshape(size[0], *spatial, dims)
-
-
-def _size_str(size):
-    return f"torch.Size({list(size)})" if not isinstance(size, list) else str(size)

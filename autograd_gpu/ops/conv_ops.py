@@ -448,20 +448,26 @@ def _scale_value(n_in, n_out, scale, dtype=np.float64):
     return dtype(n_in) / dtype(n_out)
 
 
-def interpolation_taps(mode, n_in, n_out, align_corners, scale, dtype):
-    """The taps of one axis as torch's upsample kernels compute them for an input of `dtype`: (index, weight),
-    numpy (n_out, T)."""
+def interpolation_taps(mode, n_in, n_out, align_corners, scale, dtype, dims):
+    """The taps of one axis as torch's CPU upsample kernels compute them for an input of `dtype` with `dims`
+    spatial dims: (index, weight), numpy (n_out, T)."""
     dst = np.arange(n_out)
     if mode in ("nearest", "nearest-exact"):
-        # NOTE: in the dtype's opmath type and rounded to float before the floor, as ATen's CPU kernel computes
-        # it: that rounding decides which pixel an output on a boundary takes
-        opmath = np.float64 if dtype == np.float64 else np.float32
+        # NOTE: ATen's float rounding decides which pixel an output on a boundary takes, so it is reproduced: 1-d
+        # and 3-d nearest compute in the dtype's opmath type and round to float before the floor; 2-d nearest
+        # (ATen's nearest_idx) copies when the sizes are equal, halves when the output is twice the input, and
+        # else computes in float
+        opmath = np.float64 if dtype == np.float64 and not (mode == "nearest" and dims == 2) else np.float32
         s = _scale_value(n_in, n_out, scale, opmath)
-        if mode == "nearest":
-            real = s * dst.astype(opmath)
-        else:
+        if mode == "nearest-exact":
             real = np.maximum(s * (dst.astype(opmath) + opmath(0.5)) - opmath(0.5), opmath(0)) + 0.5
-        src = np.floor(real.astype(np.float32)).astype(np.int64)
+        elif dims == 2 and n_out == n_in:
+            real = dst
+        elif dims == 2 and n_out == 2 * n_in:
+            real = dst // 2
+        else:
+            real = s * dst.astype(opmath)
+        src = np.floor(np.asarray(real).astype(np.float32)).astype(np.int64)
         return np.minimum(src, n_in - 1)[:, None], np.ones((n_out, 1))
     cubic = mode == "cubic"
     if align_corners:
