@@ -1,4 +1,5 @@
-"""Convolution and pooling primitives over (N, C, *spatial) images with 1, 2 or 3 spatial dims.
+"""Image primitives over (N, C, *spatial) images with 1, 2 or 3 spatial dims: convolution, pooling (max,
+average, adaptive max, unpooling), interpolation and pixel shuffle.
 
 A convolution is im2col (a strided view of the padded input, copied once into a
 (C*prod(kernel), N*prod(out)) matrix per group) and one matrix product per group: BLAS on the CPU,
