@@ -36,10 +36,11 @@ def geometry(image, kernel, out, stride, padding, dilation):
 
 def _plane(geo):
     """The sizes dict of the 2-d kernels of kernels/conv.cu for a 1-d or 2-d geometry (1-d: H == 1)."""
-    g = {k: (1,) * (2 - len(v)) + v for k, v in geo.items() if k not in ("N", "C")}
-    g["padding"] = (0,) * (2 - len(geo["padding"])) + geo["padding"]
-    (H, W), (KH, KW), (OH, OW) = g["size"], g["kernel"], g["out"]
-    (SH, SW), (PH, PW), (DH, DW) = g["stride"], g["padding"], g["dilation"]
+    def two(key, fill):
+        return (fill,) * (2 - len(geo[key])) + geo[key]
+
+    (H, W), (KH, KW), (OH, OW) = two("size", 1), two("kernel", 1), two("out", 1)
+    (SH, SW), (PH, PW), (DH, DW) = two("stride", 1), two("padding", 0), two("dilation", 1)
     return dict(N=geo["N"], C=geo["C"], H=H, W=W, KH=KH, KW=KW, OH=OH, OW=OW, SH=SH, SW=SW, PH=PH, PW=PW,
                 DH=DH, DW=DW)
 
