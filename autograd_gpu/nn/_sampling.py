@@ -6,6 +6,7 @@ torch's); grid_sample and affine_grid are composites of differentiable ops.
 
 >>> y = interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
 """
+import itertools
 import math
 import numbers
 import warnings
@@ -172,13 +173,16 @@ def pixel_unshuffle(input, downscale_factor):
 # pixels are gathered (gather's backward scatters the gradient back onto the input), and the corner weights are
 # products of per-axis linear weights. torch records one GridSampler2DBackward0 / GridSampler3DBackward0 node.
 
-def _source_coords(coord, size, padding_mode, align_corners):
-    """Grid coordinates in [-1, 1] -> pixel coordinates along an axis of `size` pixels (ATen's
-    grid_sampler_compute_source_index)."""
+def _unnormalize(coord, size, align_corners):
+    """Grid coordinates in [-1, 1] -> pixel coordinates along an axis of `size` pixels."""
     if align_corners:
-        coord = (coord + 1) * ((size - 1) / 2)
-    else:
-        coord = ((coord + 1) * size - 1) / 2
+        return (coord + 1) * ((size - 1) / 2)
+    return ((coord + 1) * size - 1) / 2
+
+
+def _pad_coords(coord, size, padding_mode, align_corners):
+    """Pixel coordinates moved into the image as the padding mode says (ATen's compute_coordinates); zeros
+    padding leaves them (the pixels outside read 0)."""
     if padding_mode == "border":
         coord = coord.clamp(0, size - 1)
     elif padding_mode == "reflection":
@@ -209,7 +213,8 @@ def _gather_pixels(flat, index, valid, out_shape):
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """Sample input (N, C, *spatial) at the positions grid (N, *out, dims), each in [-1, 1] (x first):
-    bilinear (trilinear for 3-d) or nearest, outside the image zeros, the border or its reflection."""
+    bilinear (trilinear for 3-d), nearest or bicubic (2-d), outside the image zeros, the border or its
+    reflection."""
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but "
                          f"got: '{mode}'")
@@ -238,44 +243,54 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         if n == 0:
             raise RuntimeError(f"grid_sampler(): expected input to have non-empty spatial dimensions, but input has "
                                f"sizes {list(input.shape)} with dimension {k + 2} being empty")
-    if mode == "bicubic":
-        if dims == 3:
-            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
-        raise NotImplementedError("grid_sample(mode='bicubic') is not supported by autograd_gpu")
+    if mode == "bicubic" and dims == 3:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     if not input.is_floating_point():
         raise RuntimeError(f'"grid_sampler_{dims}d_cpu" not implemented for \'{_type_name(input)}\'')
     N, C, *spatial = input.shape
     out_shape = grid.shape[1:-1]
     flat = input.reshape(N, C, -1)
-    # per spatial axis (D, H, W order; the grid lists x = W first)
-    coords = [_source_coords(grid[..., dims - 1 - a], n, padding_mode, align_corners) for a, n in enumerate(spatial)]
     strides = [math.prod(spatial[a + 1:]) for a in range(dims)]
-
-    def corner(positions):
-        """The flat pixel index of integer positions (one per axis) and whether all lie inside the image."""
-        index, valid = 0, None
-        for p, n, s in zip(positions, spatial, strides):
-            ok = (p >= 0).logical_and(p <= n - 1)
-            valid = ok if valid is None else valid.logical_and(ok)
-            index = index + p.clamp(0, n - 1).long() * s
-        return index, valid if padding_mode == "zeros" else None
-
-    if mode == "nearest":
-        index, valid = corner([c.detach().round() for c in coords])  # (round half to even, as nearbyint)
-        return _gather_pixels(flat, index, valid, out_shape)
-    low = [c.detach().floor() for c in coords]
-    frac = [c - lo for c, lo in zip(coords, low)]
+    # per spatial axis (D, H, W order; the grid lists x = W first): its taps, (pixel position, weight) pairs
+    taps = []
+    for a, n in enumerate(spatial):
+        coord = _unnormalize(grid[..., dims - 1 - a], n, align_corners)
+        if mode == "bicubic":  # (the padding moves each of the 4 taps, not the sampling point)
+            low = coord.detach().floor()
+            t = coord - low
+            taps.append([(_pad_coords(low + k - 1, n, padding_mode, align_corners), w)
+                         for k, w in enumerate(_cubic_weights(t))])
+            continue
+        coord = _pad_coords(coord, n, padding_mode, align_corners)
+        if mode == "nearest":
+            taps.append([(coord.detach().round(), None)])  # (round half to even, as nearbyint)
+        else:
+            low = coord.detach().floor()
+            t = coord - low
+            taps.append([(low, 1 - t), (low + 1, t)])
     out = None
-    for bits in range(2 ** dims):
-        upper = [(bits >> (dims - 1 - a)) & 1 for a in range(dims)]
-        weight = None
-        for f, u in zip(frac, upper):
-            w = f if u else 1 - f
-            weight = w if weight is None else weight * w
-        index, valid = corner([lo + u for lo, u in zip(low, upper)])
-        term = _gather_pixels(flat, index, valid, out_shape) * weight.unsqueeze(1)
+    for corner in itertools.product(*taps):
+        index, valid, weight = 0, None, None
+        for (p, w), n, s in zip(corner, spatial, strides):
+            if padding_mode == "zeros":  # a tap outside the image reads 0
+                ok = (p >= 0).logical_and(p <= n - 1)
+                valid = ok if valid is None else valid.logical_and(ok)
+            index = index + p.clamp(0, n - 1).long() * s
+            if w is not None:
+                weight = w if weight is None else weight * w
+        term = _gather_pixels(flat, index, valid, out_shape)
+        if weight is not None:
+            term = term * weight.unsqueeze(1)
         out = term if out is None else out + term
     return out
+
+
+def _cubic_weights(t):
+    """The 4 cubic convolution weights (A = -0.75) of the taps at -1, 0, 1, 2 for t in [0, 1)."""
+    A = conv_ops._CUBIC_A
+    s = 1 - t
+    return [((A * (t + 1) - 5 * A) * (t + 1) + 8 * A) * (t + 1) - 4 * A, ((A + 2) * t - (A + 3)) * t * t + 1,
+            ((A + 2) * s - (A + 3)) * s * s + 1, ((A * (s + 1) - 5 * A) * (s + 1) + 8 * A) * (s + 1) - 4 * A]
 
 
 def _linspace_from_neg_one(like, n, align_corners):
