@@ -588,15 +588,21 @@ CASES = [
       idx([[[6, 2, 11], [13, 21, 16]], [[7, 3, 10], [13, 14, 22]]]), name="output_size-unbatched"),
     C("max_unpool2d", lambda m, x, i: m.nn.functional.max_unpool1d(x, i, 3, 2, 1), rand(2, 4),
       idx([[1, 3, 4, 5], [0, 1, 4, 5]]), name="max_unpool1d"),
-    # composites: Lp pooling is torch's own formula (its nodes too); adaptive average pooling, grid_sample and
-    # affine_grid are built from gathers (torch: one AdaptiveAvgPool3DBackward0 / GridSampler / AffineGrid node)
+    # composites: Lp pooling is torch's own formula (its nodes too); grid_sample and affine_grid are built from
+    # gathers (torch: one GridSampler2DBackward0 / GridSampler3DBackward0 / AffineGridGeneratorBackward0 node)
     C("avg_pool2d", lambda m, x: m.nn.functional.lp_pool2d(x, 2, (2, 3), stride=1), rand(1, 2, 3, 4), name="lp_pool2d"),
     C("avg_pool2d", lambda m, x: m.nn.functional.lp_pool1d(x, 3, 2), pos(2, 2, 6), name="lp_pool1d"),
     C("avg_pool3d", lambda m, x: m.nn.functional.lp_pool3d(x, 1.5, 2), pos(1, 2, 2, 2, 4), name="lp_pool3d"),
-    C("index_select", lambda m, x: m.nn.functional.adaptive_avg_pool3d(x, (2, None, 3)), rand(1, 2, 3, 2, 5),
-      name="adaptive_avg_pool3d", node_differs="adaptive average pooling is a composite here"),
-    C("index_select", lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 3), rand(2, 2, 5),
+    C("adaptive_avg_pool3d", lambda m, x: m.nn.functional.adaptive_avg_pool3d(x, (2, None, 3)), rand(1, 2, 3, 2, 5),
+      name="overlapping-None"),
+    C("adaptive_avg_pool3d", lambda m, x: m.nn.functional.adaptive_avg_pool3d(x, 2), rand(2, 4, 2, 3),
+      name="unbatched"),
+    C("adaptive_avg_pool2d", lambda m, x: m.nn.functional.adaptive_avg_pool2d(x, (3, 2)), rand(2, 2, 5, 4),
+      name="overlapping"),
+    C("adaptive_avg_pool2d", lambda m, x: m.nn.functional.adaptive_avg_pool1d(x, 3), rand(2, 2, 5),
       name="adaptive_avg_pool1d"),
+    C("adaptive_avg_pool2d", lambda m, x: m.nn.functional.interpolate(x, size=(3, 2), mode="area"), rand(1, 2, 4, 5),
+      name="interpolate-area"),
     C("gather", lambda m, x, g: m.nn.functional.grid_sample(x, g, align_corners=False), rand(2, 2, 3, 4),
       rand(2, 2, 3, 2, lo=-1.2, hi=1.2), name="grid_sample-bilinear-zeros", node_differs="a composite here"),
     C("gather", lambda m, x, g: m.nn.functional.grid_sample(x, g, padding_mode="reflection", align_corners=True),

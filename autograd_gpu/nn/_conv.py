@@ -12,8 +12,6 @@ import numpy as np
 
 from ..ops import conv_ops
 from ..ops.core import apply
-from ..ops.arithmetic import where
-from ..tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "max_pool1d",
            "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
@@ -330,23 +328,6 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, p), ceil_mode, count_include_pad).squeeze(-2)
 
 
-def _adaptive_mean(x, dim, out):
-    """Mean over the adaptive windows along `dim`: window i is [floor(i*n/out), ceil((i+1)*n/out))."""
-    n = x.shape[dim]
-    if out == 0 or n % out == 0:  # equal windows (or none): a reshape and a mean
-        return x.reshape(*x.shape[:dim], out, n // out if out else 1, *x.shape[dim + 1:]).mean(dim + 1) if out \
-            else x.narrow(dim, 0, 0)
-    index, valid = conv_ops.adaptive_windows(n, out)
-    longest = index.shape[1]
-    trailing = (1,) * (x.ndim - dim - 1)
-    xp = x._xp
-    picked = x.index_select(dim, Tensor._make(xp.asarray(index.reshape(-1)))).unflatten(dim, (out, longest))
-    # NOTE: where, not a 0/1 weight: 0 * inf would put NaN into the neighbouring windows
-    inside = Tensor._make(xp.asarray(valid.reshape(out, longest, *trailing)))
-    count = Tensor._make(xp.asarray(valid.sum(1).reshape(out, *trailing).astype(x._data.dtype)))
-    return where(inside, picked, 0.0).sum(dim + 1) / count
-
-
 def _adaptive_size(input, output_size, dims, name):
     """The checks of adaptive pooling (2-d or 3-d); returns the output size, None entries filled in."""
     if input.ndim not in (dims + 1, dims + 2):
@@ -369,10 +350,12 @@ def _adaptive_size(input, output_size, dims, name):
 
 
 def _adaptive_avg(input, output_size, dims):
-    size = _adaptive_size(input, output_size, dims, f"adaptive_avg_pool{dims}d")
-    for k, s in enumerate(size):
-        input = _adaptive_mean(input, input.ndim - dims + k, s)
-    return input
+    name = f"adaptive_avg_pool{dims}d"
+    size = _adaptive_size(input, output_size, dims, name)
+    spatial = input.shape[-dims:]
+    taps = tuple(conv_ops.adaptive_avg_taps(n, o) for n, o in zip(spatial, size))
+    adjoint = tuple(conv_ops.transpose_taps(t, n) for t, n in zip(taps, spatial))
+    return apply(conv_ops.RESAMPLE[name], input, taps=taps, adjoint=adjoint)
 
 
 def adaptive_avg_pool2d(input, output_size):

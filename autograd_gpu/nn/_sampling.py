@@ -115,7 +115,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     taps = tuple(conv_ops.interpolation_taps(axis_mode, n, o, align_corners, s, input._data.dtype, dims)
                  for n, o, s in zip(spatial, out, scales or [None] * dims))
     adjoint = tuple(conv_ops.transpose_taps(t, n) for t, n in zip(taps, spatial))
-    return apply(conv_ops.UPSAMPLE[name], input, taps=taps, adjoint=adjoint)
+    return apply(conv_ops.RESAMPLE[name], input, taps=taps, adjoint=adjoint)
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):

@@ -494,32 +494,39 @@ def interpolation_taps(mode, n_in, n_out, align_corners, scale, dtype, dims):
 
 def transpose_taps(taps, n_in):
     """The adjoint's taps: for each input j, the outputs i (and weights) whose taps read j, padded to the longest
-    list with zero weights."""
+    list (index -1: a padding tap, which adds nothing)."""
     index, weight = taps
     rows = np.repeat(np.arange(index.shape[0]), index.shape[1])
     cols, vals = index.ravel(), weight.ravel()
-    keep = vals != 0
+    keep = (vals != 0) & (cols >= 0)
     rows, cols, vals = rows[keep], cols[keep], vals[keep]
     order = np.argsort(cols, kind="stable")
     rows, cols, vals = rows[order], cols[order], vals[order]
     counts = np.bincount(cols, minlength=n_in)
     width = max(1, int(counts.max(initial=0)))
     slot = np.arange(len(cols)) - np.repeat(np.cumsum(counts) - counts, counts)
-    t_index, t_weight = np.zeros((n_in, width), np.int64), np.zeros((n_in, width))
+    t_index, t_weight = np.full((n_in, width), -1, np.int64), np.zeros((n_in, width))
     t_index[cols, slot], t_weight[cols, slot] = rows, vals
     return t_index, t_weight
 
 
 def _resample_fwd(xp, x, taps, adjoint):
-    """Each spatial axis in turn: y[..., i, ...] = sum_t weight[i, t] * x[..., index[i, t], ...]."""
+    """Each spatial axis in turn: y[..., i, ...] = sum_t weight[i, t] * x[..., index[i, t], ...] over the taps
+    whose index is not -1."""
     n = len(taps)
     for a, (index, weight) in enumerate(taps):
         axis = x.ndim - n + a
         shape = [1] * x.ndim
         shape[axis] = index.shape[0]
+        if x.shape[axis] == 0:  # (nothing to read: every output is a sum of padding taps)
+            x = xp.zeros(x.shape[:axis] + (index.shape[0],) + x.shape[axis + 1:], x.dtype)
+            continue
         y = None
         for t in range(index.shape[1]):
-            term = xp.take(x, xp.asarray(index[:, t]), axis=axis)
+            pad = index[:, t] < 0
+            term = xp.take(x, xp.asarray(np.maximum(index[:, t], 0)), axis=axis)
+            if pad.any():  # NOTE: where, not a 0 weight: 0 * inf would be NaN
+                term = xp.where(xp.asarray(~pad.reshape(shape)), term, x.dtype.type(0))
             if not (weight[:, t] == 1).all():  # (nearest: a copy)
                 term *= xp.asarray(weight[:, t].astype(x.dtype).reshape(shape))
             y = term if y is None else y.__iadd__(term)
@@ -527,23 +534,30 @@ def _resample_fwd(xp, x, taps, adjoint):
     return x
 
 
+def adaptive_avg_taps(n_in, n_out):
+    """The taps of adaptive average pooling along an axis: each window's pixels, weight 1 / its length."""
+    index, valid = adaptive_windows(n_in, n_out)
+    return np.where(valid, index, -1), valid / np.maximum(valid.sum(1, keepdims=True), 1)
+
+
 def _resample_bwd(inverse):
     return lambda ctx, g: apply(inverse(), g, taps=ctx.params["adjoint"], adjoint=ctx.params["taps"])
 
 
-_UPSAMPLE_NODES = {"upsample_nearest1d": "UpsampleNearest1D", "upsample_nearest2d": "UpsampleNearest2D",
+_RESAMPLE_NODES = {"upsample_nearest1d": "UpsampleNearest1D", "upsample_nearest2d": "UpsampleNearest2D",
                    "upsample_nearest3d": "UpsampleNearest3D", "upsample_nearest_exact1d": "UpsampleNearestExact1D",
                    "upsample_nearest_exact2d": "UpsampleNearestExact2D",
                    "upsample_nearest_exact3d": "UpsampleNearestExact3D", "upsample_linear1d": "UpsampleLinear1D",
                    "upsample_bilinear2d": "UpsampleBilinear2D", "upsample_bicubic2d": "UpsampleBicubic2D",
-                   "upsample_trilinear3d": "UpsampleTrilinear3D"}
+                   "upsample_trilinear3d": "UpsampleTrilinear3D", "adaptive_avg_pool2d": "AdaptiveAvgPool2D",
+                   "adaptive_avg_pool3d": "AdaptiveAvgPool3D"}
 # one row per aten op (each records its own node); `taps`: per spatial axis (index, weight), `adjoint` their
-# transposes
-UPSAMPLE, UPSAMPLE_BACKWARD = {}, {}
-for _name, _node in _UPSAMPLE_NODES.items():
-    UPSAMPLE[_name] = defop(_name, _resample_fwd, _resample_bwd(lambda n=_name: UPSAMPLE_BACKWARD[n]),
+# transposes. Adaptive average pooling is separable the same way (its taps: adaptive_avg_taps).
+RESAMPLE, RESAMPLE_BACKWARD = {}, {}
+for _name, _node in _RESAMPLE_NODES.items():
+    RESAMPLE[_name] = defop(_name, _resample_fwd, _resample_bwd(lambda n=_name: RESAMPLE_BACKWARD[n]),
                             node=f"{_node}Backward0", group="conv", dtype="keep")
-    UPSAMPLE_BACKWARD[_name] = defop(f"{_name}_backward", _resample_fwd, _resample_bwd(lambda n=_name: UPSAMPLE[n]),
+    RESAMPLE_BACKWARD[_name] = defop(f"{_name}_backward", _resample_fwd, _resample_bwd(lambda n=_name: RESAMPLE[n]),
                                      node=f"{_node}BackwardBackward0", group="conv", dtype="keep", public=False)
 
 
