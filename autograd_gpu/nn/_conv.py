@@ -12,10 +12,11 @@ import numpy as np
 
 from ..ops import conv_ops
 from ..ops.core import apply
-from ..ops.arithmetic import where
-from ..tensor import Tensor
 
-__all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "max_pool1d",
+           "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d",
+           "max_unpool2d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
            "unfold", "fold"]
 
 
@@ -28,15 +29,6 @@ def _tuple(value, n, name):
     if len(value) != n:
         raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to match the "
                            f"convolution dimensions, but got {name}={list(value)}")
-    return value
-
-
-def _pool_tuple(value, name, fn):
-    value = (value,) * 2 if isinstance(value, int) else tuple(value)
-    if len(value) == 1:
-        value = value * 2
-    if len(value) != 2:
-        raise RuntimeError(f"{fn}: {name} must either be a single int, or a tuple of two ints")
     return value
 
 
@@ -130,13 +122,8 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, dims):
                            f"size: ({' x '.join(map(str, span))}). Kernel size can't be greater than actual input "
                            "size")
     out = [(p - s) // st + 1 for p, s, st in zip(padded, span, stride)]
-    if dims == 1:  # run as 2-d with H == 1
-        input, weight = input.unsqueeze(2), weight.unsqueeze(2)
-        stride, dilation, pads, out, kernel = (1, *stride), (1, *dilation), [(0, 0), *pads], [1, *out], (1, *kernel)
     geo = conv_ops.geometry(input.shape, kernel, out, stride, [a for a, _ in pads], dilation)
-    y = apply(conv_ops.CONV2D, input, weight, bias, geo=geo, groups=groups)
-    if dims == 1:
-        y = y.squeeze(2)
+    y = apply(conv_ops.CONV[dims], input, weight, bias, geo=geo, groups=groups)
     return y.squeeze(0) if unbatched else y
 
 
@@ -154,32 +141,59 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-d convolution (cross-correlation) over (N, C, D, H, W) or (C, D, H, W)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3)
+
+
+_AXIS_NAMES = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, dims):
+    name = f"conv_transpose{dims}d"
+    input, unbatched = _batched(input, dims, name)
+    if isinstance(padding, str):
+        raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")
+    stride, dilation, padding = _conv_args(input, weight, bias, stride, padding, dilation, groups, dims, True)
+    output_padding = _tuple(output_padding, dims, "output_padding")
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        # (torch runs 1-d as 2-d and names the axes of that)
+        axes, values = _AXIS_NAMES[max(dims, 2)], [(0, 1, 1)] * (dims == 1) + list(zip(output_padding, stride,
+                                                                                           dilation))
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got " + " ".join(
+            f"{what}_{a}: {v[k]}" for k, what in enumerate(("output_padding", "stride", "dilation"))
+            for a, v in zip(axes, values)))
+    kernel = weight.shape[2:]
+    out = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1
+           for n, s, p, d, k, op in zip(input.shape[2:], stride, padding, dilation, kernel, output_padding)]
+    shown = [1] * (dims == 1) + out  # (torch checks 1-d as 2-d with height 1: an empty output is allowed)
+    if any(o < 0 for o in shown) or all(o == 0 for o in shown):
+        given = [1] * (dims == 1) + list(input.shape[2:])
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, given))}). Calculated "
+                           f"output size per channel: ({' x '.join(map(str, shown))}). Output size is too small")
+    image = (input.shape[0], weight.shape[1] * groups, *out)
+    geo = conv_ops.geometry(image, kernel, input.shape[2:], stride, padding, dilation)
+    y = apply(conv_ops.CONV_TRANSPOSE[dims], input, weight, bias, geo=geo, groups=groups)
+    return y.squeeze(0) if unbatched else y
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """1-d transposed convolution (the gradient of conv1d w.r.t. its input); weight is (C_in, C_out/groups, k)."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+
+
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """2-d transposed convolution (the gradient of conv2d w.r.t. its input); weight is (C_in, C_out/groups, kH, kW).
 
     >>> conv_transpose2d(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2), stride=2).shape
     torch.Size([1, 1, 4, 4])
     """
-    input, unbatched = _batched(input, 2, "conv_transpose2d")
-    if isinstance(padding, str):
-        raise TypeError("conv_transpose2d(): argument 'padding' must be tuple of ints, not str")
-    stride, dilation, padding = _conv_args(input, weight, bias, stride, padding, dilation, groups, 2, True)
-    output_padding = _tuple(output_padding, 2, "output_padding")
-    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
-        raise RuntimeError(
-            "output padding must be smaller than either stride or dilation, but got output_padding_height: "
-            f"{output_padding[0]} output_padding_width: {output_padding[1]} stride_height: {stride[0]} "
-            f"stride_width: {stride[1]} dilation_height: {dilation[0]} dilation_width: {dilation[1]}")
-    kernel = weight.shape[2:]
-    out = [(n - 1) * s - 2 * p + d * (k - 1) + op + 1
-           for n, s, p, d, k, op in zip(input.shape[2:], stride, padding, dilation, kernel, output_padding)]
-    if any(o <= 0 for o in out):
-        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, input.shape[2:]))}). Calculated "
-                           f"output size per channel: ({' x '.join(map(str, out))}). Output size is too small")
-    image = (input.shape[0], weight.shape[1] * groups, *out)
-    geo = conv_ops.geometry(image, kernel, input.shape[2:], stride, padding, dilation)
-    y = apply(conv_ops.CONV_TRANSPOSE2D, input, weight, bias, geo=geo, groups=groups)
-    return y.squeeze(0) if unbatched else y
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """3-d transposed convolution; weight is (C_in, C_out/groups, kD, kH, kW)."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
 
 
 # ---- pooling ------------------------------------------------------------------------------------
@@ -193,32 +207,49 @@ def _pool_out(size, k, s, p, d, ceil_mode):
     return out
 
 
-def _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, name):
-    if input.ndim not in (3, 4) or any(n == 0 for n in input.shape[-3:]):
-        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
-    kernel = _pool_tuple(kernel_size, "kernel_size", name)
+_COUNT = {1: "one int", 2: "two ints", 3: "three ints"}
+
+
+def _pool_tuple(value, name, fn, dims=2):
+    value = (value,) * dims if isinstance(value, int) else tuple(value)
+    if len(value) == 1:
+        value = value * dims
+    if len(value) != dims:
+        raise RuntimeError(f"{fn}: {name} must either be a single int, or a tuple of {_COUNT[dims]}")
+    return value
+
+
+def _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, name, dims=2):
+    """Check a 2-d or 3-d pooling's arguments as ATen does; returns (batched input, geometry)."""
+    if input.ndim not in (dims + 1, dims + 2) or any(n == 0 for n in input.shape[-dims - 1:]):
+        raise RuntimeError(f"non-empty {dims + 1}D or {dims + 2}D (batch mode) tensor expected for input")
+    kernel = _pool_tuple(kernel_size, "kernel_size", name, dims)
     stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
-        _pool_tuple(stride, "stride", name)
-    padding = _pool_tuple(padding, "padding", name)
-    dilation = _pool_tuple(dilation, "dilation", name)
-    if any(k <= 0 for k in kernel):
-        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}")
-    if any(s <= 0 for s in stride):
-        raise RuntimeError(f"stride should be greater than zero, but got dH: {stride[0]} dW: {stride[1]}")
-    if any(d <= 0 for d in dilation):
-        raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {dilation[0]} dilationW: "
-                           f"{dilation[1]}")
+        _pool_tuple(stride, "stride", name, dims)
+    padding = _pool_tuple(padding, "padding", name, dims)
+    dilation = _pool_tuple(dilation, "dilation", name, dims)
+    axes = ("T", "H", "W")[-dims:]
+    for what, short, v in (("kernel size", "k", kernel), ("stride", "d", stride), ("dilation", "dilation", dilation)):
+        if any(x <= 0 for x in v):
+            raise RuntimeError(f"{what} should be greater than zero, but got "
+                               + " ".join(f"{short}{a}: {x}" for a, x in zip(axes, v)))
     for k, p, d in zip(kernel, padding, dilation):
         if p < 0 or p > ((k - 1) * d + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
                                f"kernel_size={k} and dilation={d}")
-    batched = input if input.ndim == 4 else input.unsqueeze(0)
-    C, H, W = batched.shape[1:]
-    out = [_pool_out(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip((H, W), kernel, stride, padding, dilation)]
+    batched = input if input.ndim == dims + 2 else input.unsqueeze(0)
+    C, *size = batched.shape[1:]
+    out = [_pool_out(n, k, s, p, d, ceil_mode) for n, k, s, p, d in zip(size, kernel, stride, padding, dilation)]
     if any(o < 1 for o in out):
-        raise RuntimeError(f"Given input size: ({C}x{H}x{W}). Calculated output size: ({C}x{out[0]}x{out[1]}). "
-                           "Output size is too small")
+        raise RuntimeError(f"Given input size: ({'x'.join(map(str, (C, *size)))}). Calculated output size: "
+                           f"({'x'.join(map(str, (C, *out)))}). Output size is too small")
     return batched, conv_ops.geometry(batched.shape, kernel, out, stride, padding, dilation)
+
+
+def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, dims):
+    _, geo = _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, f"max_pool{dims}d", dims)
+    values, indices = apply(conv_ops.MAX_POOL[dims], input, geo=geo)  # (an unbatched input as it is, as in torch)
+    return (values, indices) if return_indices else values
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -228,63 +259,148 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     tensor([[[[ 5.,  7.],
               [13., 15.]]]])
     """
-    batched, geo = _pool_geometry(input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
-    values, indices = apply(conv_ops.MAX_POOL2D, batched, geo=geo)
-    if input.ndim == 3:
-        values, indices = values.squeeze(0), indices.squeeze(0)
-    return (values, indices) if return_indices else values
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """3-d max pooling over (N, C, D, H, W) or (C, D, H, W); indices are flat in d * H * W + h * W + w."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3)
+
+
+def _one(value, name, fn):
+    """A 1-d pooling argument: an int or a sequence of one."""
+    if isinstance(value, int):
+        return value
+    value = tuple(value)
+    if len(value) != 1:
+        raise RuntimeError(f"{fn}() {name} must be an int, list of ints or tuple of ints of size 1 but got size "
+                           f"{len(value)}")
+    return value[0]
+
+
+def _pool1d_args(input, kernel_size, stride, padding, name, what):
+    if input.ndim not in (2, 3):
+        raise RuntimeError(what)
+    k = _one(kernel_size, "kernel_size", name)
+    s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _one(stride, "stride", name)
+    return k, s, _one(padding, "padding", name)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """1-d max pooling over (N, C, L) or (C, L): 2-d pooling of height 1, as torch runs it (SqueezeBackward1)."""
+    k, s, p = _pool1d_args(input, kernel_size, stride, padding, "max_pool1d",
+                           "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for "
+                           f"input, but got:{list(input.shape)}")
+    y = max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, p), (1, _one(dilation, "dilation", "max_pool1d")),
+                   ceil_mode, return_indices)
+    return (y[0].squeeze(-2), y[1].squeeze(-2)) if return_indices else y.squeeze(-2)
+
+
+def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, dims):
+    name = f"avg_pool{dims}d"
+    _, geo = _pool_geometry(input, kernel_size, stride, padding, 1, ceil_mode, name, dims)
+    if not input.is_floating_point():
+        raise NotImplementedError(f'"{name}" not implemented for \'{_type_name(input)}\'')
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    return apply(conv_ops.AVG_POOL[dims], input, geo=geo, count_include_pad=bool(count_include_pad),
+                 divisor_override=divisor_override)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """2-d average pooling: each window's sum over its size (the padding counts when ``count_include_pad``),
     or over ``divisor_override``."""
-    batched, geo = _pool_geometry(input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """3-d average pooling over (N, C, D, H, W) or (C, D, H, W)."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """1-d average pooling over (N, C, L) or (C, L): 2-d pooling of height 1, as torch runs it."""
+    k, s, p = _pool1d_args(input, kernel_size, stride, padding, "avg_pool1d",
+                           f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for argument #1 "
+                           "'self' (while checking arguments for avg_pool1d)")
+    return avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, p), ceil_mode, count_include_pad).squeeze(-2)
+
+
+def _adaptive_size(input, output_size, dims, name):
+    """The checks of adaptive pooling (2-d or 3-d); returns the output size, None entries filled in."""
+    if input.ndim not in (dims + 1, dims + 2):
+        sep = ": " if "max" in name else " "
+        raise RuntimeError(f"{name}(): Expected {dims + 1}D or {dims + 2}D tensor, but got{sep}{list(input.shape)}")
+    size = (output_size,) * dims if isinstance(output_size, int) or output_size is None else tuple(output_size)
+    if len(size) != dims:
+        raise RuntimeError(f"{name}: output_size must be {dims}")
+    size = [input.shape[-dims + k] if s is None else s for k, s in enumerate(size)]
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"{name}: elements of output_size must be greater than or equal to 0 but received "
+                           f"{{{', '.join(map(str, size))}}}")
+    for k, n in enumerate(input.shape[-dims - 1:]):
+        if n == 0 and (k or input.ndim == dims + 1):
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                               f"has sizes {list(input.shape)} with dimension {input.ndim - dims - 1 + k} being empty")
     if not input.is_floating_point():
-        raise NotImplementedError(f'"avg_pool2d" not implemented for \'{_type_name(input)}\'')
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("divisor must be not zero")
-    y = apply(conv_ops.AVG_POOL2D, batched, geo=geo, count_include_pad=bool(count_include_pad),
-              divisor_override=divisor_override)
-    return y.squeeze(0) if input.ndim == 3 else y
+        raise NotImplementedError(f'"{name}" not implemented for \'{_type_name(input)}\'')
+    return size
 
 
-def _adaptive_mean(x, dim, out):
-    """Mean over the adaptive windows along `dim`: window i is [floor(i*n/out), ceil((i+1)*n/out))."""
-    n = x.shape[dim]
-    if n % out == 0:  # equal windows: a reshape and a mean
-        return x.reshape(*x.shape[:dim], out, n // out, *x.shape[dim + 1:]).mean(dim + 1)
-    i = np.arange(out)
-    starts, ends = i * n // out, -(-(i + 1) * n // out)
-    longest = int((ends - starts).max())
-    index = np.minimum(starts[:, None] + np.arange(longest), n - 1)
-    trailing = (1,) * (x.ndim - dim - 1)
-    xp = x._xp
-    picked = x.index_select(dim, Tensor._make(xp.asarray(index.reshape(-1)))).unflatten(dim, (out, longest))
-    # NOTE: where, not a 0/1 weight: 0 * inf would put NaN into the neighbouring windows
-    inside = Tensor._make(xp.asarray((np.arange(longest) < (ends - starts)[:, None]).reshape(out, longest, *trailing)))
-    count = Tensor._make(xp.asarray((ends - starts).reshape(out, *trailing).astype(x._data.dtype)))
-    return where(inside, picked, 0.0).sum(dim + 1) / count
+def _adaptive_avg(input, output_size, dims):
+    name = f"adaptive_avg_pool{dims}d"
+    size = _adaptive_size(input, output_size, dims, name)
+    spatial = input.shape[-dims:]
+    taps = tuple(conv_ops.adaptive_avg_taps(n, o) for n, o in zip(spatial, size))
+    adjoint = tuple(conv_ops.transpose_taps(t, n) for t, n in zip(taps, spatial))
+    return apply(conv_ops.RESAMPLE[name], input, taps=taps, adjoint=adjoint)
 
 
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size (None keeps that input size); windows may overlap."""
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {list(input.shape)}")
-    size = (output_size,) * 2 if isinstance(output_size, int) or output_size is None else tuple(output_size)
-    if len(size) != 2:
-        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
-    size = [input.shape[-2 + k] if s is None else s for k, s in enumerate(size)]
-    if any(s < 0 for s in size):
-        raise RuntimeError(f"adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but "
-                           f"received {{{size[0]}, {size[1]}}}")
-    if any(n == 0 for n in input.shape[-2:]):
-        raise RuntimeError(f"adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions, "
-                           f"but input has sizes {list(input.shape)} with dimension {input.ndim - 2} being empty")
-    if not input.is_floating_point():
-        raise NotImplementedError(f'"adaptive_avg_pool2d" not implemented for \'{_type_name(input)}\'')
-    y = _adaptive_mean(input, input.ndim - 2, size[0])
-    return _adaptive_mean(y, input.ndim - 1, size[1])
+    return _adaptive_avg(input, output_size, 2)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """3-d average pooling to a fixed output size (None keeps that input size)."""
+    return _adaptive_avg(input, output_size, 3)
+
+
+def _adaptive1d_size(input, output_size, name):
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for argument #1 "
+                           f"'self' (while checking arguments for {name})")
+    if not isinstance(output_size, int):
+        if len(output_size) != 1:
+            raise RuntimeError(f"{name}() argument 'output_size' should contain one int (got {len(output_size)})")
+        (output_size,) = output_size
+    return output_size
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """1-d average pooling to a fixed output size: the 2-d one of height 1, as torch runs it."""
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, _adaptive1d_size(input, output_size,
+                                                                         "adaptive_avg_pool1d"))).squeeze(-2)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling to a fixed output size (None keeps that input size); with ``return_indices`` also the flat
+    h * W + w index of each maximum."""
+    size = _adaptive_size(input, output_size, 2, "adaptive_max_pool2d")
+    values, indices = apply(conv_ops.ADAPTIVE_MAX_POOL2D, input, out=tuple(size))
+    return (values, indices) if return_indices else values
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """1-d max pooling to a fixed output size: the 2-d one of height 1, as torch runs it."""
+    size = _adaptive1d_size(input, output_size, "adaptive_max_pool1d")
+    if input.shape[-1] == 0:
+        raise RuntimeError(f"adaptive_max_pool1d(): Expected input to have non-zero size for non-batch dimensions, "
+                           f"but input has sizes {list(input.shape)} with dimension {input.ndim - 1} being empty")
+    values, indices = adaptive_max_pool2d(input.unsqueeze(-2), (1, size), True)
+    return (values.squeeze(-2), indices.squeeze(-2)) if return_indices else values.squeeze(-2)
 
 
 # ---- unfold / fold ------------------------------------------------------------------------------
@@ -348,3 +464,87 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     geo = conv_ops.geometry((N, rows // kk, *output_size), kernel, out, stride, padding, dilation)
     y = apply(conv_ops.COL2IM, batched, geo=geo)
     return y.squeeze(0) if input.ndim == 2 else y
+
+
+# ---- max unpooling, Lp pooling --------------------------------------------------------------------------
+
+def _unpool_output_size(input, kernel, stride, padding, output_size):
+    """torch's _unpool_output_size: (in - 1) * stride + kernel - 2 * padding, or output_size within a stride of it."""
+    n = len(kernel)
+    default = [(input.shape[-n + d] - 1) * stride[d] + kernel[d] - 2 * padding[d] for d in range(n)]
+    if output_size is None:
+        size = default
+    else:
+        size = list(output_size)
+        if len(size) == n + 2:
+            size = size[2:]
+        if len(size) != n:
+            raise ValueError(f"output_size should be a sequence containing {n} or {n + 2} elements, but it has a "
+                             f"length of '{len(size)}'")
+        for d in range(n):
+            lo, hi = default[d] - stride[d], default[d] + stride[d]
+            if not lo < size[d] < hi:
+                raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between {lo} and {hi})')
+    for d, s in enumerate(size):
+        if s < 0:
+            raise ValueError(f"max_unpooling: output_size must contain non-negative spatial dimensions, but got "
+                             f"output_size[{d}]={s}")
+    return size
+
+
+def _max_unpool(input, indices, size, name):
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"Input to max_unpooling2d should be a 3d or 4d Tensor, but got a tensor with "
+                           f"{input.ndim} dimensions.")
+    if indices._data.dtype != np.int64:
+        raise RuntimeError(f"elements in indices should be type int64 but got: {_type_name(indices)}")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) "
+                           f"but got indices tensor with shape: {list(indices.shape)}")
+    if not input.is_floating_point():
+        raise NotImplementedError(f'"{name}" not implemented for \'{_type_name(input)}\'')
+    return apply(conv_ops.MAX_UNPOOL2D, input, indices, size=tuple(size))
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool2d: each value back at the pixel its index names, zeros elsewhere."""
+    kernel = _pool_tuple(kernel_size, "kernel_size", "max_unpool2d")
+    stride = kernel if stride is None else _pool_tuple(stride, "stride", "max_unpool2d")
+    size = _unpool_output_size(input, kernel, stride, _pool_tuple(padding, "padding", "max_unpool2d"), output_size)
+    return _max_unpool(input, indices, size, "max_unpool2d")
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool1d: 2-d unpooling of width 1, as torch runs it."""
+    kernel = (_one(kernel_size, "kernel_size", "max_unpool1d"),)
+    stride = kernel if stride is None else (_one(stride, "stride", "max_unpool1d"),)
+    size = _unpool_output_size(input, kernel, stride, (_one(padding, "padding", "max_unpool1d"),), output_size)
+    return _max_unpool(input.unsqueeze(-1), indices.unsqueeze(-1), size + [1], "max_unpool2d").squeeze(-1)
+
+
+def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, dims):
+    max_pool, avg_pool = (None, (max_pool1d, avg_pool1d), (max_pool2d, avg_pool2d), (max_pool3d, avg_pool3d))[dims]
+    if norm_type == float("inf"):
+        return max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    if norm_type == -float("inf"):
+        return -max_pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+    out = avg_pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    count = _one(kernel_size, "kernel_size", "lp_pool1d") if dims == 1 else \
+        math.prod(_pool_tuple(kernel_size, "kernel_size", f"lp_pool{dims}d", dims))
+    # torch's formula, so the graph and the values at 0 are its own
+    return (out.sign() * out.abs().relu()).mul(count).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Power-average pooling: (sum over each window of x^p)^(1/p)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """2-d power-average pooling: (sum over each window of x^p)^(1/p)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """3-d power-average pooling: (sum over each window of x^p)^(1/p)."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)

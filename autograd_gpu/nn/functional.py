@@ -16,8 +16,13 @@ from ..ops.indexing import INDEX_SELECT
 from ..ops.shape import broadcast_shapes as _broadcast_shapes
 from ..ops.unary import sigmoid as _sigmoid, tanh as _tanh
 from ..tensor import Tensor
-from ._conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, conv_transpose2d, fold,  # noqa: F401
-                    max_pool2d, unfold)
+from ._conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d, adaptive_max_pool1d,  # noqa: F401
+                    adaptive_max_pool2d, avg_pool1d, avg_pool2d, avg_pool3d, conv1d, conv2d, conv3d, conv_transpose1d,
+                    conv_transpose2d, conv_transpose3d, fold, lp_pool1d, lp_pool2d, lp_pool3d, max_pool1d,
+                    max_pool2d, max_pool3d, max_unpool1d, max_unpool2d, unfold)
+from ._attention import scaled_dot_product_attention  # noqa: F401
+from ._sampling import (affine_grid, grid_sample, interpolate, pixel_shuffle, pixel_unshuffle, upsample,  # noqa: F401
+                        upsample_bilinear, upsample_nearest)
 from ..tensor import _legacy_type_name
 
 
