@@ -123,3 +123,22 @@ def test_concurrent_backward_into_a_shared_leaf_loses_no_update(device):
     assert not errors, errors
     g = x.grad.cpu().numpy()
     assert (g == 240).all(), f"{int((g != 240).sum())} elements lost updates (min {g.min()})"
+
+
+# ---- gradients at NaN ---------------------------------------------------------------------------------------
+def _reduce_grad(name, values):
+    def run(m, device):
+        x = m.tensor(values, requires_grad=True, device=device)
+        getattr(x, name)().backward()
+        return x.grad
+    return run
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("name", ["max", "min", "amax", "amin"])
+@pytest.mark.parametrize("values", [[1.0, NAN, 3.0, NAN], [2.0, 5.0, 5.0, 1.0], [NAN]], ids=["nans", "tie", "nan"])
+def test_full_reduction_gradient_at_nan_and_ties(name, values, device):
+    """max()/min() send the gradient to the NaNs (PyTorch's evenly_distribute_backward); amax/amin give NaN."""
+    _same(_reduce_grad(name, values), device)

@@ -194,6 +194,14 @@ def _amax_bwd(ctx, g):
     return _expand_back(g, x.shape, p["dims"], p["keepdim"]) * mask / mask.sum(p["dims"], keepdim=True)
 
 
+def _max_all_bwd(ctx, g):
+    # NOTE: PyTorch's evenly_distribute_backward: a NaN result (max() of a tensor holding NaN) sends the gradient
+    # to the NaNs, shared evenly; amax/amin keep x == out (all NaN there), as PyTorch's do
+    x, out = ctx.saved
+    mask = (x == out) | (x.isnan() & out.isnan())
+    return g * mask / mask.sum()
+
+
 def _amax_fwd(fn):
     def fwd(xp, x, dims, keepdim):
         if x.size == 0 and any(x.shape[d] == 0 for d in dims):
@@ -205,9 +213,9 @@ def _amax_fwd(fn):
 
 AMAX = defop("amax", _amax_fwd("max"), _amax_bwd, save=(0, "out"), group="reduction", dtype="keep")
 AMIN = defop("amin", _amax_fwd("min"), _amax_bwd, save=(0, "out"), group="reduction", dtype="keep")
-MAX_ALL = defop("max_all", _amax_fwd("max"), _amax_bwd, save=(0, "out"), node="MaxBackward1", group="reduction",
+MAX_ALL = defop("max_all", _amax_fwd("max"), _max_all_bwd, save=(0, "out"), node="MaxBackward1", group="reduction",
                 dtype="keep", public=False)
-MIN_ALL = defop("min_all", _amax_fwd("min"), _amax_bwd, save=(0, "out"), node="MinBackward1", group="reduction",
+MIN_ALL = defop("min_all", _amax_fwd("min"), _max_all_bwd, save=(0, "out"), node="MinBackward1", group="reduction",
                 dtype="keep", public=False)
 
 
