@@ -202,7 +202,11 @@ def _read_tensors(header, buf):
             raise _bad(f"tensor '{name}' of dtype {info['dtype']} and shape {shape} needs {nbytes} bytes, but "
                        f"its data_offsets {offsets} span {end - begin}")
         arr = np.frombuffer(buf, dtype=dt.np.newbyteorder("<"), count=math.prod(shape), offset=begin)
-        arrays[name] = arr.astype(dt.np).reshape(shape)  # a native-order copy that owns its memory
+        # NOTE: a view of the file's buffer where it can be one (native byte order, aligned), so loading needs
+        # one file size of memory, not two; the views do not overlap (checked below)
+        if not arr.dtype.isnative or not arr.flags.aligned or not arr.flags.writeable:
+            arr = arr.astype(dt.np)
+        arrays[name] = arr.reshape(shape)
         ends.append((begin, end))
     ends.sort()
     pos = 0
@@ -220,6 +224,8 @@ class _Reader:
         self.arrays = arrays
         self.map_location = map_location
         self.objects = {}   # object number -> Tensor
+        self.object_names = {}  # object number -> the name of its tensor in the file
+        self.used = set()   # the names of the file's tensors the structure refers to
         self.on_device = {}  # (name, device) -> array there, so shared views stay shared
 
     def decode(self, node):
@@ -252,11 +258,14 @@ class _Reader:
 
     def tensor(self, node):
         number = node.get("object")
-        if number is not None and number in self.objects:
-            return self.objects[number]
         name = node["tensor"]
+        if number is not None and number in self.objects:
+            if self.object_names[number] != name:
+                raise _bad(f"object {number} is both tensor '{self.object_names[number]}' and tensor '{name}'")
+            return self.objects[number]
         if name not in self.arrays:
             raise _bad(f"the structure refers to a tensor '{name}' that the file does not hold")
+        self.used.add(name)
         t = self.place(name, node.get("device", "cpu"))
         parameter = _parameter_class()
         if node.get("parameter") and parameter is not None:
@@ -265,6 +274,7 @@ class _Reader:
             t.requires_grad_(True)
         if number is not None:
             self.objects[number] = t
+            self.object_names[number] = name
         return t
 
     def place(self, name, saved_on):
@@ -309,10 +319,7 @@ def load(f, map_location=None, *, weights_only=True, mmap=None):
     >>> ckpt = torch.load("ckpt.safetensors", map_location="cpu")
     """
     with _open(f, "rb") as src:
-        data = src.read()
-    if not isinstance(data, (bytes, bytearray)):
-        raise TypeError(f"the file object returned {type(data).__name__} from read(), expected bytes "
-                        "(open the file in binary mode)")
+        data = _read_all(src)
     header, buf = _read_header(data)
     meta = header.get("__metadata__", {})
     if not isinstance(meta, dict):
@@ -326,5 +333,38 @@ def load(f, map_location=None, *, weights_only=True, mmap=None):
         structure = doc["structure"]
     except (TypeError, ValueError, KeyError) as e:
         raise _bad(f"the autograd_gpu structure in __metadata__ is not valid ({e})") from None
-    return reader.decode(structure)
+    out = reader.decode(structure)
+    unused = sorted(set(arrays) - reader.used)
+    if unused:  # (a damaged reference: another tensor's data would have been loaded in its place)
+        raise _bad(f"the structure refers to no saved tensor '{unused[0]}' (of {len(unused)} unreferenced)")
+    return out
+
+
+def _read_all(src):
+    """The whole file in one writable buffer (the tensors become views of it): read into a bytearray of the
+    file's size where the size is known, else in chunks."""
+    try:
+        size = os.fstat(src.fileno()).st_size - src.tell()
+    except (AttributeError, OSError, ValueError):  # (io.BytesIO and other file-likes have no descriptor)
+        size = None
+    if size is not None and hasattr(src, "readinto"):
+        data = bytearray(size)
+        n = src.readinto(data)
+        if n == size:
+            return data
+        del data[n:]
+        return data + _read_all_chunks(src)
+    return _read_all_chunks(src)
+
+
+def _read_all_chunks(src):
+    data = bytearray()
+    while True:
+        chunk = src.read(1 << 24)
+        if not isinstance(chunk, (bytes, bytearray)):
+            raise TypeError(f"the file object returned {type(chunk).__name__} from read(), expected bytes "
+                            "(open the file in binary mode)")
+        if not chunk:
+            return data
+        data += chunk
 

@@ -318,3 +318,94 @@ def test_optimizer_state_dict_round_trip_resumes_training_exactly(make_opt, devi
     train_steps(resumed, resumed_opt, x, 2)
     for a, b in zip(net.parameters(), resumed.parameters()):
         np.testing.assert_array_equal(a.detach().cpu().numpy(), b.detach().cpu().numpy())
+
+
+# ---- damaged references, memory, exchanging checkpoints with PyTorch (issue 12) ----------------------------------
+def _bn_file():
+    bn = ag.nn.BatchNorm1d(3)
+    with ag.no_grad():
+        bn.running_mean.fill_(1.0)
+        bn.running_var.fill_(7.0)
+    buf = io.BytesIO()
+    ag.save(bn.state_dict(), buf)
+    return buf.getvalue()
+
+
+def _edit_structure(data, edit):
+    """The file `data` with its autograd_gpu structure (JSON in __metadata__) passed through `edit`."""
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    doc = json.loads(header["__metadata__"]["autograd_gpu"])
+    edit(doc["structure"])
+    header["__metadata__"]["autograd_gpu"] = json.dumps(doc)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data[8 + n:]
+
+
+def _entries(structure):
+    """name -> tensor entry of a saved state dict's structure ({"odict": [[name, entry], ...]})."""
+    (items,) = structure.values()
+    return {k: v for k, v in items if isinstance(v, dict) and "tensor" in v}
+
+
+def test_a_damaged_object_number_is_refused_not_loaded_into_another_buffer():
+    """A one-digit change in running_var's object number made load() return running_mean in its place."""
+    data = _bn_file()
+
+    def point_var_at_mean(structure):
+        e = _entries(structure)
+        e["running_var"]["object"] = e["running_mean"]["object"]
+
+    with pytest.raises(RuntimeError, match="object .* is both tensor"):
+        ag.load(io.BytesIO(_edit_structure(data, point_var_at_mean)))
+
+
+def test_a_damaged_tensor_name_is_refused_when_a_saved_tensor_is_left_unreferenced():
+    data = _bn_file()
+
+    def point_var_at_mean(structure):
+        e = _entries(structure)
+        e["running_var"]["tensor"] = e["running_mean"]["tensor"]
+        e["running_var"]["object"] = 99
+
+    with pytest.raises(RuntimeError, match="refers to no saved tensor"):
+        ag.load(io.BytesIO(_edit_structure(data, point_var_at_mean)))
+    sd = ag.load(io.BytesIO(data))  # the undamaged file loads, each buffer its own
+    assert sd["running_mean"].tolist() == [1.0] * 3 and sd["running_var"].tolist() == [7.0] * 3
+
+
+def test_load_needs_about_one_file_size_of_memory(tmp_path):
+    import tracemalloc
+    path = tmp_path / "big.safetensors"
+    ag.save({"w": ag.zeros(4, 1024, 1024), "b": ag.zeros(1024, dtype=ag.float64)}, path)
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        sd = ag.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sd["w"].shape == (4, 1024, 1024)
+    assert peak < 1.1 * size, f"load peaked at {peak / size:.2f}x the file size"
+    sd["w"].add_(1.0)  # the loaded tensors are writable, and each is its own memory
+    assert sd["w"].sum().item() == 4 * 1024 * 1024 and sd["b"].sum().item() == 0
+
+
+def test_checkpoints_exchange_with_pytorch_both_ways(device):
+    """A PyTorch state_dict loads into our module (through DLPack, no copy), ours into PyTorch's, and the two
+    modules then compute the same outputs."""
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    tm(torch.randn(8, 3))  # (running statistics that are not the initial ones)
+    tm.eval()
+    ours = ag.nn.Sequential(ag.nn.Linear(3, 4), ag.nn.BatchNorm1d(4)).to(device)
+    assert str(ours.load_state_dict(tm.state_dict())) == "<All keys matched successfully>"
+    ours.eval()
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    want = tm(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(ours(ag.tensor(x, device=device)).detach().cpu().numpy(), want, rtol=1e-5, atol=1e-6)
+    back = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    back.load_state_dict({k: torch.from_numpy(v.detach().cpu().numpy()) for k, v in ours.state_dict().items()})
+    back.eval()
+    np.testing.assert_allclose(back(torch.from_numpy(x)).detach().numpy(), want, rtol=1e-6)

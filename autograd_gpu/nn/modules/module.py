@@ -11,7 +11,7 @@ from ..parameter import Parameter
 from ...ops.core import apply
 from ...ops.nn_ops import BACKWARD_HOOK
 from ...tensor import _legacy_type_name
-from ...creation import _parse_to
+from ...creation import _parse_to, from_dlpack
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -511,6 +511,8 @@ class Module:
                     missing_keys.append(key)
                 continue
             src = state_dict[key]
+            if not isinstance(src, Tensor) and hasattr(src, "__dlpack__"):
+                src = from_dlpack(src)  # a PyTorch (or CuPy, JAX...) tensor: read in place, without a copy
             if not isinstance(src, Tensor):
                 error_msgs.append(f'While copying the parameter named "{key}", expected torch.Tensor or '
                                   f"Tensor-like object from checkpoint but received {type(src)}")
