@@ -74,8 +74,8 @@ def to_dtype(d):
     if d is None or isinstance(d, dtype):
         return d
     import builtins
-    if d is builtins.float:
-        return _default_float
+    if d is builtins.float:  # (float means double, as in PyTorch, whatever the default dtype)
+        return float64
     if d is builtins.int:
         return int64
     if d is builtins.bool:

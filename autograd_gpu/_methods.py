@@ -1,5 +1,7 @@
 """Tensor methods and operators: the public functions the op rows export as methods (ops.EXPORTS) with the tensor
 first, their in-place `*_` variants, and the operators."""
+import numpy as np
+
 from .ops import EXPORTS
 from .ops import arithmetic, indexing, shape
 from .ops.core import apply
@@ -114,7 +116,9 @@ def fill_(self, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
                                "dimensions.")
         return inplace(self, lambda old: apply(FILL_TENSOR, old, value))
-    return inplace(self, lambda old: apply(FILL, old, value=value))
+    if isinstance(value, (complex, np.complexfloating)):
+        raise TypeError(f"autograd_gpu has no complex dtypes: cannot fill a tensor with {value!r}")
+    return inplace(self, lambda old: apply(FILL, old, value=value.item() if isinstance(value, np.generic) else value))
 
 
 def zero_(self):

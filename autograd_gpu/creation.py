@@ -1,5 +1,6 @@
 """Tensor creation (tensor, zeros, arange, rand, ...), device/dtype moves and DLPack interop."""
 import builtins
+import functools
 import math
 import warnings
 
@@ -43,6 +44,9 @@ def _infer_dtype(arr, source):
         raise TypeError(f"Could not infer dtype of {type(source).__name__}")
     if isinstance(source, np.ndarray) or (hasattr(source, "dtype") and not isinstance(source, (list, tuple))):
         return _dtype.from_numpy_dtype(arr.dtype)
+    if isinstance(source, (list, tuple)) and builtins.any(isinstance(v, np.generic) for v in _flat(source)):
+        # numpy scalars among Python numbers: PyTorch promotes the elements' types (np.float64 -> float64)
+        return functools.reduce(_dtype.promote_types, (_scalar_dtype(v) for v in _flat(source)))
     k = arr.dtype.kind
     if k == "f":
         return _dtype.get_default_dtype()
@@ -51,6 +55,35 @@ def _infer_dtype(arr, source):
     if k == "b":
         return _dtype.bool
     return _dtype.from_numpy_dtype(arr.dtype)
+
+
+def _scalar_dtype(v):
+    if isinstance(v, np.generic):
+        return _dtype.from_numpy_dtype(v.dtype)
+    if isinstance(v, bool):
+        return _dtype.bool
+    return _dtype.int64 if isinstance(v, int) else _dtype.get_default_dtype()
+
+
+def _has_long_overflow(data):
+    """Whether Python ints in `data` (a number or nested lists) lie outside int64, which PyTorch refuses."""
+    if type(data) is int:
+        return not -(1 << 63) <= data < (1 << 63)
+    return isinstance(data, (list, tuple)) and builtins.any(
+        type(v) is int and not -(1 << 63) <= v < (1 << 63) for v in _flat(data))
+
+
+def _check_python_numbers(arr, data, dt):
+    """PyTorch's check on Python numbers given to tensor() with an integer dtype: a number the dtype cannot
+    hold is refused (numpy would wrap it silently)."""
+    if isinstance(data, np.ndarray) or hasattr(data, "__cuda_array_interface__") or isinstance(data, Tensor):
+        return
+    if dt.is_floating_point or dt is _dtype.bool or arr.size == 0 or arr.dtype.kind not in "iuf":
+        return
+    info = np.iinfo(dt.np)
+    lo = -(1 << (8 * info.dtype.itemsize - 1)) if info.min == 0 else info.min  # (uint8 takes -1 as 255)
+    if not (np.isfinite(arr).all() and lo <= arr.min() and arr.max() <= info.max):
+        raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
 
 
 def _to_array(data):
@@ -92,7 +125,11 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         if device is None:
             device = data.device
     arr = _to_array(data)
+    if type(arr) is np.ndarray and arr.dtype.kind in "ufO" and _has_long_overflow(data):
+        raise ValueError("Overflow when unpacking long long")  # (numpy made it uint64, float64 or object)
     dt = _dtype.to_dtype(dtype) or _infer_dtype(arr, data)
+    if type(arr) is np.ndarray and arr.dtype.kind in "iuf":
+        _check_python_numbers(arr, data, dt)
     if device is None and not isinstance(arr, np.ndarray):
         dev = _device.device_of_array(arr)
     else:
@@ -160,8 +197,10 @@ def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    if isinstance(fill_value, Tensor):
+    if isinstance(fill_value, (Tensor, np.generic)):
         fill_value = fill_value.item()
+    if isinstance(fill_value, complex):
+        raise TypeError(f"autograd_gpu has no complex dtypes: cannot fill a tensor with {fill_value!r}")
     default = (_dtype.bool if isinstance(fill_value, bool) else _dtype.int64 if isinstance(fill_value, int)
                else _dtype.get_default_dtype())
     if isinstance(size, int):
@@ -196,7 +235,7 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     if end is None:
         start, end = 0, start
-    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    vals = [v.item() if isinstance(v, (Tensor, np.generic)) else v for v in (start, end, step)]
     start, end, step = vals
     if step == 0:
         raise RuntimeError("step must be nonzero")

@@ -142,3 +142,80 @@ NAN = float("nan")
 def test_full_reduction_gradient_at_nan_and_ties(name, values, device):
     """max()/min() send the gradient to the NaNs (PyTorch's evenly_distribute_backward); amax/amin give NaN."""
     _same(_reduce_grad(name, values), device)
+
+
+# ---- Python and numpy scalars, integers ---------------------------------------------------------------------
+def _t(m, device, values, dtype=None):
+    return m.tensor(values, dtype=dtype, device=device)
+
+
+SCALAR_CASES = {
+    "int64 + np.int64 stays exact": lambda m, d: _t(m, d, [16777217]) + np.int64(0),
+    "float32 * np.int64": lambda m, d: _t(m, d, [1.5]) * np.int64(2),
+    "np.int64 + int64": lambda m, d: np.int64(3) + _t(m, d, [2]),
+    "int ** np.float32": lambda m, d: _t(m, d, [1, 2, 3]) ** np.float32(0.5),
+    "int + np.float64": lambda m, d: _t(m, d, [1, 2, 3]) + np.float64(0.5),
+    "np.float32 ** int tensor": lambda m, d: np.float32(2.0) ** _t(m, d, [1, 2]),
+    "arange(np.int64)": lambda m, d: m.arange(np.int64(5), device=d),
+    "full np.int64": lambda m, d: m.full((2,), np.int64(2), device=d),
+    "full np.float32": lambda m, d: m.full((2,), np.float32(2), device=d),
+    "dtype=float is float64": lambda m, d: m.zeros(2, dtype=float, device=d),
+    "dtype=int is int64": lambda m, d: m.zeros(2, dtype=int, device=d),
+    "dtype=bool": lambda m, d: m.ones(2, dtype=bool, device=d),
+    "tensor(2**63)": lambda m, d: m.tensor(2 ** 63, device=d),
+    "tensor(-2**63 - 1)": lambda m, d: m.tensor(-2 ** 63 - 1, device=d),
+    "tensor([1, 2**63])": lambda m, d: m.tensor([1, 2 ** 63], device=d),
+    "tensor(300, uint8)": lambda m, d: _t(m, d, 300, m.uint8),
+    "tensor(-1, uint8) wraps": lambda m, d: _t(m, d, -1, m.uint8),
+    "tensor(nan, int64)": lambda m, d: _t(m, d, float("nan"), m.int64),
+    "tensor(inf, int64)": lambda m, d: _t(m, d, float("inf"), m.int64),
+    "tensor(1e20, int32)": lambda m, d: _t(m, d, 1e20, m.int32),
+    "tensor([1.5], int64)": lambda m, d: _t(m, d, [1.5], m.int64),
+    "tensor(np.array(300), uint8)": lambda m, d: _t(m, d, np.array(300), m.uint8),
+    "uint8 + 300 wraps": lambda m, d: _t(m, d, [1], m.uint8) + 300,
+    "uint8 - 300 wraps": lambda m, d: _t(m, d, [1], m.uint8) - 300,
+    "int8 * 1000 wraps": lambda m, d: _t(m, d, [3], m.int8) * 1000,
+    "int8 + -200 wraps": lambda m, d: _t(m, d, [1], m.int8) + (-200),
+    "int32 + 2**40 wraps": lambda m, d: _t(m, d, [1], m.int32) + 2 ** 40,
+    "bool ** 2 is int64": lambda m, d: _t(m, d, [True, False]) ** 2,
+    "uint8 ** 2": lambda m, d: _t(m, d, [2], m.uint8) ** 2,
+    "int ** -1": lambda m, d: _t(m, d, [2]) ** -1,
+    "tensor of np.float64s": lambda m, d: m.tensor([np.float64(1.5)] * 2, device=d),
+    "tensor of np.float32s": lambda m, d: m.tensor([np.float32(1.5)] * 2, device=d),
+    "tensor of np.int32s": lambda m, d: m.tensor([np.int32(1)] * 2, device=d),
+    "tensor of np.int32 and int": lambda m, d: m.tensor([np.int32(1), 2], device=d),
+    "tensor of np.float16 and float": lambda m, d: m.tensor([np.float16(1), 1.5], device=d),
+    "tensor(np.float64)": lambda m, d: m.tensor(np.float64(1.5), device=d),
+}
+CPU_ONLY_SCALAR_CASES = {  # (PyTorch's CUDA kernels do not check a divisor: that would need the host)
+    "int // 0": lambda m, d: _t(m, d, [3]) // 0,
+    "int % 0": lambda m, d: _t(m, d, [3]) % 0,
+    "int fmod 0": lambda m, d: m.fmod(_t(m, d, [3]), 0),
+    "5 // int tensor 0": lambda m, d: 5 // _t(m, d, [0]),
+    "remainder(5, int tensor 0)": lambda m, d: m.remainder(5, _t(m, d, [0])),
+    "div floor by 0": lambda m, d: m.div(_t(m, d, [3]), 0, rounding_mode="floor"),
+    "div trunc by tensor 0": lambda m, d: m.div(_t(m, d, [3]), _t(m, d, [0]), rounding_mode="trunc"),
+    "float // 0 is inf": lambda m, d: _t(m, d, [5.0]) // 0,
+}
+
+
+@pytest.mark.parametrize("name", SCALAR_CASES)
+def test_scalar_and_integer_rules(name, device):
+    _same(SCALAR_CASES[name], device)
+
+
+@pytest.mark.parametrize("name", CPU_ONLY_SCALAR_CASES)
+def test_integer_division_by_zero_raises_on_the_cpu(name):
+    _same(CPU_ONLY_SCALAR_CASES[name], "cpu")
+
+
+@pytest.mark.parametrize("fn", [lambda m: m.ones(3) * (1 + 2j), lambda m: m.full((2,), 1 + 2j),
+                                lambda m: m.ones(2).add_(1j), lambda m: m.ones(2).fill_(1j),
+                                lambda m: m.ones(2) + np.complex64(1j)],
+                         ids=["mul", "full", "add_", "fill_", "np.complex64"])
+def test_complex_numbers_are_refused_not_truncated(fn):
+    """We have no complex dtype: a complex number is refused with a TypeError naming it, never computed with its
+    real part only. (PyTorch computes `mul` and `full` in complex64, refuses `add_`, and keeps the real part of
+    a numpy complex scalar: that quirk we do not copy.)"""
+    with pytest.raises(TypeError, match="no complex dtypes"):
+        fn(ag)

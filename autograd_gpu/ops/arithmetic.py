@@ -1,6 +1,8 @@
 """Arithmetic and binary elementwise ops, comparisons and logical ops."""
 import math
 
+import numpy as np
+
 from ..autograd import grad_mode
 from ..tensor import _C_TYPE_NAMES, SCALAR_TYPE_NAMES, Tensor, _legacy_type_name
 from .core import apply, defop, export
@@ -52,7 +54,22 @@ def _div_bwd(ctx, g):
 
 DIV = defop("div", lambda xp, a, b: a / b, _div_bwd, save=((0, 1), 1), group="arithmetic", kernel="div_bwd",
             dtype="float")
-FLOOR_DIVIDE = defop("floor_divide", lambda xp, a, b: xp.floor_divide(a, b), group="arithmetic")
+def _kind(x):
+    return x.dtype.kind if hasattr(x, "dtype") else np.dtype(type(x)).kind
+
+
+def _integer_division(fn):
+    """A forward that divides: on integers, a zero divisor raises as PyTorch's CPU kernels do (numpy gives 0
+    with a warning). NOTE: on the GPU PyTorch does not check (it would need the host to read the divisor)."""
+    def forward(xp, a, b):
+        if xp is np and _kind(a) in "iub" and _kind(b) in "iub" and not np.all(b):
+            raise RuntimeError("ZeroDivisionError")
+        return fn(xp, a, b)
+    return forward
+
+
+FLOOR_DIVIDE = defop("floor_divide", _integer_division(lambda xp, a, b: xp.floor_divide(a, b)),
+                     group="arithmetic")
 
 
 def _rounded_quotient_bwd(mode):
@@ -65,11 +82,13 @@ def _rounded_quotient_bwd(mode):
     return bwd
 
 
-REMAINDER = defop("remainder", lambda xp, a, b: xp.remainder(a, b), lambda ctx, g: (g, None), group="arithmetic")
-REMAINDER_TENSOR = defop("remainder_tensor", lambda xp, a, b: xp.remainder(a, b), _rounded_quotient_bwd("floor"),
+_REMAINDER_FWD = _integer_division(lambda xp, a, b: xp.remainder(a, b))
+_FMOD_FWD = _integer_division(lambda xp, a, b: xp.fmod(a, b))
+REMAINDER = defop("remainder", _REMAINDER_FWD, lambda ctx, g: (g, None), group="arithmetic")
+REMAINDER_TENSOR = defop("remainder_tensor", _REMAINDER_FWD, _rounded_quotient_bwd("floor"),
                          save=(0, 1), node="RemainderBackward1", group="arithmetic", public=False)
-FMOD = defop("fmod", lambda xp, a, b: xp.fmod(a, b), lambda ctx, g: (g, None), group="arithmetic")
-FMOD_TENSOR = defop("fmod_tensor", lambda xp, a, b: xp.fmod(a, b), _rounded_quotient_bwd("trunc"), save=(0, 1),
+FMOD = defop("fmod", _FMOD_FWD, lambda ctx, g: (g, None), group="arithmetic")
+FMOD_TENSOR = defop("fmod_tensor", _FMOD_FWD, _rounded_quotient_bwd("trunc"), save=(0, 1),
                     node="FmodBackward1", group="arithmetic", public=False)
 
 
@@ -118,9 +137,11 @@ def _zero_grads(ctx, g):
 
 # a rounded quotient is piecewise constant: PyTorch records DivBackward2 with zero gradients
 FLOOR_DIV_MODES = {
-    "floor": defop("div_floor", lambda xp, a, b: xp.floor_divide(a, b), _zero_grads, node="DivBackward2",
+    "floor": defop("div_floor", _integer_division(lambda xp, a, b: xp.floor_divide(a, b)), _zero_grads,
+                   node="DivBackward2",
                    group="arithmetic", public=False),
-    "trunc": defop("div_trunc", lambda xp, a, b: _trunc_div(xp, a, b), _zero_grads, node="DivBackward2",
+    "trunc": defop("div_trunc", _integer_division(lambda xp, a, b: _trunc_div(xp, a, b)), _zero_grads,
+                   node="DivBackward2",
                    group="arithmetic", public=False),
 }
 
@@ -188,19 +209,24 @@ def pow(input, exponent):
     if not _is_t(exponent):
         if not _is_t(input):
             raise TypeError("pow() needs at least one tensor argument")
-        if input._data.dtype.kind in "iub" and isinstance(exponent, int) and exponent < 0:
+        if isinstance(exponent, np.generic):  # (a numpy scalar is the Python number it holds, as in PyTorch)
+            exponent = exponent.item()
+        kind = input._data.dtype.kind
+        if kind in "iub" and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if isinstance(exponent, float) and input._data.dtype.kind in "iub":
+        if isinstance(exponent, float) and kind in "iub":
             input = input.float()
+        elif kind == "b" and type(exponent) is int:  # (bool ** 2 is int64)
+            input = input.long()
         return apply(POW_SCALAR, input, exponent=exponent)
     if not _is_t(input):
+        if isinstance(input, np.generic):
+            input = input.item()
         dt = exponent._data.dtype
         if dt.kind in "iub" and isinstance(input, float):
             exponent = exponent.float()
         return apply(RPOW, exponent, base=input)
     return apply(POW, input, exponent)
-
-
 
 
 @export

@@ -363,6 +363,9 @@ def _apply(op, inputs, params):
                     needs.append(False)
         else:
             tx = type(x)
+            if tx is not float and tx is not int and (isinstance(x, (np.generic, complex))):
+                inputs = _python_scalars(inputs)
+                return _apply(op, inputs, params)
             if tx is float:
                 float_scalar = True
             elif tx is not int:
@@ -382,6 +385,7 @@ def _apply(op, inputs, params):
             # a Python number keeps a floating tensor's dtype (and an int tensor's, for ints)
             if same and kind in "iu" and not float_scalar:
                 dt = _dtype._FROM_NP[fdt]
+                arrays = [_wrap_int(a, fdt) if type(a) is int else a for a in arrays]
             else:
                 dt = _dtype.result_type(inputs)
                 same = False
@@ -425,6 +429,29 @@ def _apply(op, inputs, params):
     if requires_grad:
         _record(op, inputs, results, params, tuple(edges), meta, tuple(needs))
     return result
+
+
+def _python_scalars(inputs):
+    """inputs with numpy scalars as the Python numbers PyTorch takes them for (np.int64(2) is an int, not an
+    int64 tensor; np.float32(0.5) a float); a complex number is refused: there is no complex dtype."""
+    out = []
+    for x in inputs:
+        if isinstance(x, complex) or isinstance(x, np.complexfloating):
+            raise TypeError(f"autograd_gpu has no complex dtypes: cannot compute with the complex number {x!r} "
+                            "(use real tensors, e.g. the real and imaginary parts separately)")
+        out.append(x.item() if isinstance(x, np.generic) else x)
+    return tuple(out)
+
+
+def _wrap_int(v, npdt):
+    """A Python int as an integer tensor of dtype npdt sees it: wrapped modulo 2**bits, as PyTorch casts it
+    (uint8 + 300 adds 44); numpy would raise OverflowError."""
+    info = np.iinfo(npdt)
+    if info.min <= v <= info.max:
+        return v
+    span = 1 << (8 * npdt.itemsize)
+    v %= span
+    return v - span if v > info.max else v
 
 
 def _raise_broadcast_error(e, arrays):
