@@ -446,12 +446,15 @@ def _python_scalars(inputs):
 def _wrap_int(v, npdt):
     """A Python int as an integer tensor of dtype npdt sees it: wrapped modulo 2**bits, as PyTorch casts it
     (uint8 + 300 adds 44); numpy would raise OverflowError."""
-    info = np.iinfo(npdt)
-    if info.min <= v <= info.max:
+    lo, hi = _INT_RANGE.get(npdt) or _INT_RANGE.setdefault(npdt, (int(np.iinfo(npdt).min), int(np.iinfo(npdt).max)))
+    if lo <= v <= hi:
         return v
     span = 1 << (8 * npdt.itemsize)
     v %= span
-    return v - span if v > info.max else v
+    return v - span if v > hi else v
+
+
+_INT_RANGE = {}  # integer numpy dtype -> (min, max)
 
 
 def _raise_broadcast_error(e, arrays):
