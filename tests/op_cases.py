@@ -486,6 +486,37 @@ CASES = [
     # ---- issue 11: sampling and cumulative ----
     # ---- (end sampling and cumulative) ----
     # ---- issue 11: nn.functional activations and losses ----
+    C("hardtanh", lambda m, x: m.nn.functional.hardtanh(x), rand(*M) * 2, name="default"),
+    C("hardtanh", lambda m, x: m.nn.functional.hardtanh(x, -0.5, 1.5), rand(*M2) * 2, name="bounds"),
+    C("hardtanh", lambda m, x: m.nn.functional.relu6(x), rand(*M) * 8, name="relu6"),
+    C("hardtanh", lambda m, x: m.nn.functional.hardtanh(x * 1, inplace=True), rand(*M) * 2, name="inplace"),
+    C("hardtanh", lambda m, x: m.nn.functional.hardtanh(x), rand(*S) * 2, name="scalar"),
+    C("hardtanh", lambda m, x: m.nn.functional.hardtanh(x), rand(*EMPTY), name="empty"),
+    C("threshold", lambda m, x: m.nn.functional.threshold(x, 0.25, -3.0), rand(*M), name="default"),
+    C("threshold", lambda m, x: m.nn.functional.threshold(x * 1, 0.0, 2.0, inplace=True), away(*M2), name="inplace",
+      node_differs="in place PyTorch records ThresholdBackward1 (a backward from the result); ours ThresholdBackward0"),
+    C("elu", lambda m, x: m.nn.functional.elu(x), rand(*M) * 3, name="default"),
+    C("elu", lambda m, x: m.nn.functional.elu(x, 0.5), rand(*M2) * 3, name="alpha"),
+    C("elu", lambda m, x: m.nn.functional.selu(x), rand(*M) * 3, name="selu"),
+    C("elu", lambda m, x: m.nn.functional.elu(x), rand(*S), name="scalar"),
+    C("elu", lambda m, x: m.nn.functional.elu(x), rand(*EMPTY), name="empty"),
+    C("elu", lambda m, x: m.nn.functional.selu(x * 1, inplace=True), rand(*M) * 3, name="selu-inplace",
+      node_differs="in place PyTorch records EluBackward1 (a backward from the result); ours EluBackward0"),
+    C("celu", lambda m, x: m.nn.functional.celu(x), rand(*M) * 3, name="default"),
+    C("celu", lambda m, x: m.nn.functional.celu(x, 2.5), rand(*M2) * 3, name="alpha"),
+    C("softshrink", lambda m, x: m.nn.functional.softshrink(x), rand(*M) * 2, name="default"),
+    C("softshrink", lambda m, x: m.nn.functional.softshrink(x, 0.0), away(*M2), name="zero"),
+    C("softshrink", lambda m, x: m.nn.functional.softshrink(x), rand(*S) * 2, name="scalar"),
+    C("hardshrink", lambda m, x: m.nn.functional.hardshrink(x), rand(*M) * 2, name="default"),
+    C("hardshrink", lambda m, x: m.nn.functional.hardshrink(x, 1.2), rand(*M2) * 2, name="lambd"),
+    C("hardsigmoid", lambda m, x: m.nn.functional.hardsigmoid(x), rand(*M) * 5, name="default"),
+    C("hardsigmoid", lambda m, x: m.nn.functional.hardsigmoid(x * 1, inplace=True), rand(*M2) * 5, name="inplace"),
+    C("hardsigmoid", lambda m, x: m.nn.functional.hardsigmoid(x), rand(*EMPTY), name="empty"),
+    C("hardswish", lambda m, x: m.nn.functional.hardswish(x), rand(*M) * 5, name="default"),
+    C("hardswish", lambda m, x: m.nn.functional.hardswish(x * 1, inplace=True), rand(*M2) * 5, name="inplace"),
+    C("hardswish", lambda m, x: m.nn.functional.hardswish(x), rand(*S) * 5, name="scalar"),
+    C("div", lambda m, x: m.nn.functional.softsign(x), rand(*M) * 3, name="softsign"),
+    C("sub", lambda m, x: m.nn.functional.tanhshrink(x), rand(*M) * 3, name="tanhshrink"),
     # ---- (end nn.functional activations and losses) ----
     # ---- issue 11: nn.functional sampling, pooling and convolution ----
     # ---- (end nn.functional sampling, pooling and convolution) ----

@@ -236,9 +236,21 @@ def _maxulp(spec):
     return 4 if re.search(r"\bag_(exp|log|pow)\(", body.group(0)) else 0
 
 
+_ACTIVATION_SCALARS = {
+    "hardtanh_bwd": [dict(min_val=-0.5, max_val=0.75), dict(min_val=0.0, max_val=6.0)],
+    "threshold_bwd": [dict(threshold=0.25), dict(threshold=-1.0)],
+    "softshrink_bwd": [dict(lambd=0.5), dict(lambd=0.0)],
+    "hardshrink_bwd": [dict(lambd=0.5), dict(lambd=1.5)],
+    "elu_bwd": [dict(alpha=1.0, scale=1.0, input_scale=1.0), dict(alpha=2.5, scale=1.0, input_scale=0.4),
+                dict(alpha=1.6732632423543772, scale=1.0507009873554805, input_scale=1.0)],
+}
+
+
 def _scalar_cases(spec):
     if spec.name == "clamp_bwd":
         return [dict(lo=-0.5, hi=0.75), dict(lo=-math.inf, hi=0.3), dict(lo=0.0, hi=math.inf)]
+    if spec.name in _ACTIVATION_SCALARS:
+        return _ACTIVATION_SCALARS[spec.name]
     assert not spec.scalars, f"add scalar values for {spec.name} here"
     return [{}]
 

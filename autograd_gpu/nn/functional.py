@@ -8,11 +8,12 @@ import numpy as np
 
 from .. import _device, _random
 from ..autograd import grad_mode
-from ..ops import nn_ops
+from ..ops import activation as _act, nn_ops
 from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from ..ops.arithmetic import addmm as _addmm, where
 from ..ops.core import apply
 from ..ops.indexing import INDEX_SELECT
+from ..ops.inplace import inplace as _inplace
 from ..ops.shape import broadcast_shapes as _broadcast_shapes
 from ..ops.unary import sigmoid as _sigmoid, tanh as _tanh
 from ..tensor import Tensor
@@ -61,12 +62,27 @@ def relu(input, inplace=False):
     return input.relu_() if inplace else input.relu()
 
 
+def _activation(op, input, inplace, name, **params):
+    """The row `op` on input (written into it when `inplace`, as PyTorch's `name_`)."""
+    if not input.is_floating_point():
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_legacy_type_name(input).removesuffix("Tensor")}\'')
+    if inplace:
+        return _inplace(input, lambda x: apply(op, x, **params))
+    return apply(op, input, **params)
+
+
 def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    return input.clamp_(min_val, max_val) if inplace else input.clamp(min_val, max_val)
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _activation(_act.HARDTANH, input, inplace, "hardtanh", min_val=float(min_val), max_val=float(max_val))
+
+
+def threshold(input, threshold, value, inplace=False):
+    return _activation(_act.THRESHOLD, input, inplace, "threshold", threshold=float(threshold), value=float(value))
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -74,15 +90,42 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def elu(input, alpha=1.0, inplace=False):
-    # NOTE: expm1 of the clamped input: the branch where() discards must stay finite, or its zero gradient
-    # times exp(large) would be nan
-    return _maybe_inplace(input, lambda x: where(x > 0, x, x.clamp(max=0).expm1() * alpha), inplace)
+    return _activation(_act.ELU, input, inplace, "elu", alpha=float(alpha), scale=1.0, input_scale=1.0)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    return _activation(_act.CELU, input, inplace, "elu", alpha=float(alpha), scale=1.0, input_scale=1.0 / alpha)
 
 
 def selu(input, inplace=False):
-    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-    return _maybe_inplace(input, lambda x: where(x > 0, x * scale, x.clamp(max=0).expm1() * (alpha * scale)),
-                          inplace)
+    return _activation(_act.ELU, input, inplace, "elu", alpha=1.6732632423543772848170429916717,
+                       scale=1.0507009873554804934193349852946, input_scale=1.0)
+
+
+def _lambd(lambd, input, name):
+    if not input.is_floating_point():
+        raise NotImplementedError(f'"{name}" not implemented for \'{_legacy_type_name(input).removesuffix("Tensor")}\'')
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be in range [0, 3.40282e+38] for input dtype Float, but found {lambd}")
+    return float(lambd)
+
+
+def softshrink(input, lambd=0.5):
+    return apply(_act.SOFTSHRINK, input, lambd=_lambd(lambd, input, "softshrink_check"))
+
+
+def hardshrink(input, lambd=0.5):
+    return apply(_act.HARDSHRINK, input, lambd=_lambd(lambd, input, "hardshrink_cpu"))
+
+
+def softsign(input):
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input):
+    return input - input.tanh()
 
 
 def gelu(input, approximate="none"):
@@ -108,11 +151,11 @@ def logsigmoid(input):
 
 
 def hardsigmoid(input, inplace=False):
-    return _maybe_inplace(input, lambda x: (x / 6 + 0.5).clamp(0.0, 1.0), inplace)
+    return _activation(_act.HARDSIGMOID, input, inplace, "hardsigmoid")
 
 
 def hardswish(input, inplace=False):
-    return _maybe_inplace(input, lambda x: x * (x + 3).clamp(0.0, 6.0) / 6, inplace)
+    return _activation(_act.HARDSWISH, input, inplace, "hardswish")
 
 
 def sigmoid(input):

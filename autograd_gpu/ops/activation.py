@@ -74,3 +74,47 @@ def softmax(input, dim=None, dtype=None):
 @export
 def log_softmax(input, dim=None, dtype=None):
     return _along(LOG_SOFTMAX, "log_softmax", input, dim, dtype)
+
+
+# ---- elementwise activations with a kernel backward (PyTorch's *_backward formulas) ---------------------------
+def _params(ctx):
+    return ctx.params
+
+
+def _activation(name, forward, backward, node=None):
+    """A row of nn.functional's: forward(xp, x, **params); backward a kernel_grad of (g, x) and the params."""
+    return defop(name, forward, backward, save=(0,), node=node, group="activation", dtype="float")
+
+
+# hardtanh_backward: 0 where x <= min_val or x >= max_val (a NaN x passes g through)
+HARDTANH = _activation("hardtanh", lambda xp, x, min_val, max_val: xp.minimum(xp.maximum(x, min_val), max_val),
+                       kernel_grad("hardtanh_bwd",
+                                   lambda xp, g, x, min_val, max_val: xp.where((x <= min_val) | (x >= max_val), 0, g),
+                                   scalars=_params))
+THRESHOLD = _activation("threshold", lambda xp, x, threshold, value: xp.where(x > threshold, x, value),
+                        kernel_grad("threshold_bwd", lambda xp, g, x, threshold: xp.where(x <= threshold, 0, g),
+                                    scalars=lambda ctx: {"threshold": ctx.params["threshold"]}))
+SOFTSHRINK = _activation("softshrink",
+                         lambda xp, x, lambd: xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0)),
+                         kernel_grad("softshrink_bwd", lambda xp, g, x, lambd: xp.where((x >= -lambd) & (x <= lambd), 0, g),
+                                     scalars=_params))
+HARDSHRINK = _activation("hardshrink", lambda xp, x, lambd: xp.where((x >= -lambd) & (x <= lambd), 0, x),
+                         kernel_grad("hardshrink_bwd", lambda xp, g, x, lambd: xp.where((x >= -lambd) & (x <= lambd), 0, g),
+                                     scalars=_params))
+HARDSIGMOID = _activation("hardsigmoid", lambda xp, x: xp.minimum(xp.maximum(x / 6 + 0.5, 0), 1),
+                          kernel_grad("hardsigmoid_bwd", lambda xp, g, x: xp.where((x > -3) & (x < 3), g / 6, 0)))
+HARDSWISH = _activation("hardswish", lambda xp, x: x * xp.minimum(xp.maximum(x + 3, 0), 6) / 6,
+                        kernel_grad("hardswish_bwd",
+                                    lambda xp, g, x: xp.where(x < -3, 0, xp.where(x <= 3, g * (x / 3 + 0.5), g))))
+
+
+def _elu_fwd(xp, x, alpha, scale, input_scale):
+    # NOTE: expm1 of min(x, 0): the branch where() discards must not overflow
+    return xp.where(x <= 0, xp.expm1(xp.minimum(x, 0) * input_scale) * (alpha * scale), x * scale)
+
+
+# elu_backward (is_result=false): x <= 0: g * alpha * scale * input_scale * exp(x * input_scale); else g * scale
+_ELU_BWD = kernel_grad("elu_bwd", lambda xp, g, x, alpha, scale, input_scale: xp.where(
+    x <= 0, g * (alpha * scale * input_scale) * xp.exp(xp.minimum(x, 0) * input_scale), g * scale), scalars=_params)
+ELU = _activation("elu", _elu_fwd, _ELU_BWD)
+CELU = _activation("celu", _elu_fwd, _ELU_BWD)
