@@ -509,6 +509,7 @@ CASES = [
     C("softshrink", lambda m, x: m.nn.functional.softshrink(x), rand(*S) * 2, name="scalar"),
     C("hardshrink", lambda m, x: m.nn.functional.hardshrink(x), rand(*M) * 2, name="default"),
     C("hardshrink", lambda m, x: m.nn.functional.hardshrink(x, 1.2), rand(*M2) * 2, name="lambd"),
+    C("hardshrink", lambda m, x: m.nn.functional.hardshrink(x, -1.0), rand(*M), name="negative-lambd"),
     C("hardsigmoid", lambda m, x: m.nn.functional.hardsigmoid(x), rand(*M) * 5, name="default"),
     C("hardsigmoid", lambda m, x: m.nn.functional.hardsigmoid(x * 1, inplace=True), rand(*M2) * 5, name="inplace"),
     C("hardsigmoid", lambda m, x: m.nn.functional.hardsigmoid(x), rand(*EMPTY), name="empty"),

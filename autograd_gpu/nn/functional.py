@@ -64,8 +64,7 @@ def relu(input, inplace=False):
 
 def _activation(op, input, inplace, name, **params):
     """The row `op` on input (written into it when `inplace`, as PyTorch's `name_`)."""
-    if not input.is_floating_point():
-        raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_legacy_type_name(input).removesuffix("Tensor")}\'')
+    _check_float(input, f"{name}_cpu")
     if inplace:
         return _inplace(input, lambda x: apply(op, x, **params))
     return apply(op, input, **params)
@@ -104,20 +103,21 @@ def selu(input, inplace=False):
                        scale=1.0507009873554804934193349852946, input_scale=1.0)
 
 
-def _lambd(lambd, input, name):
+def _check_float(input, name):
     if not input.is_floating_point():
         raise NotImplementedError(f'"{name}" not implemented for \'{_legacy_type_name(input).removesuffix("Tensor")}\'')
-    if lambd < 0:
-        raise RuntimeError(f"lambda must be in range [0, 3.40282e+38] for input dtype Float, but found {lambd}")
-    return float(lambd)
 
 
 def softshrink(input, lambd=0.5):
-    return apply(_act.SOFTSHRINK, input, lambd=_lambd(lambd, input, "softshrink_check"))
+    _check_float(input, "softshrink_check")
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be in range [0, 3.40282e+38] for input dtype Float, but found {lambd}")
+    return apply(_act.SOFTSHRINK, input, lambd=float(lambd))
 
 
 def hardshrink(input, lambd=0.5):
-    return apply(_act.HARDSHRINK, input, lambd=_lambd(lambd, input, "hardshrink_cpu"))
+    _check_float(input, "hardshrink_cpu")  # (a negative lambd is allowed: every element passes)
+    return apply(_act.HARDSHRINK, input, lambd=float(lambd))
 
 
 def softsign(input):
