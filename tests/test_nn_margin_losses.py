@@ -1,0 +1,104 @@
+"""The margin, embedding and likelihood losses of nn.functional (composites) against torch.nn.functional:
+values and gradients for every reduction and option, gradcheck/gradgradcheck, PyTorch's errors."""
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import autograd_gpu as ag
+
+_rng = np.random.default_rng(11)
+REDUCTIONS = ["none", "mean", "sum"]
+
+
+def _x(*shape):
+    return _rng.standard_normal(shape)
+
+
+def _sign(*shape):
+    return np.where(_rng.random(shape) < 0.5, -1.0, 1.0)
+
+
+# name -> (fn(F, *tensors, reduction), inputs: arrays, ("c", array) for constants)
+CASES = [
+    ("margin_ranking", lambda F, a, b, t, r: F.margin_ranking_loss(a, b, t, margin=0.3, reduction=r),
+     [_x(5), _x(5), ("c", _sign(5))]),
+    ("hinge_embedding", lambda F, a, t, r: F.hinge_embedding_loss(a, t, margin=0.8, reduction=r),
+     [_x(3, 4), ("c", _sign(3, 4))]),
+    ("soft_margin", lambda F, a, t, r: F.soft_margin_loss(a, t, reduction=r), [_x(3, 4) * 3, ("c", _sign(3, 4))]),
+    ("poisson_log", lambda F, a, t, r: F.poisson_nll_loss(a, t, reduction=r), [_x(3, 4), _rng.uniform(0, 3, (3, 4))]),
+    ("poisson_full", lambda F, a, t, r: F.poisson_nll_loss(a, t, log_input=False, full=True, reduction=r),
+     [_rng.uniform(0.5, 2, (3, 4)), ("c", _rng.uniform(0, 3, (3, 4)))]),
+    ("gaussian", lambda F, a, t, v, r: F.gaussian_nll_loss(a, t, v, reduction=r),
+     [_x(3, 4), _x(3, 4), _rng.uniform(0.5, 2, (3, 4))]),
+    ("gaussian_full_hetero", lambda F, a, t, v, r: F.gaussian_nll_loss(a, t, v, full=True, reduction=r),
+     [_x(3, 4), _x(3, 4), _rng.uniform(0.5, 2, (3, 1))]),
+    ("gaussian_unsqueezed", lambda F, a, t, v, r: F.gaussian_nll_loss(a, t, v, reduction=r),
+     [_x(3, 4), _x(3, 4), _rng.uniform(0.5, 2, (3,))]),
+    ("cosine_embedding", lambda F, a, b, t, r: F.cosine_embedding_loss(a, b, t, margin=0.1, reduction=r),
+     [_x(5, 3), _x(5, 3), ("c", _sign(5))]),
+    ("cosine_embedding_1d", lambda F, a, b, t, r: F.cosine_embedding_loss(a, b, t, reduction=r),
+     [_x(3), _x(3), ("c", np.array(-1.0))]),
+    ("triplet", lambda F, a, p, n, r: F.triplet_margin_loss(a, p, n, reduction=r), [_x(4, 3), _x(4, 3), _x(4, 3)]),
+    ("triplet_swap_p1", lambda F, a, p, n, r: F.triplet_margin_loss(a, p, n, margin=2.0, p=1, swap=True, reduction=r),
+     [_x(4, 3), _x(4, 3), _x(4, 3)]),
+    ("pairwise_distance", lambda F, a, b, r: F.pairwise_distance(a, b, keepdim=r == "sum"), [_x(4, 3), _x(4, 3)]),
+]
+
+
+def _make(m, specs, device="cpu"):
+    kw = {"device": device} if m is ag else {}
+    return [m.tensor(s[1], **kw) if isinstance(s, tuple) else m.tensor(s, requires_grad=True, **kw) for s in specs]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_matches_torch(case, reduction, device):
+    _, fn, specs = case
+    a, t = _make(ag, specs, device), _make(torch, specs)
+    ya, yt = fn(ag.nn.functional, *a, reduction), fn(torch.nn.functional, *t, reduction)
+    assert tuple(ya.shape) == tuple(yt.shape)
+    np.testing.assert_allclose(ya.detach().cpu().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    w = _rng.standard_normal(tuple(yt.shape))
+    (ya * ag.tensor(w, device=device)).sum().backward()
+    (yt * torch.tensor(w)).sum().backward()
+    for xa, xt in zip(a, t):
+        if xt.requires_grad:
+            np.testing.assert_allclose(xa.grad.cpu().numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_gradcheck(case):
+    _, fn, specs = case
+    a = _make(ag, specs)
+    leaves = [x for x in a if x.requires_grad]
+
+    def f(*xs):
+        it = iter(xs)
+        return fn(ag.nn.functional, *[next(it) if x.requires_grad else x for x in a], "none")
+    assert ag.autograd.gradcheck(f, leaves)
+    assert ag.autograd.gradgradcheck(f, leaves)
+
+
+ERRORS = [
+    ("margin_ranking dims", lambda m: m.nn.functional.margin_ranking_loss(m.zeros(3), m.zeros(3), m.zeros(1, 3))),
+    ("reduction", lambda m: m.nn.functional.soft_margin_loss(m.zeros(3), m.zeros(3), reduction="bad")),
+    ("gaussian var size", lambda m: m.nn.functional.gaussian_nll_loss(m.zeros(3, 4), m.zeros(3, 4), m.ones(2, 4))),
+    ("gaussian negative var", lambda m: m.nn.functional.gaussian_nll_loss(m.zeros(3), m.zeros(3), -m.ones(3))),
+    ("gaussian reduction", lambda m: m.nn.functional.gaussian_nll_loss(m.zeros(3), m.zeros(3), m.ones(3),
+                                                                        reduction="bad")),
+    ("triplet dims", lambda m: m.nn.functional.triplet_margin_loss(m.zeros(2, 3), m.zeros(2, 3), m.zeros(3))),
+]
+
+
+@pytest.mark.parametrize("fn", [e[1] for e in ERRORS], ids=[e[0] for e in ERRORS])
+def test_error_types(fn):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(Exception) as theirs:
+            fn(torch)
+        with pytest.raises(Exception) as ours:
+            fn(ag)
+    assert type(ours.value) is type(theirs.value), (ours.value, theirs.value)
+    assert str(ours.value)
