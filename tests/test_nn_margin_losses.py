@@ -102,3 +102,24 @@ def test_error_types(fn):
             fn(ag)
     assert type(ours.value) is type(theirs.value), (ours.value, theirs.value)
     assert str(ours.value)
+
+
+MODULES = [
+    (lambda m: m.MarginRankingLoss(margin=0.2, reduction="sum"), [_x(4), _x(4), ("c", _sign(4))]),
+    (lambda m: m.HingeEmbeddingLoss(), [_x(4), ("c", _sign(4))]),
+    (lambda m: m.CosineEmbeddingLoss(margin=0.3), [_x(4, 3), _x(4, 3), ("c", _sign(4))]),
+    (lambda m: m.SoftMarginLoss(reduction="none"), [_x(4), ("c", _sign(4))]),
+    (lambda m: m.PoissonNLLLoss(log_input=False, full=True), [_rng.uniform(0.5, 2, 4), _rng.uniform(0, 3, 4)]),
+    (lambda m: m.GaussianNLLLoss(full=True), [_x(4, 2), _x(4, 2), _rng.uniform(0.5, 2, (4, 2))]),
+    (lambda m: m.TripletMarginLoss(margin=0.5, p=1.0, swap=True), [_x(4, 3), _x(4, 3), _x(4, 3)]),
+]
+
+
+@pytest.mark.parametrize("make, specs", MODULES, ids=[repr(m[0](torch.nn)) + str(i) for i, m in enumerate(MODULES)])
+def test_modules_match_torch(make, specs):
+    ours, theirs = make(ag.nn), make(torch.nn)
+    assert repr(ours) == repr(theirs)
+    assert ours.reduction == theirs.reduction
+    a, t = _make(ag, specs), _make(torch, specs)
+    ya, yt = ours(*a), theirs(*t)
+    np.testing.assert_allclose(ya.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
