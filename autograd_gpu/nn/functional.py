@@ -182,10 +182,18 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return input / input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
 
 
+def _clamp_value(t, eps):
+    """t clamped at eps in value only: the gradient passes as if unclamped (PyTorch clamps in place, no_grad)."""
+    return t + (t.clamp(min=eps) - t).detach()
+
+
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    n1 = x1.norm(2, dim).clamp(min=eps)
-    n2 = x2.norm(2, dim).clamp(min=eps)
-    return (x1 * x2).sum(dim) / (n1 * n2)
+    """sum(x1 / |x1| * x2 / |x2|) along dim: each divided by its norm first, as PyTorch does (stays in [-1, 1])."""
+    shape = _broadcast_shapes(x1.shape, x2.shape)
+    x1, x2 = x1.expand(shape), x2.expand(shape)
+    n1 = _clamp_value(x1.norm(2, dim, keepdim=True), eps)
+    n2 = _clamp_value(x2.norm(2, dim, keepdim=True), eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
 # ---- normalization ------------------------------------------------------------------------------------
@@ -706,7 +714,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     v = var._data
     if type(v) is np.ndarray and (v < 0).any():  # (the CPU path only: on the GPU this check would sync)
         raise ValueError("var has negative entry/entries")
-    var = var + (var.clamp(min=eps) - var).detach()
+    var = _clamp_value(var, eps)
     d = input - target
     loss = 0.5 * (var.log() + d * d / var)
     if full:
@@ -738,3 +746,35 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     if swap:
         d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
     return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(reduction, size_average, reduce)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss.sum(input.ndim - 1) / input.shape[-1], reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """sum over classes i != target of max(0, margin - x[target] + x[i])^p (* weight[target]) / C."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if input.ndim > 2 or (input.ndim == 2 and tuple(target.shape) != (input.shape[0],)) or \
+            (input.ndim < 2 and target.numel() != 1):
+        raise RuntimeError(f"inconsistent target size, expected {input.shape[0] if input.ndim == 2 else 1} but got "
+                           f"{list(target.shape)}")
+    x = input.reshape(-1, input.shape[-1]) if input.ndim else input.reshape(1, 1)
+    t = target.reshape(-1, 1)
+    _device.check_index_range(t._data, 0, x.shape[1], RuntimeError, "target out of range", "multi_margin_loss")
+    z = (margin - x.gather(1, t) + x).clamp(min=0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight[t]
+    with _device.on(x.device):
+        own = Tensor._make(x._xp.arange(x.shape[1]) == t._data)
+    loss = where(own, 0.0, z).sum(1) / x.shape[1]
+    return _reduce(loss, reduction)  # (a 1-d input's unreduced loss has shape (1,), as in PyTorch)
