@@ -518,6 +518,9 @@ CASES = [
     C("hardswish", lambda m, x: m.nn.functional.hardswish(x), rand(*S) * 5, name="scalar"),
     C("div", lambda m, x: m.nn.functional.softsign(x), rand(*M) * 3, name="softsign"),
     C("sub", lambda m, x: m.nn.functional.tanhshrink(x), rand(*M) * 3, name="tanhshrink"),
+    C("glu", lambda m, x: m.nn.functional.glu(x), rand(3, 4) * 3, name="last"),
+    C("glu", lambda m, x: m.nn.functional.glu(x, 0), rand(2, 3, 2) * 3, name="dim0"),
+    C("glu", lambda m, x: m.nn.functional.glu(x, -2), rand(2, 4, 3), name="dim-2"),
     # ---- (end nn.functional activations and losses) ----
     # ---- issue 11: nn.functional sampling, pooling and convolution ----
     # ---- (end nn.functional sampling, pooling and convolution) ----

@@ -11,7 +11,7 @@ MODULES = [
     lambda m: m.CELU(), lambda m: m.CELU(2.0, inplace=True), lambda m: m.SELU(), lambda m: m.ELU(0.5),
     lambda m: m.Hardtanh(-2.0, 3.0), lambda m: m.ReLU6(inplace=True), lambda m: m.Threshold(0.1, 2.0),
     lambda m: m.Threshold(-0.2, 0.5, True), lambda m: m.Softshrink(), lambda m: m.Hardshrink(0.3),
-    lambda m: m.Softsign(), lambda m: m.Tanhshrink(), lambda m: m.Hardsigmoid(), lambda m: m.Hardswish(),
+    lambda m: m.Softsign(), lambda m: m.Tanhshrink(), lambda m: m.GLU(), lambda m: m.GLU(0), lambda m: m.Hardsigmoid(), lambda m: m.Hardswish(),
 ]
 
 
@@ -19,7 +19,7 @@ MODULES = [
 def test_module_matches_torch(make, device):
     ours, theirs = make(nn), make(torch.nn)
     assert repr(ours) == repr(theirs)
-    x = np.random.default_rng(0).uniform(-4, 7, (3, 5))
+    x = np.random.default_rng(0).uniform(-4, 7, (4, 6))
     xa = ag.tensor(x, device=device, requires_grad=True)
     xt = torch.tensor(x, requires_grad=True)
     ya, yt = ours(xa * 1), theirs(xt * 1)  # (a non-leaf: in-place modules write into it)
@@ -50,6 +50,10 @@ ERRORS = [
     ("hardsigmoid of int", lambda m, x: m.nn.functional.hardsigmoid(m.tensor([1, 2]))),
     ("softshrink of int", lambda m, x: m.nn.functional.softshrink(m.tensor([1, 2]))),
     ("hardshrink of int", lambda m, x: m.nn.functional.hardshrink(m.tensor([1, 2]))),
+    ("glu odd dim", lambda m, x: m.nn.functional.glu(x)),
+    ("glu scalar", lambda m, x: m.nn.functional.glu(x.sum())),
+    ("glu bad dim", lambda m, x: m.nn.functional.glu(x, 2)),
+    ("glu of int", lambda m, x: m.nn.functional.glu(m.zeros(2, 4, dtype=m.long))),
     ("hardtanh Module min > max", lambda m, x: m.nn.Hardtanh(1.0, -1.0)),
     ("hardtanh in place on a leaf", lambda m, x: m.nn.functional.hardtanh(x.requires_grad_(), inplace=True)),
 ]

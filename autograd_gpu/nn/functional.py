@@ -13,6 +13,7 @@ from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from ..ops.arithmetic import addmm as _addmm, where
 from ..ops.core import apply
 from ..ops.indexing import INDEX_SELECT
+from ..ops.reduction import _dims
 from ..ops.inplace import inplace as _inplace
 from ..ops.shape import broadcast_shapes as _broadcast_shapes
 from ..ops.unary import sigmoid as _sigmoid, tanh as _tanh
@@ -118,6 +119,17 @@ def softshrink(input, lambd=0.5):
 def hardshrink(input, lambd=0.5):
     _check_float(input, "hardshrink_cpu")  # (a negative lambd is allowed: every element passes)
     return apply(_act.HARDSHRINK, input, lambd=float(lambd))
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b), a and b the two halves of input along dim."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    _check_float(input, "glu_cpu")
+    d = _dims(dim, input.ndim)[0]
+    if input.shape[d] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {input.shape[d]}")
+    return apply(_act.GLU, input, dim=d)
 
 
 def softsign(input):

@@ -4,6 +4,7 @@ import numpy as np
 from .core import apply, defop, export
 from .kernel_grad import kernel_grad
 from .reduction import _dims
+from .shape import cat
 
 
 def _reducers(xp):
@@ -118,3 +119,23 @@ _ELU_BWD = kernel_grad("elu_bwd", lambda xp, g, x, alpha, scale, input_scale: xp
     x <= 0, g * (alpha * scale * input_scale) * xp.exp(xp.minimum(x, 0) * input_scale), g * scale), scalars=_params)
 ELU = _activation("elu", _elu_fwd, _ELU_BWD)
 CELU = _activation("celu", _elu_fwd, _ELU_BWD)
+
+
+# ---- glu: the first half of dim times the sigmoid of the second ---------------------------------------------
+def _glu_fwd(xp, x, dim):
+    a, b = xp.split(x, 2, axis=dim)
+    e = xp.exp(-xp.abs(b))  # (sigmoid without overflow, as unary.sigmoid)
+    return a * xp.where(b >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _glu_bwd(ctx, g):
+    x, = ctx.saved
+    dim = ctx.params["dim"]
+    half = x.shape[dim] // 2
+    a, b = x.narrow(dim, 0, half), x.narrow(dim, half, half)
+    s = b.sigmoid()
+    ga = g * s
+    return cat([ga, ga * a * (1 - s)], dim)
+
+
+GLU = defop("glu", _glu_fwd, _glu_bwd, save=(0,), group="activation", dtype="float")

@@ -111,6 +111,18 @@ class Hardshrink(Softshrink):
         return F.hardshrink(input, self.lambd)
 
 
+class GLU(Module):
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
 class Softsign(Module):
     def forward(self, input):
         return F.softsign(input)
