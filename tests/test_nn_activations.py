@@ -24,7 +24,7 @@ def test_module_matches_torch(make, device):
     xt = torch.tensor(x, requires_grad=True)
     ya, yt = ours(xa * 1), theirs(xt * 1)  # (a non-leaf: in-place modules write into it)
     np.testing.assert_allclose(ya.detach().cpu().numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-12)
-    w = np.random.default_rng(1).standard_normal(x.shape)
+    w = np.random.default_rng(1).standard_normal(tuple(yt.shape))
     (ya * ag.tensor(w, device=device)).sum().backward()
     (yt * torch.tensor(w)).sum().backward()
     # (rtol: PyTorch's hardsigmoid backward multiplies by 1/6 rounded to float, even in float64)
