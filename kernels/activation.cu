@@ -116,3 +116,14 @@ __global__ void elu_bwd(const T* __restrict__ g, const T* __restrict__ x, T alph
         gx[i] = xi <= T(0) ? g[i] * (alpha * scale * input_scale) * ag_exp(xi * input_scale) : g[i] * scale;
     }
 }
+
+// log_sigmoid: g * sigmoid(-x), as g * (x > 0 ? e : 1) / (1 + e) with e = exp(-|x|)
+template <typename T>
+__global__ void log_sigmoid_bwd(const T* __restrict__ g, const T* __restrict__ x,
+                                T* __restrict__ gx, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T xi = x[i];
+        const T e = ag_exp(xi > T(0) ? -xi : xi);
+        gx[i] = g[i] * (xi > T(0) ? e : T(1)) / (T(1) + e);
+    }
+}

@@ -521,6 +521,11 @@ CASES = [
     C("glu", lambda m, x: m.nn.functional.glu(x), rand(3, 4) * 3, name="last"),
     C("glu", lambda m, x: m.nn.functional.glu(x, 0), rand(2, 3, 2) * 3, name="dim0"),
     C("glu", lambda m, x: m.nn.functional.glu(x, -2), rand(2, 4, 3), name="dim-2"),
+    C("log_sigmoid", lambda m, x: m.nn.functional.logsigmoid(x), rand(*M) * 5, name="default"),
+    C("log_sigmoid", lambda m, x: m.nn.functional.logsigmoid(x), rand(*S), name="scalar"),
+    C("log_sigmoid", lambda m, x: m.nn.functional.logsigmoid(x), rand(*EMPTY), name="empty"),
+    C("log_sigmoid", lambda m, x: m.nn.functional.logsigmoid(x), np.array([-1000.0, -30.0, 0.5, 30.0, 1000.0]),
+      name="extreme"),
     # ---- (end nn.functional activations and losses) ----
     # ---- issue 11: nn.functional sampling, pooling and convolution ----
     # ---- (end nn.functional sampling, pooling and convolution) ----

@@ -11,7 +11,7 @@ MODULES = [
     lambda m: m.CELU(), lambda m: m.CELU(2.0, inplace=True), lambda m: m.SELU(), lambda m: m.ELU(0.5),
     lambda m: m.Hardtanh(-2.0, 3.0), lambda m: m.ReLU6(inplace=True), lambda m: m.Threshold(0.1, 2.0),
     lambda m: m.Threshold(-0.2, 0.5, True), lambda m: m.Softshrink(), lambda m: m.Hardshrink(0.3),
-    lambda m: m.Softsign(), lambda m: m.Tanhshrink(), lambda m: m.GLU(), lambda m: m.GLU(0), lambda m: m.Hardsigmoid(), lambda m: m.Hardswish(),
+    lambda m: m.Softsign(), lambda m: m.Tanhshrink(), lambda m: m.GLU(), lambda m: m.GLU(0), lambda m: m.Hardsigmoid(), lambda m: m.Hardswish(), lambda m: m.LogSigmoid(),
 ]
 
 
@@ -54,6 +54,7 @@ ERRORS = [
     ("glu scalar", lambda m, x: m.nn.functional.glu(x.sum())),
     ("glu bad dim", lambda m, x: m.nn.functional.glu(x, 2)),
     ("glu of int", lambda m, x: m.nn.functional.glu(m.zeros(2, 4, dtype=m.long))),
+    ("logsigmoid of int", lambda m, x: m.nn.functional.logsigmoid(m.tensor([1, 2]))),
     ("hardtanh Module min > max", lambda m, x: m.nn.Hardtanh(1.0, -1.0)),
     ("hardtanh in place on a leaf", lambda m, x: m.nn.functional.hardtanh(x.requires_grad_(), inplace=True)),
 ]

@@ -159,7 +159,8 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def logsigmoid(input):
-    return -softplus(-input)
+    _check_float(input, "log_sigmoid_cpu")
+    return apply(_act.LOG_SIGMOID, input)
 
 
 def hardsigmoid(input, inplace=False):

@@ -139,3 +139,18 @@ def _glu_bwd(ctx, g):
 
 
 GLU = defop("glu", _glu_fwd, _glu_bwd, save=(0,), group="activation", dtype="float")
+
+
+# ---- logsigmoid: -softplus(-x), never overflowing -------------------------------------------------------
+def _logsigmoid_fwd(xp, x):
+    return -(xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x))))
+
+
+def _logsigmoid_grad(xp, g, x):
+    # log_sigmoid_backward: g * sigmoid(-x), from e = exp(-|x|) so that nothing overflows
+    e = xp.exp(-xp.abs(x))
+    return g * xp.where(x > 0, e, 1) / (1 + e)
+
+
+LOG_SIGMOID = defop("log_sigmoid", _logsigmoid_fwd, kernel_grad("log_sigmoid_bwd", _logsigmoid_grad), save=(0,),
+                    group="activation", dtype="float", node="LogSigmoidBackward0")
