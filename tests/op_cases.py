@@ -526,6 +526,10 @@ CASES = [
     C("log_sigmoid", lambda m, x: m.nn.functional.logsigmoid(x), rand(*EMPTY), name="empty"),
     C("log_sigmoid", lambda m, x: m.nn.functional.logsigmoid(x), np.array([-1000.0, -30.0, 0.5, 30.0, 1000.0]),
       name="extreme"),
+    C("mish", lambda m, x: m.nn.functional.mish(x), rand(*M) * 5, name="default"),
+    C("mish", lambda m, x: m.nn.functional.mish(x * 1, inplace=True), rand(*M2) * 3, name="inplace"),
+    C("mish", lambda m, x: m.nn.functional.mish(x), rand(*S), name="scalar"),
+    C("mish", lambda m, x: m.nn.functional.mish(x), np.array([-100.0, -30.0, 0.5, 30.0, 100.0]), name="extreme"),
     # ---- (end nn.functional activations and losses) ----
     # ---- issue 11: nn.functional sampling, pooling and convolution ----
     # ---- (end nn.functional sampling, pooling and convolution) ----

@@ -151,7 +151,7 @@ def silu(input, inplace=False):
 
 
 def mish(input, inplace=False):
-    return _maybe_inplace(input, lambda x: x * softplus(x).tanh(), inplace)
+    return _activation(_act.MISH, input, inplace, "mish")
 
 
 def softplus(input, beta=1.0, threshold=20.0):

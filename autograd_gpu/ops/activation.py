@@ -3,6 +3,7 @@ import numpy as np
 
 from .core import apply, defop, export
 from .kernel_grad import kernel_grad
+from .arithmetic import where
 from .reduction import _dims
 from .shape import cat
 
@@ -154,3 +155,25 @@ def _logsigmoid_grad(xp, g, x):
 
 LOG_SIGMOID = defop("log_sigmoid", _logsigmoid_fwd, kernel_grad("log_sigmoid_bwd", _logsigmoid_grad), save=(0,),
                     group="activation", dtype="float", node="LogSigmoidBackward0")
+
+
+# ---- mish: x * tanh(softplus(x)) --------------------------------------------------------------------------
+def _softplus_tanh(xp, x, e):
+    return xp.tanh(xp.maximum(x, 0) + xp.log1p(e))
+
+
+def _mish_fwd(xp, x):
+    return x * _softplus_tanh(xp, x, xp.exp(-xp.abs(x)))
+
+
+def _mish_bwd(ctx, g):
+    # mish_backward: g * (t + x * sigmoid(x) * (1 - t^2)), t = tanh(softplus(x)); e = exp(-|x|) never overflows.
+    # NOTE: no kernel: the sum cancels where the derivative crosses 0 (x ~ -1.19), so a float32 kernel's few-ulp
+    # differences from numpy's tanh / log1p grow to tens of ulp there
+    x, = ctx.saved
+    e = (-x.abs()).exp()
+    t = (x.clamp(min=0) + e.log1p()).tanh()
+    return g * (t + x * (where(x > 0, 1.0, e) / (1 + e)) * (1 - t * t))
+
+
+MISH = defop("mish", _mish_fwd, _mish_bwd, save=(0,), group="activation", dtype="float")
