@@ -530,6 +530,8 @@ CASES = [
     C("mish", lambda m, x: m.nn.functional.mish(x * 1, inplace=True), rand(*M2) * 3, name="inplace"),
     C("mish", lambda m, x: m.nn.functional.mish(x), rand(*S), name="scalar"),
     C("mish", lambda m, x: m.nn.functional.mish(x), np.array([-100.0, -30.0, 0.5, 30.0, 100.0]), name="extreme"),
+    C("div", lambda m, x: m.nn.functional.normalize(x), rand(*M), name="normalize"),
+    C("div", lambda m, x: m.nn.functional.normalize(x, p=1.0, dim=0), away(*M2), name="normalize-p1"),
     # ---- (end nn.functional activations and losses) ----
     # ---- issue 11: nn.functional sampling, pooling and convolution ----
     # ---- (end nn.functional sampling, pooling and convolution) ----
