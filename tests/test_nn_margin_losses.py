@@ -54,6 +54,9 @@ CASES = [
     ("cosine_similarity", lambda F, a, b, r: F.cosine_similarity(a, b, dim=0 if r == "sum" else 1),
      [_x(4, 3), _x(1, 3)]),
     ("cosine_similarity_tiny", lambda F, a, b, r: F.cosine_similarity(a, b, eps=0.5), [_x(4, 3) * 0.1, _x(4, 3)]),
+    ("pdist", lambda F, a, r: F.pdist(a), [_x(5, 3)]),
+    ("pdist_p1", lambda F, a, r: F.pdist(a, 1.0), [_x(4, 2)]),
+    ("pdist_p3", lambda F, a, r: F.pdist(a, 3.0), [_x(4, 3)]),
     ("pairwise_distance", lambda F, a, b, r: F.pairwise_distance(a, b, keepdim=r == "sum"), [_x(4, 3), _x(4, 3)]),
 ]
 
@@ -103,6 +106,9 @@ ERRORS = [
     ("multi_margin p", lambda m: m.nn.functional.multi_margin_loss(m.zeros(2, 3), m.tensor([0, 1]), p=3)),
     ("multi_margin target size", lambda m: m.nn.functional.multi_margin_loss(m.zeros(2, 3), m.tensor([0, 1, 1]))),
     ("multi_margin target range", lambda m: m.nn.functional.multi_margin_loss(m.zeros(2, 3), m.tensor([0, 3]))),
+    ("pdist 1-d", lambda m: m.nn.functional.pdist(m.zeros(3))),
+    ("pdist negative p", lambda m: m.nn.functional.pdist(m.zeros(3, 2), -1.0)),
+    ("pdist of int", lambda m: m.nn.functional.pdist(m.zeros(3, 2, dtype=m.long))),
     ("triplet dims", lambda m: m.nn.functional.triplet_margin_loss(m.zeros(2, 3), m.zeros(2, 3), m.zeros(3))),
 ]
 
@@ -140,3 +146,12 @@ def test_modules_match_torch(make, specs):
     a, t = _make(ag, specs), _make(torch, specs)
     ya, yt = ours(*a), theirs(*t)
     np.testing.assert_allclose(ya.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_pdist_of_equal_rows_has_zero_gradient_like_torch(device):
+    x = np.array([[1.0, 2.0], [1.0, 2.0], [0.5, -1.0]])
+    xa, xt = ag.tensor(x, device=device, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ag.nn.functional.pdist(xa).sum().backward()
+    torch.nn.functional.pdist(xt).sum().backward()
+    np.testing.assert_allclose(xa.grad.cpu().numpy(), xt.grad.numpy(), rtol=1e-12)
+    assert tuple(ag.nn.functional.pdist(ag.zeros(1, 3)).shape) == (0,)

@@ -791,3 +791,17 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         own = Tensor._make(x._xp.arange(x.shape[1]) == t._data)
     loss = where(own, 0.0, z).sum(1) / x.shape[1]
     return _reduce(loss, reduction)  # (a 1-d input's unreduced loss has shape (1,), as in PyTorch)
+
+
+def pdist(input, p=2.0):
+    """||x_i - x_j||_p for each pair of rows i < j of the (N, M) input, in row-major order of (i, j)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if not input.is_floating_point():
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    i, j = np.triu_indices(input.shape[0], 1)  # (from the shape only: no device value is read)
+    with _device.on(input.device):
+        i, j = (Tensor._make(input._xp.asarray(a.astype(np.int64))) for a in (i, j))
+    return (input.index_select(0, i) - input.index_select(0, j)).norm(p, 1)
