@@ -805,3 +805,67 @@ def pdist(input, p=2.0):
     with _device.on(input.device):
         i, j = (Tensor._make(input._xp.asarray(a.astype(np.int64))) for a in (i, j))
     return (input.index_select(0, i) - input.index_select(0, j)).norm(p, 1)
+
+
+def _lse(*xs):
+    """log(sum(exp(x))) of same-shape tensors, -inf where all are -inf, without a nan in the gradient there."""
+    m = xs[0]
+    for x in xs[1:]:
+        m = m.maximum(x)
+    m = where(m == -math.inf, 0.0, m).detach()
+    s = sum((x - m).exp() for x in xs)
+    return where(s > 0, m + where(s > 0, s, 1.0).log(), -math.inf)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """Connectionist temporal classification: -log of the total probability of the alignments of each target,
+    by the forward algorithm in log space over (T, N, C) log-probabilities (or (T, C) unbatched)."""
+    reduction = _reduction(reduction, None, None)
+    unbatched = log_probs.ndim == 2
+    if unbatched:
+        log_probs, targets = log_probs.unsqueeze(1), targets.reshape(1, -1)
+    xp = log_probs._xp
+    T, N, _ = log_probs.shape
+    with _device.on(log_probs.device):
+        il = Tensor._make(xp.asarray(input_lengths._data if isinstance(input_lengths, Tensor) else input_lengths,
+                                     dtype=np.int64).reshape(N))
+        tl = Tensor._make(xp.asarray(target_lengths._data if isinstance(target_lengths, Tensor) else target_lengths,
+                                     dtype=np.int64).reshape(N))
+        tg = targets._data.astype(np.int64)
+        if tg.ndim == 1:  # concatenated targets: pad to (N, max length) (the lengths are host values here)
+            lens = [int(v) for v in (target_lengths.tolist() if isinstance(target_lengths, Tensor) else target_lengths)]
+            starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+            width = max(lens, default=0)
+            pos = np.minimum(starts[:, None] + np.arange(width), max(tg.shape[0] - 1, 0))
+            tg = tg[xp.asarray(pos)] if tg.shape[0] else xp.zeros((N, width), np.int64)
+        S = tg.shape[1]
+        ext = xp.full((N, 2 * S + 1), blank, dtype=np.int64)
+        ext[:, 1::2] = tg
+        # s - 2 is allowed where the label is not blank and differs from the label two before
+        skip = xp.zeros(ext.shape, dtype=bool)
+        skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+        ext_t, skip_t = Tensor._make(ext), Tensor._make(skip)
+        first = Tensor._make(xp.arange(2 * S + 1) < 2)
+    neg = -math.inf
+    lp = log_probs.gather(2, ext_t.unsqueeze(0).expand(T, N, 2 * S + 1))  # (T, N, 2S+1)
+    alpha = where(first, lp[0], neg)
+    for t in range(1, T):
+        prev1 = _shift_right(alpha, 1, neg)
+        prev2 = where(skip_t, _shift_right(alpha, 2, neg), neg)
+        new = _lse(alpha, prev1, prev2) + lp[t]
+        alpha = where((il > t).unsqueeze(1), new, alpha)
+    last = alpha.gather(1, (2 * tl).unsqueeze(1)).squeeze(1)
+    before = alpha.gather(1, (2 * tl - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    loss = -_lse(last, where(tl > 0, before, neg))
+    if zero_infinity:
+        loss = where(loss == math.inf, 0.0, loss)
+    if reduction == "mean":
+        return (loss / tl.clamp(min=1).to(loss.dtype)).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss.squeeze(0) if unbatched else loss
+
+
+def _shift_right(alpha, k, value):
+    """alpha shifted right by k along its last dim, `value` in the first k places."""
+    return pad(alpha, (k, 0), value=value)[..., :alpha.shape[-1]]
