@@ -11,7 +11,8 @@ MODULES = [
     lambda m: m.CELU(), lambda m: m.CELU(2.0, inplace=True), lambda m: m.SELU(), lambda m: m.ELU(0.5),
     lambda m: m.Hardtanh(-2.0, 3.0), lambda m: m.ReLU6(inplace=True), lambda m: m.Threshold(0.1, 2.0),
     lambda m: m.Threshold(-0.2, 0.5, True), lambda m: m.Softshrink(), lambda m: m.Hardshrink(0.3),
-    lambda m: m.Softsign(), lambda m: m.Tanhshrink(), lambda m: m.GLU(), lambda m: m.GLU(0), lambda m: m.Hardsigmoid(), lambda m: m.Hardswish(), lambda m: m.LogSigmoid(), lambda m: m.Mish(),
+    lambda m: m.Softsign(), lambda m: m.Tanhshrink(), lambda m: m.GLU(), lambda m: m.GLU(0),
+    lambda m: m.Hardsigmoid(), lambda m: m.Hardswish(), lambda m: m.LogSigmoid(), lambda m: m.Mish(),
 ]
 
 

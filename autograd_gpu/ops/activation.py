@@ -96,13 +96,15 @@ HARDTANH = _activation("hardtanh", lambda xp, x, min_val, max_val: xp.minimum(xp
 THRESHOLD = _activation("threshold", lambda xp, x, threshold, value: xp.where(x > threshold, x, value),
                         kernel_grad("threshold_bwd", lambda xp, g, x, threshold: xp.where(x <= threshold, 0, g),
                                     scalars=lambda ctx: {"threshold": ctx.params["threshold"]}))
+def _shrink_grad(xp, g, x, lambd):  # (soft- and hardshrink_backward: 0 where -lambd <= x <= lambd)
+    return xp.where((x >= -lambd) & (x <= lambd), 0, g)
+
+
 SOFTSHRINK = _activation("softshrink",
                          lambda xp, x, lambd: xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0)),
-                         kernel_grad("softshrink_bwd", lambda xp, g, x, lambd: xp.where((x >= -lambd) & (x <= lambd), 0, g),
-                                     scalars=_params))
+                         kernel_grad("softshrink_bwd", _shrink_grad, scalars=_params))
 HARDSHRINK = _activation("hardshrink", lambda xp, x, lambd: xp.where((x >= -lambd) & (x <= lambd), 0, x),
-                         kernel_grad("hardshrink_bwd", lambda xp, g, x, lambd: xp.where((x >= -lambd) & (x <= lambd), 0, g),
-                                     scalars=_params))
+                         kernel_grad("hardshrink_bwd", _shrink_grad, scalars=_params))
 HARDSIGMOID = _activation("hardsigmoid", lambda xp, x: xp.minimum(xp.maximum(x / 6 + 0.5, 0), 1),
                           kernel_grad("hardsigmoid_bwd", lambda xp, g, x: xp.where((x > -3) & (x < 3), g / 6, 0)))
 HARDSWISH = _activation("hardswish", lambda xp, x: x * xp.minimum(xp.maximum(x + 3, 0), 6) / 6,
