@@ -236,17 +236,26 @@ def _maxulp(spec):
     return 4 if re.search(r"\bag_(exp|exp2|log|pow|sinh|cosh)\(", body.group(0)) else 0
 
 
+# the scalar values each kernel with scalars is tested at
+_KERNEL_SCALARS = {
+    "clamp_bwd": [dict(lo=-0.5, hi=0.75), dict(lo=-math.inf, hi=0.3), dict(lo=0.0, hi=math.inf)],
+    "logit_bwd": [dict(lo=0.0, hi=1.0, outside=math.nan), dict(lo=0.25, hi=0.75, outside=0.0)],
+    "lerp_scalar_bwd": [dict(w=0.3), dict(w=-1.5)],
+    "xlogy_self_bwd": [dict(s=2.5), dict(s=0.0)],
+    "xlogy_other_bwd": [dict(o=3.0, log_o=math.log(3.0)), dict(o=0.0, log_o=-math.inf),
+                        dict(o=math.nan, log_o=math.nan)],
+    "hardtanh_bwd": [dict(min_val=-0.5, max_val=0.75), dict(min_val=0.0, max_val=6.0)],
+    "threshold_bwd": [dict(threshold=0.25), dict(threshold=-1.0)],
+    "softshrink_bwd": [dict(lambd=0.5), dict(lambd=0.0)],
+    "hardshrink_bwd": [dict(lambd=0.5), dict(lambd=1.5)],
+    "elu_bwd": [dict(alpha=1.0, scale=1.0, input_scale=1.0), dict(alpha=2.5, scale=1.0, input_scale=0.4),
+                dict(alpha=1.6732632423543772, scale=1.0507009873554805, input_scale=1.0)],
+}
+
+
 def _scalar_cases(spec):
-    if spec.name == "clamp_bwd":
-        return [dict(lo=-0.5, hi=0.75), dict(lo=-math.inf, hi=0.3), dict(lo=0.0, hi=math.inf)]
-    if spec.name == "logit_bwd":
-        return [dict(lo=0.0, hi=1.0, outside=math.nan), dict(lo=0.25, hi=0.75, outside=0.0)]
-    if spec.name == "lerp_scalar_bwd":
-        return [dict(w=0.3), dict(w=-1.5)]
-    if spec.name == "xlogy_self_bwd":
-        return [dict(s=2.5), dict(s=0.0)]
-    if spec.name == "xlogy_other_bwd":
-        return [dict(o=3.0, log_o=math.log(3.0)), dict(o=0.0, log_o=-math.inf), dict(o=math.nan, log_o=math.nan)]
+    if spec.name in _KERNEL_SCALARS:
+        return _KERNEL_SCALARS[spec.name]
     assert not spec.scalars, f"add scalar values for {spec.name} here"
     return [{}]
 

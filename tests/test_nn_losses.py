@@ -124,11 +124,18 @@ def test_cross_entropy_is_stable_for_huge_logits():
     assert np.isfinite(out.item())
 
 
-def test_cross_entropy_all_ignored_is_nan_like_torch():
+def test_cross_entropy_all_ignored_is_nan_like_torch(device):
+    x = ag.zeros(2, 3, device=device, requires_grad=True)
+    tx = torch.zeros(2, 3, requires_grad=True)
     with np.errstate(invalid="ignore"):  # 0 / 0, as in PyTorch
-        out = nn.functional.cross_entropy(ag.zeros(2, 3), ag.tensor([-100, -100]))
-    ref = torch.nn.functional.cross_entropy(torch.zeros(2, 3), torch.tensor([-100, -100]))
+        out = nn.functional.cross_entropy(x, ag.tensor([-100, -100], device=device))
+        out.backward()
+    ref = torch.nn.functional.cross_entropy(tx, torch.tensor([-100, -100]))
+    ref.backward()
     assert np.isnan(out.item()) and np.isnan(ref.item())
+    # ...but the gradient is zero, not nan: ignored positions get none
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), tx.grad.numpy())
+    assert not tx.grad.any()
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

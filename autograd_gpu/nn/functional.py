@@ -8,11 +8,13 @@ import numpy as np
 
 from .. import _device, _random
 from ..autograd import grad_mode
-from ..ops import nn_ops
+from ..ops import activation as _act, nn_ops
 from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from ..ops.arithmetic import addmm as _addmm, where
 from ..ops.core import apply
 from ..ops.indexing import INDEX_SELECT
+from ..ops.reduction import _dims
+from ..ops.inplace import inplace as _inplace
 from ..ops.shape import broadcast_shapes as _broadcast_shapes
 from ..ops.unary import sigmoid as _sigmoid, tanh as _tanh
 from ..tensor import Tensor
@@ -66,12 +68,26 @@ def relu(input, inplace=False):
     return input.relu_() if inplace else input.relu()
 
 
+def _activation(op, input, inplace, name, **params):
+    """The row `op` on input (written into it when `inplace`, as PyTorch's `name_`)."""
+    _check_float(input, f"{name}_cpu")
+    if inplace:
+        return _inplace(input, lambda x: apply(op, x, **params))
+    return apply(op, input, **params)
+
+
 def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    return input.clamp_(min_val, max_val) if inplace else input.clamp(min_val, max_val)
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _activation(_act.HARDTANH, input, inplace, "hardtanh", min_val=float(min_val), max_val=float(max_val))
+
+
+def threshold(input, threshold, value, inplace=False):
+    return _activation(_act.THRESHOLD, input, inplace, "threshold", threshold=float(threshold), value=float(value))
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -79,15 +95,54 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def elu(input, alpha=1.0, inplace=False):
-    # NOTE: expm1 of the clamped input: the branch where() discards must stay finite, or its zero gradient
-    # times exp(large) would be nan
-    return _maybe_inplace(input, lambda x: where(x > 0, x, x.clamp(max=0).expm1() * alpha), inplace)
+    return _activation(_act.ELU, input, inplace, "elu", alpha=float(alpha), scale=1.0, input_scale=1.0)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    return _activation(_act.CELU, input, inplace, "elu", alpha=float(alpha), scale=1.0, input_scale=1.0 / alpha)
 
 
 def selu(input, inplace=False):
-    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
-    return _maybe_inplace(input, lambda x: where(x > 0, x * scale, x.clamp(max=0).expm1() * (alpha * scale)),
-                          inplace)
+    return _activation(_act.ELU, input, inplace, "elu", alpha=1.6732632423543772848170429916717,
+                       scale=1.0507009873554804934193349852946, input_scale=1.0)
+
+
+def _check_float(input, name):
+    if not input.is_floating_point():
+        raise NotImplementedError(f'"{name}" not implemented for \'{_legacy_type_name(input).removesuffix("Tensor")}\'')
+
+
+def softshrink(input, lambd=0.5):
+    _check_float(input, "softshrink_check")
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be in range [0, 3.40282e+38] for input dtype Float, but found {lambd}")
+    return apply(_act.SOFTSHRINK, input, lambd=float(lambd))
+
+
+def hardshrink(input, lambd=0.5):
+    _check_float(input, "hardshrink_cpu")  # (a negative lambd is allowed: every element passes)
+    return apply(_act.HARDSHRINK, input, lambd=float(lambd))
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b), a and b the two halves of input along dim."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    _check_float(input, "glu_cpu")
+    d = _dims(dim, input.ndim)[0]
+    if input.shape[d] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {input.shape[d]}")
+    return apply(_act.GLU, input, dim=d)
+
+
+def softsign(input):
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input):
+    return input - input.tanh()
 
 
 def gelu(input, approximate="none"):
@@ -101,7 +156,7 @@ def silu(input, inplace=False):
 
 
 def mish(input, inplace=False):
-    return _maybe_inplace(input, lambda x: x * softplus(x).tanh(), inplace)
+    return _activation(_act.MISH, input, inplace, "mish")
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -109,15 +164,16 @@ def softplus(input, beta=1.0, threshold=20.0):
 
 
 def logsigmoid(input):
-    return -softplus(-input)
+    _check_float(input, "log_sigmoid_cpu")
+    return apply(_act.LOG_SIGMOID, input)
 
 
 def hardsigmoid(input, inplace=False):
-    return _maybe_inplace(input, lambda x: (x / 6 + 0.5).clamp(0.0, 1.0), inplace)
+    return _activation(_act.HARDSIGMOID, input, inplace, "hardsigmoid")
 
 
 def hardswish(input, inplace=False):
-    return _maybe_inplace(input, lambda x: x * (x + 3).clamp(0.0, 6.0) / 6, inplace)
+    return _activation(_act.HARDSWISH, input, inplace, "hardswish")
 
 
 def sigmoid(input):
@@ -144,10 +200,18 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return input / input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
 
 
+def _clamp_value(t, eps):
+    """t clamped at eps in value only: the gradient passes as if unclamped (PyTorch clamps in place, no_grad)."""
+    return t + (t.clamp(min=eps) - t).detach()
+
+
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    n1 = x1.norm(2, dim).clamp(min=eps)
-    n2 = x2.norm(2, dim).clamp(min=eps)
-    return (x1 * x2).sum(dim) / (n1 * n2)
+    """sum(x1 / |x1| * x2 / |x2|) along dim: each divided by its norm first, as PyTorch does (stays in [-1, 1])."""
+    shape = _broadcast_shapes(x1.shape, x2.shape)
+    x1, x2 = x1.expand(shape), x2.expand(shape)
+    n1 = _clamp_value(x1.norm(2, dim, keepdim=True), eps)
+    n2 = _clamp_value(x2.norm(2, dim, keepdim=True), eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
 # ---- normalization ------------------------------------------------------------------------------------
@@ -612,3 +676,202 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         return loss.sum() / input.shape[0] if input.ndim else loss.sum()
     return _reduce(loss, reduction)
 
+
+
+# ---- margin, embedding and likelihood losses (composites, as PyTorch writes them) --------------------------
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p over the last dim."""
+    return (x1 - x2 + eps).norm(p, max(x1.ndim, x2.ndim) - 1, keepdim=keepdim)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(reduction, size_average, reduce)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {input1.size()}, input2: {input2.size()}, target: {target.size()} ")
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(reduction, size_average, reduce)
+    margin_part = where(target != 1, (margin - input).clamp(min=0), 0.0)
+    return _reduce(margin_part + where(target != -1, input, 0.0), reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * input)), as a softplus so it cannot overflow."""
+    reduction = _reduction(reduction, size_average, reduce)
+    return _reduce(softplus(-target * input, 1.0, math.inf), reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    reduction = _reduction(reduction, size_average, reduce)
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        # Stirling's approximation of log(target!), where target > 1
+        big = target > 1
+        safe = where(big, target, 2.0)
+        loss = loss + where(big, safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log(), 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 (log var + (input - target)^2 / var); var clamped at eps for the value only, as PyTorch does."""
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        with _device.on(input.device):
+            var = Tensor._make(input._xp.full(input._data.shape, float(var), dtype=input._data.dtype))
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    v = var._data
+    if type(v) is np.ndarray and (v < 0).any():  # (the CPU path only: on the GPU this check would sync)
+        raise ValueError("var has negative entry/entries")
+    var = _clamp_value(var, eps)
+    d = input - target
+    loss = 0.5 * (var.log() + d * d / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(reduction, size_average, reduce)
+    if target.ndim not in (0, 1) or input1.ndim != target.ndim + 1 or input2.ndim != target.ndim + 1:
+        raise RuntimeError(f"cosine_embedding_loss: expected input1 and input2 to have {target.ndim + 1}D "
+                           f"tensors for a {target.ndim}D target, got {input1.ndim}D and {input2.ndim}D")
+    dim = target.ndim
+    eps = 1e-12
+    cos = (input1 * input2).sum(dim) / (((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps)).sqrt()
+    loss = where(target == 1, 1 - cos, 0.0) + where(target == -1, (cos - margin).clamp(min=0), 0.0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    reduction = _reduction(reduction, size_average, reduce)
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction(reduction, size_average, reduce)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss.sum(input.ndim - 1) / input.shape[-1], reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """sum over classes i != target of max(0, margin - x[target] + x[i])^p (* weight[target]) / C."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if input.ndim > 2 or (input.ndim == 2 and tuple(target.shape) != (input.shape[0],)) or \
+            (input.ndim < 2 and target.numel() != 1):
+        raise RuntimeError(f"inconsistent target size, expected {input.shape[0] if input.ndim == 2 else 1} but got "
+                           f"{list(target.shape)}")
+    x = input.reshape(-1, input.shape[-1]) if input.ndim else input.reshape(1, 1)
+    t = target.reshape(-1, 1)
+    _device.check_index_range(t._data, 0, x.shape[1], RuntimeError, "target out of range", "multi_margin_loss")
+    z = (margin - x.gather(1, t) + x).clamp(min=0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight[t]
+    with _device.on(x.device):
+        own = Tensor._make(x._xp.arange(x.shape[1]) == t._data)
+    loss = where(own, 0.0, z).sum(1) / x.shape[1]
+    return _reduce(loss, reduction)  # (a 1-d input's unreduced loss has shape (1,), as in PyTorch)
+
+
+def pdist(input, p=2.0):
+    """||x_i - x_j||_p for each pair of rows i < j of the (N, M) input, in row-major order of (i, j)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if not input.is_floating_point():
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    i, j = np.triu_indices(input.shape[0], 1)  # (from the shape only: no device value is read)
+    with _device.on(input.device):
+        i, j = (Tensor._make(input._xp.asarray(a.astype(np.int64))) for a in (i, j))
+    return (input.index_select(0, i) - input.index_select(0, j)).norm(p, 1)
+
+
+def _lse(*xs):
+    """log(sum(exp(x))) of same-shape tensors, -inf where all are -inf, without a nan in the gradient there."""
+    m = xs[0]
+    for x in xs[1:]:
+        m = m.maximum(x)
+    m = where(m == -math.inf, 0.0, m).detach()
+    s = sum((x - m).exp() for x in xs)
+    return where(s > 0, m + where(s > 0, s, 1.0).log(), -math.inf)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """Connectionist temporal classification: -log of the total probability of the alignments of each target,
+    by the forward algorithm in log space over (T, N, C) log-probabilities (or (T, C) unbatched)."""
+    reduction = _reduction(reduction, None, None)
+    unbatched = log_probs.ndim == 2
+    if unbatched:
+        log_probs, targets = log_probs.unsqueeze(1), targets.reshape(1, -1)
+    xp = log_probs._xp
+    T, N, _ = log_probs.shape
+    with _device.on(log_probs.device):
+        il = Tensor._make(xp.asarray(input_lengths._data if isinstance(input_lengths, Tensor) else input_lengths,
+                                     dtype=np.int64).reshape(N))
+        tl = Tensor._make(xp.asarray(target_lengths._data if isinstance(target_lengths, Tensor) else target_lengths,
+                                     dtype=np.int64).reshape(N))
+        tg = targets._data.astype(np.int64)
+        if tg.ndim == 1:  # concatenated targets: pad to (N, max length) (the lengths are host values here)
+            lens = [int(v) for v in (target_lengths.tolist() if isinstance(target_lengths, Tensor) else target_lengths)]
+            starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+            width = max(lens, default=0)
+            pos = np.minimum(starts[:, None] + np.arange(width), max(tg.shape[0] - 1, 0))
+            tg = tg[xp.asarray(pos)] if tg.shape[0] else xp.zeros((N, width), np.int64)
+        S = tg.shape[1]
+        ext = xp.full((N, 2 * S + 1), blank, dtype=np.int64)
+        ext[:, 1::2] = tg
+        # s - 2 is allowed where the label is not blank and differs from the label two before
+        skip = xp.zeros(ext.shape, dtype=bool)
+        skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+        ext_t, skip_t = Tensor._make(ext), Tensor._make(skip)
+        first = Tensor._make(xp.arange(2 * S + 1) < 2)
+    neg = -math.inf
+    lp = log_probs.gather(2, ext_t.unsqueeze(0).expand(T, N, 2 * S + 1))  # (T, N, 2S+1)
+    alpha = where(first, lp[0], neg)
+    for t in range(1, T):
+        prev1 = _shift_right(alpha, 1, neg)
+        prev2 = where(skip_t, _shift_right(alpha, 2, neg), neg)
+        new = _lse(alpha, prev1, prev2) + lp[t]
+        alpha = where((il > t).unsqueeze(1), new, alpha)
+    last = alpha.gather(1, (2 * tl).unsqueeze(1)).squeeze(1)
+    before = alpha.gather(1, (2 * tl - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    loss = -_lse(last, where(tl > 0, before, neg))
+    if zero_infinity:
+        loss = where(loss == math.inf, 0.0, loss)
+    if reduction == "mean":
+        return (loss / tl.clamp(min=1).to(loss.dtype)).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss.squeeze(0) if unbatched else loss
+
+
+def _shift_right(alpha, k, value):
+    """alpha shifted right by k along its last dim, `value` in the first k places."""
+    return pad(alpha, (k, 0), value=value)[..., :alpha.shape[-1]]

@@ -189,11 +189,13 @@ def _nll_fwd(xp, logp, target, weight, cdim, ignore_index, reduction):
 
 def _nll_backward_fwd(xp, g, target, weight, cdim, ignore_index, reduction, shape):
     safe, w = _nll_weights(xp, target, weight, ignore_index, g.dtype)
+    gw = -(g * w)
     if reduction == "mean":
-        g = g / w.sum()
+        # NOTE: as PyTorch, ignored positions get no gradient at all: all ignored gives zeros, not 0 / 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gw = xp.where(target._data != ignore_index, gw / w.sum(), 0).astype(g.dtype, copy=False)
     grad = xp.zeros(shape, dtype=g.dtype)
     at = _at_targets(xp, cdim, safe)
-    gw = -(g * w)
     grad[at] = gw if cdim == 0 or safe.ndim == 1 else gw[:, None]
     return grad
 
