@@ -219,3 +219,12 @@ def test_complex_numbers_are_refused_not_truncated(fn):
     a numpy complex scalar: that quirk we do not copy.)"""
     with pytest.raises(TypeError, match="no complex dtypes"):
         fn(ag)
+
+
+@pytest.mark.parametrize("loss", ["smooth_l1_loss", "huber_loss"])
+def test_an_infinite_input_gets_the_clipped_slope_not_nan(loss, device):
+    def run(m, d):
+        x = m.tensor([float("inf"), -float("inf"), 0.5, 3.0], requires_grad=True, device=d)
+        getattr(m.nn.functional, loss)(x, m.zeros(4, device=d)).backward()
+        return x.grad
+    _same(run, device)

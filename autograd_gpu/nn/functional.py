@@ -505,7 +505,10 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     d = (input - target).abs()
-    loss = d if beta == 0 else where(d < beta, d * d * (0.5 / beta), d - 0.5 * beta)
+    # NOTE: the quadratic branch squares d clamped to beta: squaring an infinite d there would send 0 * inf = NaN
+    # back through the branch where() does not select (PyTorch gives the clipped slope)
+    q = d.clamp(max=beta)
+    loss = d if beta == 0 else where(d < beta, q * q * (0.5 / beta), d - 0.5 * beta)
     return _reduce(loss, reduction)
 
 
@@ -515,7 +518,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     d = (input - target).abs()
-    loss = where(d < delta, d * d * 0.5, (d - 0.5 * delta) * delta)
+    q = d.clamp(max=delta)  # (as in smooth_l1_loss: no NaN gradient from an infinite d)
+    loss = where(d < delta, q * q * 0.5, (d - 0.5 * delta) * delta)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
