@@ -157,3 +157,9 @@ def legacy_type_name(array):
     """'torch.FloatTensor', 'torch.cuda.LongTensor', ...: the legacy name of the type of a tensor holding `array`."""
     prefix = "torch." if type(array) is np.ndarray else "torch.cuda."
     return prefix + SCALAR_TYPE_NAMES[array.dtype.name] + "Tensor"
+
+
+def not_implemented(kernel, dt):
+    """PyTorch's error for an op without a kernel for dtype `dt` (ours or numpy's): '"kernel" not implemented for
+    'Long''; raise the result."""
+    return NotImplementedError(f'"{kernel}" not implemented for \'{SCALAR_TYPE_NAMES.get(dt.name, dt.name)}\'')

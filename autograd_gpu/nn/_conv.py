@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .. import _dtype
 from ..ops import conv_ops
 from ..ops.core import apply
 
@@ -40,8 +41,7 @@ def _check_dtypes(input, weight, bias):
 
 
 def _type_name(t):
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int"}.get(
-        t._data.dtype.name, t._data.dtype.name)
+    return _dtype.SCALAR_TYPE_NAMES.get(t._data.dtype.name, t._data.dtype.name)
 
 
 def _c_name(t):
@@ -300,7 +300,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     name = f"avg_pool{dims}d"
     _, geo = _pool_geometry(input, kernel_size, stride, padding, 1, ceil_mode, name, dims)
     if not input.is_floating_point():
-        raise NotImplementedError(f'"{name}" not implemented for \'{_type_name(input)}\'')
+        raise _dtype.not_implemented(name, input.dtype)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     return apply(conv_ops.AVG_POOL[dims], input, geo=geo, count_include_pad=bool(count_include_pad),
@@ -345,7 +345,7 @@ def _adaptive_size(input, output_size, dims, name):
             raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but input "
                                f"has sizes {list(input.shape)} with dimension {input.ndim - dims - 1 + k} being empty")
     if not input.is_floating_point():
-        raise NotImplementedError(f'"{name}" not implemented for \'{_type_name(input)}\'')
+        raise _dtype.not_implemented(name, input.dtype)
     return size
 
 
@@ -502,7 +502,7 @@ def _max_unpool(input, indices, size, name):
         raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) "
                            f"but got indices tensor with shape: {list(indices.shape)}")
     if not input.is_floating_point():
-        raise NotImplementedError(f'"{name}" not implemented for \'{_type_name(input)}\'')
+        raise _dtype.not_implemented(name, input.dtype)
     return apply(conv_ops.MAX_UNPOOL2D, input, indices, size=tuple(size))
 
 

@@ -11,6 +11,7 @@ import math
 import numbers
 import warnings
 
+from .. import _dtype
 from ..creation import arange, ones, zeros
 from ..ops import conv_ops
 from ..ops.arithmetic import where
@@ -110,7 +111,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                            + ", ".join(f"{a}: {n}" for a, n in zip(axes, spatial)) + ") output ("
                            + ", ".join(f"{a}: {o}" for a, o in zip(axes, out)) + ")")
     if not input.is_floating_point():
-        raise NotImplementedError(f'"{_ROWS[mode, dims][0]}" not implemented for \'{_type_name(input)}\'')
+        raise _dtype.not_implemented(_ROWS[mode, dims][0], input.dtype)
     name, axis_mode = _ROWS[mode, dims]
     taps = tuple(conv_ops.interpolation_taps(axis_mode, n, o, align_corners, s, input._data.dtype, dims)
                  for n, o, s in zip(spatial, out, scales or [None] * dims))

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from .. import _device, _random
+from .. import _device, _dtype, _random
 from ..autograd import grad_mode
 from ..ops import activation as _act, nn_ops
 from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
@@ -111,7 +111,7 @@ def selu(input, inplace=False):
 
 def _check_float(input, name):
     if not input.is_floating_point():
-        raise NotImplementedError(f'"{name}" not implemented for \'{_legacy_type_name(input).removesuffix("Tensor")}\'')
+        raise _dtype.not_implemented(name, input.dtype)
 
 
 def softshrink(input, lambd=0.5):

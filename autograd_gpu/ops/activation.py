@@ -1,6 +1,7 @@
 """softmax and log_softmax: primitives, because their row-wise backward is one kernel launch."""
 import numpy as np
 
+from .. import _dtype
 from .core import apply, defop, export
 from .kernel_grad import kernel_grad
 from .arithmetic import where
@@ -54,11 +55,7 @@ def _softmax_dim(input, dim, name):
 
 def _check_float(input, name):
     if not input.is_floating_point():
-        raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for '
-                                  f"'{_LEGACY_NAMES.get(input.dtype.name, input.dtype.name)}'")
-
-
-_LEGACY_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+        raise _dtype.not_implemented(f"{name}_lastdim_kernel_impl", input.dtype)
 
 
 def _along(op, name, input, dim, dtype):

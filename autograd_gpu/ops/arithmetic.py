@@ -8,7 +8,6 @@ from ..tensor import _C_TYPE_NAMES, SCALAR_TYPE_NAMES, Tensor, _legacy_type_name
 from .core import apply, defop, export
 from .kernel_grad import kernel_grad
 from .shape import broadcast_shapes
-from .. import _dtype
 from .. import _device, _dtype
 from .indexing import nonzero
 
@@ -334,7 +333,7 @@ def _tensor_other(name, other):
 def _floating_only(kernel, *operands):
     dt = _dtype.result_type(operands)
     if not dt.is_floating_point:
-        raise NotImplementedError(f'"{kernel}" not implemented for \'{SCALAR_TYPE_NAMES[dt.np.name]}\'')
+        raise _dtype.not_implemented(kernel, dt)
 
 
 def _atan2_grads(xp, g, a, b):
@@ -513,7 +512,7 @@ def lerp(input, end, weight):
                                f"{_C_TYPE_NAMES[t._data.dtype.name]}")
     kind = "tensor" if _is_t(weight) else "scalar"
     if dt.kind != "f":
-        raise NotImplementedError(f'"lerp_kernel_{kind}" not implemented for \'{SCALAR_TYPE_NAMES[dt.name]}\'')
+        raise _dtype.not_implemented(f"lerp_kernel_{kind}", dt)
     if _is_t(weight):
         return apply(LERP_TENSOR, input, end, weight)
     return apply(LERP, input, end, weight=weight)
@@ -572,7 +571,7 @@ def bitwise_not(input):
 def _bitwise(name, input, other):
     dt = _dtype.result_type((input, other))
     if dt.is_floating_point:
-        raise NotImplementedError(f'"{name}_cpu" not implemented for \'{dt.name.capitalize()}\'')
+        raise _dtype.not_implemented(f"{name}_cpu", dt)
     return apply(_BITWISE[name], input, other)
 
 
@@ -612,7 +611,7 @@ _SHIFTS = {"bitwise_left_shift": defop("bitwise_left_shift", _shift_fwd(True), g
 def _shift(name, kernel, input, other):
     dt = _dtype.result_type((input, other))
     if dt.is_floating_point or dt.np.kind == "b":
-        raise NotImplementedError(f'"{kernel}_cpu" not implemented for \'{SCALAR_TYPE_NAMES[dt.np.name]}\'')
+        raise _dtype.not_implemented(f"{kernel}_cpu", dt)
     return apply(_SHIFTS[name], input, other)
 
 

@@ -53,7 +53,7 @@ def _tri_indices(name, row, col, offset, dtype, device):
             raise RuntimeError(f"{what} must be non-negative, got{v}")
     dt = _dtype.to_dtype(dtype) or _dtype.int64
     if dt not in (_dtype.int32, _dtype.int64):
-        raise NotImplementedError(f"\"{name}\" not implemented for '{SCALAR_TYPE_NAMES[dt.np.name]}'")
+        raise _dtype.not_implemented(name, dt)
     dev = _device.resolve(device)
     xp = _device.xp_of(dev)
     with _device.on(dev):

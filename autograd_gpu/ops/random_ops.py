@@ -75,7 +75,7 @@ def _fill(t, op, values, *extra):
 
 def _require_float(t, message):
     if not t.is_floating_point():
-        raise NotImplementedError(f"\"{message}\" not implemented for '{_type_name(t)}'")
+        raise _dtype.not_implemented(message, t._data.dtype)
 
 
 # ---- in-place fills -----------------------------------------------------------------------------------
@@ -234,7 +234,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
                             "and no size")
         dt = _dtype.to_dtype(dtype) or _dtype.get_default_dtype()
         if not dt.is_floating_point:
-            raise NotImplementedError(f"\"normal_kernel_cpu\" not implemented for '{SCALAR_TYPE_NAMES[dt.np.name]}'")
+            raise _dtype.not_implemented("normal_kernel_cpu", dt)
         dev = _device.resolve(device)
         shape = tuple(size) if isinstance(size, (tuple, list)) else (int(size),)
         z = _random.sample("normal", shape, _compute_dtype(dt), dev, generator)

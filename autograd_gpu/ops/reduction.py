@@ -4,7 +4,7 @@ from collections import namedtuple
 
 from .core import apply, defop, export
 from .. import _dtype
-from ..tensor import SCALAR_TYPE_NAMES, Tensor
+from ..tensor import Tensor
 
 _max = builtins.max
 
@@ -627,7 +627,7 @@ def cummin(input, dim=None, *, axis=None):
 
 def _logcumsumexp_fwd(xp, x, dim):
     if x.dtype.kind != "f":
-        raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{SCALAR_TYPE_NAMES[x.dtype.name]}\'')
+        raise _dtype.not_implemented("logcumsumexp_out_cpu", x.dtype)
     if not x.ndim:
         return x.copy()
     # NOTE: a scan of logaddexp, never exp of the raw values, so large inputs cannot overflow

@@ -754,8 +754,7 @@ def _repeat_indices(repeats, output_size):
     """0, 1, ... with i repeated repeats[i] times."""
     r = repeats._data
     if r.dtype.kind not in "iu":
-        raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
-                                  f"'{SCALAR_TYPE_NAMES[r.dtype.name]}'")
+        raise _dtype.not_implemented("repeat_interleave_cpu", r.dtype)
     if r.ndim > 1:
         raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
     xp = repeats._xp
