@@ -163,3 +163,10 @@ def not_implemented(kernel, dt):
     """PyTorch's error for an op without a kernel for dtype `dt` (ours or numpy's): '"kernel" not implemented for
     'Long''; raise the result."""
     return NotImplementedError(f'"{kernel}" not implemented for \'{SCALAR_TYPE_NAMES.get(dt.name, dt.name)}\'')
+
+
+def check_real(x):
+    """Refuse a complex number: there are no complex dtypes (never keep only its real part)."""
+    if isinstance(x, (complex, np.complexfloating)):
+        raise TypeError(f"autograd_gpu has no complex dtypes: cannot compute with the complex number {x!r} (use "
+                        "real tensors, e.g. the real and imaginary parts separately)")

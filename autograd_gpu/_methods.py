@@ -2,6 +2,7 @@
 first, their in-place `*_` variants, and the operators."""
 import numpy as np
 
+from . import _dtype
 from .ops import EXPORTS
 from .ops import arithmetic, indexing, shape
 from .ops.core import apply
@@ -116,8 +117,7 @@ def fill_(self, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
                                "dimensions.")
         return inplace(self, lambda old: apply(FILL_TENSOR, old, value))
-    if isinstance(value, (complex, np.complexfloating)):
-        raise TypeError(f"autograd_gpu has no complex dtypes: cannot fill a tensor with {value!r}")
+    _dtype.check_real(value)
     return inplace(self, lambda old: apply(FILL, old, value=value.item() if isinstance(value, np.generic) else value))
 
 

@@ -199,8 +199,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     if isinstance(fill_value, (Tensor, np.generic)):
         fill_value = fill_value.item()
-    if isinstance(fill_value, complex):
-        raise TypeError(f"autograd_gpu has no complex dtypes: cannot fill a tensor with {fill_value!r}")
+    _dtype.check_real(fill_value)
     default = (_dtype.bool if isinstance(fill_value, bool) else _dtype.int64 if isinstance(fill_value, int)
                else _dtype.get_default_dtype())
     if isinstance(size, int):

@@ -436,9 +436,7 @@ def _python_scalars(inputs):
     int64 tensor; np.float32(0.5) a float); a complex number is refused: there is no complex dtype."""
     out = []
     for x in inputs:
-        if isinstance(x, complex) or isinstance(x, np.complexfloating):
-            raise TypeError(f"autograd_gpu has no complex dtypes: cannot compute with the complex number {x!r} "
-                            "(use real tensors, e.g. the real and imaginary parts separately)")
+        _dtype.check_real(x)
         out.append(x.item() if isinstance(x, np.generic) else x)
     return tuple(out)
 
