@@ -1,4 +1,7 @@
 """dtypes with PyTorch's names and PyTorch's type-promotion rules."""
+import builtins
+import math
+
 import numpy as np
 
 # category order used by promotion: bool < integer < floating
@@ -70,22 +73,27 @@ def from_numpy_dtype(np_dtype):
 
 
 def to_dtype(d):
-    """Accept our dtype, a numpy dtype, a Python type (float, int, bool) or None."""
+    """A dtype argument as PyTorch takes it: our dtype, the Python types float (float64), int (int64) and bool,
+    or None; anything else (a string, a numpy dtype) is PyTorch's TypeError."""
     if d is None or isinstance(d, dtype):
         return d
-    import builtins
     if d is builtins.float:  # (float means double, as in PyTorch, whatever the default dtype)
         return float64
     if d is builtins.int:
         return int64
     if d is builtins.bool:
         return bool
-    if isinstance(d, str):
-        d = d.removeprefix("torch.")
-        for cand in ALL:
-            if cand.name == d:
-                return cand
-    return from_numpy_dtype(d)
+    t = type(d)
+    name = t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+    raise TypeError(f"argument 'dtype' must be torch.dtype, not {name}")
+
+
+def by_name(name):
+    """The dtype called `name` ('float32'; our own files' names, never a user's argument)."""
+    for d in ALL:
+        if d.name == name:
+            return d
+    raise ValueError(f"unknown dtype name {name!r}")
 
 
 def promote_types(a, b):
@@ -100,7 +108,7 @@ def promote_types(a, b):
 
 
 def _scalar_dtype(x):
-    import builtins
+    x = python_number(x)
     if isinstance(x, builtins.bool):
         return bool
     if isinstance(x, builtins.int):
@@ -170,3 +178,48 @@ def check_real(x):
     if isinstance(x, (complex, np.complexfloating)):
         raise TypeError(f"autograd_gpu has no complex dtypes: cannot compute with the complex number {x!r} (use "
                         "real tensors, e.g. the real and imaginary parts separately)")
+
+
+def python_number(x):
+    """A numpy scalar as the Python number PyTorch takes it for (np.int64 an int, np.float32 a float; np.bool_ an
+    int, where PyTorch reads it as a float); a complex number is refused."""
+    check_real(x)
+    if isinstance(x, np.generic):
+        return builtins.int(x) if isinstance(x, np.bool_) else x.item()
+    return x
+
+
+# the names PyTorch's overflow message gives each dtype (c10's checked_convert)
+_CONVERT_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
+                  "float16": "c10::Half", "float32": "float", "float64": "double", "bfloat16": "c10::BFloat16"}
+
+
+def checked_scalar(v, dt):
+    """The Python number v as a value of dtype dt, checked as PyTorch checks a scalar it stores (fill_, full,
+    masked_fill, t[i] = v, clamp's bounds): a RuntimeError where dt cannot hold it (numpy would wrap or round
+    silently). An int may wrap into an unsigned dtype down to -max (uint8 takes -3 as 253); a float must fit
+    before truncation; a floating dtype takes inf and nan but no finite value beyond its range."""
+    if dt.name == "bool" or dt.name == "float64" or isinstance(v, builtins.bool):
+        return v
+    npdt = dt.np
+    if npdt.kind == "f":
+        if math.isfinite(v) and abs(v) > builtins.float(np.finfo(npdt).max):
+            raise RuntimeError(f"value cannot be converted to type {_CONVERT_NAMES[dt.name]} without overflow")
+        return v
+    info = np.iinfo(npdt)
+    lo = -builtins.int(info.max) if info.min == 0 and isinstance(v, builtins.int) else builtins.int(info.min)
+    if not (math.isfinite(v) and lo <= v <= builtins.int(info.max)):
+        raise RuntimeError(f"value cannot be converted to type {_CONVERT_NAMES[dt.name]} without overflow")
+    return v
+
+
+def number_arg(v, fn, arg):
+    """v, an argument that must be a number (a fill value, a clamp bound), as a Python number; PyTorch's
+    TypeError for anything else (None, a string, a numpy array)."""
+    t = type(v)
+    if t is builtins.int or t is builtins.float or t is builtins.bool:
+        return v
+    if isinstance(v, (builtins.int, builtins.float, complex, np.number, np.bool_)):
+        return python_number(v)
+    name = t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+    raise TypeError(f"{fn}(): argument '{arg}' must be Number, not {name}")

@@ -5,6 +5,7 @@ import numpy as np
 from . import _dtype
 from .ops import EXPORTS
 from .ops import arithmetic, indexing, shape
+from .ops.shape import broadcast_shapes
 from .ops.core import apply
 from .ops.inplace import COPY, FILL, FILL_TENSOR, ZERO, inplace
 from .autograd import grad_mode
@@ -58,44 +59,69 @@ def _where(self, condition, other):
 
 Tensor.where = _where
 Tensor.T = property(lambda self: shape.permute(self, tuple(reversed(range(self.ndim)))))  # PermuteBackward0, as PyTorch
-Tensor.mT = property(lambda self: shape.transpose(self, -2, -1))
+def _mT(self):
+    if self.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D "
+                           "tensor.")
+    return shape.transpose(self, -2, -1)
+
+
+Tensor.mT = property(_mT)
 Tensor.H = Tensor.T
 Tensor.__getitem__ = indexing.getitem
 Tensor.__setitem__ = indexing.setitem
 
 
 # ---- operators --------------------------------------------------------------------------------------
-def _rev(fn):
-    return lambda self, other: fn(other, self)
+# An operator takes a tensor or a number; anything else gets NotImplemented, so Python goes on as it does with
+# PyTorch's tensors: `t == None` is False, `t + "a"` a TypeError. A numpy array is PyTorch's three ways: `t + a`
+# is numpy's result as a tensor, `a / t` too (as reciprocal(t) * a), and `a + t`, `t < a` are TypeErrors.
+_NUMBERS = (Tensor, int, float, complex, np.generic)
+_REFUSE, _CALL = "refuse", "call"
 
 
-Tensor.__add__ = Tensor.__radd__ = arithmetic.add   # PyTorch also records (self, other) for a reflected add
-Tensor.__sub__ = arithmetic.sub
-Tensor.__rsub__ = lambda self, other: arithmetic.rsub(self, other)
-Tensor.__mul__ = Tensor.__rmul__ = arithmetic.mul
-Tensor.__truediv__ = arithmetic.div
-Tensor.__rtruediv__ = lambda self, other: arithmetic.reciprocal(self) * other
-Tensor.__floordiv__ = arithmetic.floor_divide
-Tensor.__rfloordiv__ = _rev(arithmetic.floor_divide)
-Tensor.__mod__ = arithmetic.remainder
-Tensor.__rmod__ = _rev(arithmetic.remainder)
-Tensor.__pow__ = arithmetic.pow
-Tensor.__rpow__ = _rev(arithmetic.pow)
-Tensor.__matmul__ = arithmetic.matmul
-Tensor.__rmatmul__ = _rev(arithmetic.matmul)
+def _operator(fn, reflected=False, ndarray=_REFUSE):
+    def op(self, other):
+        t = type(other)
+        if t is not Tensor and t is not float and t is not int and not isinstance(other, _NUMBERS):
+            if not isinstance(other, np.ndarray):
+                return NotImplemented
+            if ndarray == _REFUSE:
+                raise TypeError("unsupported operand type(s): 'Tensor' and 'numpy.ndarray' (make the array a tensor "
+                                "with torch.from_numpy)")
+            if ndarray != _CALL:  # (a numpy ufunc: np.asarray refuses a CUDA tensor, as PyTorch's numpy())
+                return Tensor._make(np.asarray(ndarray(np.asarray(self), other)))
+        return fn(other, self) if reflected else fn(self, other)
+    return op
+
+
+for _name, _fn, _ufunc in (("add", arithmetic.add, np.add), ("mul", arithmetic.mul, np.multiply),
+                           ("sub", arithmetic.sub, np.subtract), ("floordiv", arithmetic.floor_divide, np.floor_divide),
+                           ("mod", arithmetic.remainder, np.remainder), ("pow", arithmetic.pow, np.power),
+                           ("matmul", arithmetic.matmul, np.matmul), ("truediv", arithmetic.div, np.true_divide),
+                           ("and", arithmetic.bitwise_and, np.bitwise_and), ("or", arithmetic.bitwise_or, np.bitwise_or),
+                           ("xor", arithmetic.bitwise_xor, np.bitwise_xor),
+                           ("lshift", arithmetic.bitwise_left_shift, np.left_shift),
+                           ("rshift", arithmetic.bitwise_right_shift, np.right_shift)):
+    setattr(Tensor, f"__{_name}__", _operator(_fn, ndarray=_ufunc))
+    # (PyTorch records (self, other) for a reflected add / mul / and / or / xor: they commute)
+    setattr(Tensor, f"__r{_name}__", _operator(_fn, reflected=_name not in ("add", "mul", "and", "or", "xor")))
+Tensor.__rsub__ = _operator(lambda self, other: arithmetic.rsub(self, other))
+Tensor.__rtruediv__ = _operator(lambda self, other: arithmetic.reciprocal(self) * other, ndarray=_CALL)
+Tensor.__eq__ = _operator(arithmetic.eq, ndarray=np.equal)
+Tensor.__ne__ = _operator(arithmetic.ne, ndarray=np.not_equal)
+for _op in ("lt", "le", "gt", "ge"):
+    setattr(Tensor, f"__{_op}__", _operator(getattr(arithmetic, _op)))
 Tensor.__neg__ = arithmetic.neg
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = arithmetic.abs
-for _op in ("eq", "ne", "lt", "le", "gt", "ge"):
-    setattr(Tensor, f"__{_op}__", getattr(arithmetic, _op))
-for _op in ("and", "or", "xor"):  # (and the reflected __rand__, ...)
-    setattr(Tensor, f"__{_op}__", getattr(arithmetic, "bitwise_" + _op))
-    setattr(Tensor, f"__r{_op}__", getattr(arithmetic, "bitwise_" + _op))
-Tensor.__invert__ = arithmetic.bitwise_not
-Tensor.__lshift__ = arithmetic.bitwise_left_shift
-Tensor.__rlshift__ = _rev(arithmetic.bitwise_left_shift)
-Tensor.__rshift__ = arithmetic.bitwise_right_shift
-Tensor.__rrshift__ = _rev(arithmetic.bitwise_right_shift)
+def _invert(self):
+    if self._data.dtype.kind == "f":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return arithmetic.bitwise_not(self)
+
+
+Tensor.__invert__ = _invert
 
 
 # ---- in-place operators ----------------------------------------------------------------------------
@@ -106,8 +132,14 @@ for _op, _method in (("iadd", "add_"), ("isub", "sub_"), ("imul", "mul_"), ("itr
 
 
 def copy_(self, src, non_blocking=False):
-    if isinstance(src, Tensor) and src.device != self.device:
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'src' (position 1) must be Tensor, not {type(src).__name__}")
+    if src.device != self.device:
         src = src.to(self.device)
+    if src.shape != self.shape:
+        shape = broadcast_shapes(src.shape, self.shape)  # (PyTorch's RuntimeError where they do not broadcast)
+        if shape != self.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(shape)}")
     return inplace(self, lambda old: apply(COPY, old, src), copy_src=src)
 
 
@@ -117,8 +149,8 @@ def fill_(self, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
                                "dimensions.")
         return inplace(self, lambda old: apply(FILL_TENSOR, old, value))
-    _dtype.check_real(value)
-    return inplace(self, lambda old: apply(FILL, old, value=value.item() if isinstance(value, np.generic) else value))
+    value = _dtype.checked_scalar(_dtype.number_arg(value, "fill_", "value"), self.dtype)
+    return inplace(self, lambda old: apply(FILL, old, value=value))
 
 
 def zero_(self):

@@ -2,12 +2,13 @@
 import builtins
 import functools
 import math
+import operator
 import warnings
 
 import numpy as np
 
 from . import _device, _dtype, _random
-from .ops.core import apply, defop
+from .ops.core import _wrap_int, apply, defop
 from .tensor import Tensor, _check_can_require_grad
 from .tensor import SCALAR_TYPE_NAMES
 
@@ -32,6 +33,8 @@ def _size(size):
     for s in size:
         if not isinstance(s, (int, np.integer)) and not (isinstance(s, Tensor) and s.numel() == 1):
             raise TypeError(f"expected a sequence of integers as size, but got {type(s).__name__}")
+        if isinstance(s, int) and not -(1 << 63) <= s < (1 << 63):
+            raise TypeError(f"argument 'size' failed to unpack the object: Overflow when unpacking long ({s})")
     size = tuple(int(s) for s in size)
     if builtins.any(s < 0 for s in size):
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: {list(size)}")
@@ -82,6 +85,8 @@ def _check_python_numbers(arr, data, dt):
         return
     info = np.iinfo(dt.np)
     lo = -(1 << (8 * info.dtype.itemsize - 1)) if info.min == 0 else info.min  # (uint8 takes -1 as 255)
+    if arr.dtype.kind == "f" and info.min == 0:
+        lo = 0  # (but not -0.5)
     if not (np.isfinite(arr).all() and lo <= arr.min() and arr.max() <= info.max):
         raise RuntimeError(f"value cannot be converted to type {dt.name} without overflow")
 
@@ -105,11 +110,43 @@ def _flat(data):
 
 
 def _nested_items(data):
+    """Tensors among nested lists as the numbers they hold (numpy scalars of their dtype, which then takes part in
+    the dtype, as in PyTorch); a tensor of more than one element is refused, as PyTorch refuses it."""
     if isinstance(data, (list, tuple)):
         return [_nested_items(d) for d in data]
     if isinstance(data, Tensor):
-        return _nested_items(data.tolist()) if data.ndim else data.item()
+        if data.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return data._data.reshape(()).dtype.type(data.item())
     return data
+
+
+def _check_data(data, dtype, top=True):
+    """PyTorch's errors for data tensor() cannot take: a sequence beside a number, None, a string, a set, a
+    numpy array inside a list."""
+    if isinstance(data, (list, tuple)):
+        seqs = [isinstance(d, (list, tuple)) for d in data]
+        if builtins.any(seqs) and not builtins.all(seqs):
+            raise TypeError("not a sequence")
+        for d in data:
+            _check_data(d, dtype, top=False)
+    elif data is None:
+        if dtype is not None:
+            raise TypeError("must be real number, not NoneType")
+        raise RuntimeError("Could not infer dtype of NoneType")
+    elif isinstance(data, (str, bytes)):
+        if top:
+            raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+        raise ValueError(f"too many dimensions '{type(data).__name__}'")
+    elif isinstance(data, (set, frozenset, dict)):
+        raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
+    elif isinstance(data, np.ndarray) and not top:
+        raise TypeError("len() of unsized object" if data.ndim == 0 else "a numpy array inside a list: stack the "
+                        "arrays with numpy first")
+    elif (isinstance(data, (np.floating, np.bool_)) and not isinstance(data, np.float64) and dtype is not None
+          and not dtype.is_floating_point):
+        raise TypeError(f"'{type(data).__module__}.{type(data).__name__}' object cannot be interpreted as an "
+                        "integer")
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
@@ -124,10 +161,13 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                       "sourceTensor).", UserWarning, stacklevel=2)
         if device is None:
             device = data.device
+    given = _dtype.to_dtype(dtype)
+    _check_data(data, given)
     arr = _to_array(data)
-    if type(arr) is np.ndarray and arr.dtype.kind in "ufO" and _has_long_overflow(data):
+    if type(arr) is np.ndarray and arr.dtype.kind in "ufO" and _has_long_overflow(data) and (
+            given is None or not (given.is_floating_point or given is _dtype.bool)):
         raise ValueError("Overflow when unpacking long long")  # (numpy made it uint64, float64 or object)
-    dt = _dtype.to_dtype(dtype) or _infer_dtype(arr, data)
+    dt = given or _infer_dtype(arr, data)
     if type(arr) is np.ndarray and arr.dtype.kind in "iuf":
         _check_python_numbers(arr, data, dt)
     if device is None and not isinstance(arr, np.ndarray):
@@ -144,8 +184,10 @@ def as_tensor(data, dtype=None, device=None):
     """Like tensor(), but shares memory with `data` when dtype and device already match."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype) if (device is not None or dtype is not None) else data
+    given = _dtype.to_dtype(dtype)
+    _check_data(data, given)
     arr = _to_array(data)
-    dt = _dtype.to_dtype(dtype) or _infer_dtype(arr, data)
+    dt = given or _infer_dtype(arr, data)
     dev = _device.device_of_array(arr) if device is None and not isinstance(arr, np.ndarray) else \
         _device.resolve(device)
     arr = _on_device(arr, dev)
@@ -177,6 +219,11 @@ def from_dlpack(ext_tensor):
 
 def _make_filled(size, fill, dtype, device, requires_grad, default):
     dt = _dtype.to_dtype(dtype) or default
+    fill = _dtype.checked_scalar(fill, dt)
+    if dt is _dtype.bool:
+        fill = builtins.bool(fill)
+    elif type(fill) is int and dt.np.kind in "iu":
+        fill = _wrap_int(fill, dt.np)  # (full((2,), -3, dtype=uint8) is 253, as in PyTorch)
     dev = _device.resolve(device)
     xp = _device.xp_of(dev)
     with _device.on(dev):
@@ -197,17 +244,26 @@ def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
-    if isinstance(fill_value, (Tensor, np.generic)):
-        fill_value = fill_value.item()
-    _dtype.check_real(fill_value)
+    fill_value = fill_value.item() if isinstance(fill_value, Tensor) else _dtype.number_arg(fill_value, "full",
+                                                                                              "fill_value")
     default = (_dtype.bool if isinstance(fill_value, bool) else _dtype.int64 if isinstance(fill_value, int)
                else _dtype.get_default_dtype())
-    if isinstance(size, int):
-        size = (size,)
+    if not isinstance(size, (tuple, list)) and not hasattr(size, "__iter__"):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
     return _make_filled((tuple(size),), fill_value, dtype, device, requires_grad, default)
 
 
+def _index_arg(fn, v, arg):
+    """An int argument (a size, a count); PyTorch's TypeError for a float or a string."""
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{fn}(): argument '{arg}' must be int, not {type(v).__name__}") from None
+
+
 def _like(t, dtype, device):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"argument 'input' (position 1) must be Tensor, not {type(t).__name__}")
     return dtype if dtype is not None else t.dtype, device if device is not None else t.device
 
 
@@ -242,6 +298,12 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     default = _dtype.int64 if builtins.all(isinstance(v, int) for v in vals) else _dtype.get_default_dtype()
     dt = _dtype.to_dtype(dtype) or default
+    if dt is _dtype.bool:
+        raise _dtype.not_implemented("arange_cpu", dt)
+    if not builtins.all(math.isfinite(v) for v in vals):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
+    if not builtins.all(-(1 << 63) <= v < (1 << 63) for v in vals if isinstance(v, int)):
+        raise RuntimeError("value cannot be converted to type int64_t without overflow")
     n = builtins.max(math.ceil((end - start) / step), 0)
     dev = _device.resolve(device)
     xp = _device.xp_of(dev)
@@ -254,9 +316,12 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    steps = _index_arg("linspace", steps, "steps")
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = _dtype.to_dtype(dtype) or _dtype.get_default_dtype()
+    if dt is _dtype.bool:
+        raise _dtype.not_implemented("linspace_cpu", dt)
     dev = _device.resolve(device)
     xp = _device.xp_of(dev)
     # NOTE: PyTorch computes in the result's float type (float64 for integer results), so do we
@@ -283,11 +348,16 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    n = _index_arg("eye", n, "n")
+    m = n if m is None else _index_arg("eye", m, "m")
+    for name, v in (("n", n), ("m", m)):
+        if v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     dt = _dtype.to_dtype(dtype) or _dtype.get_default_dtype()
     dev = _device.resolve(device)
     xp = _device.xp_of(dev)
     with _device.on(dev):
-        arr = xp.eye(n, n if m is None else m, dtype=dt.np)
+        arr = xp.eye(n, m, dtype=dt.np)
     return _finish(arr, requires_grad)
 
 
@@ -314,12 +384,17 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         low, high, size = 0, low, high
     if high is None:
         raise TypeError("randint() missing required argument 'high'")
+    if size is None or not hasattr(size, "__iter__"):
+        raise TypeError(f"randint(): argument 'size' must be tuple of ints, not {type(size).__name__}")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     return _random_tensor("integers", (tuple(size),), dtype, device, requires_grad, generator, low=low, high=high)
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    n = _index_arg("randperm", n, "n")
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     dev = _device.resolve(device)
     arr = _random.permutation(n, dev, generator)
     dt = _dtype.to_dtype(dtype) or _dtype.int64
@@ -375,8 +450,7 @@ def _parse_to(t, args, kwargs):
     for a in args:
         if isinstance(a, Tensor):
             device, dtype = a.device, a.dtype
-        elif isinstance(a, (_dtype.dtype, type)) or (isinstance(a, str) and a.removeprefix("torch.") in
-                                                      {d.name for d in _dtype.ALL}):
+        elif isinstance(a, (_dtype.dtype, type)):
             dtype = a
         elif isinstance(a, bool):
             continue  # non_blocking / copy given positionally

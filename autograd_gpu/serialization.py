@@ -25,7 +25,7 @@ _HEADER_LIMIT = 100 * 1024 * 1024  # the limit safetensors itself enforces
 
 _ST_NAMES = {"float16": "F16", "float32": "F32", "float64": "F64", "uint8": "U8", "int8": "I8", "int16": "I16",
              "int32": "I32", "int64": "I64", "bool": "BOOL"}
-_FROM_ST = {v: _dtype.to_dtype(k) for k, v in _ST_NAMES.items()}
+_FROM_ST = {v: _dtype.by_name(k) for k, v in _ST_NAMES.items()}
 
 
 # ---- save ---------------------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ class _Reader:
         if tag == "float":
             return float(value)
         if tag == "dtype":
-            return _dtype.to_dtype(value)
+            return _dtype.by_name(value.removeprefix("torch."))
         if tag == "device":
             return _device.device(value)
         raise _bad(f"unknown structure tag {tag!r}")

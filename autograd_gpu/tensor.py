@@ -149,10 +149,16 @@ class Tensor:
         return bool(self._data.reshape(()))
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar_item())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar_item())
+
+    def _scalar_item(self):
+        """item() for int() / float() / bool(): PyTorch's ValueError for more than one element."""
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -252,6 +258,9 @@ class Tensor:
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad=True):
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
+                            f"{type(requires_grad).__name__}")
         if self.grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to "
@@ -390,6 +399,13 @@ class Tensor:
     def type(self, dtype=None):
         if dtype is None:
             return _legacy_type_name(self)
+        if isinstance(dtype, str):  # a legacy type name: 'torch.IntTensor', 'torch.cuda.FloatTensor'
+            names = {f"torch.{v}Tensor": k for k, v in SCALAR_TYPE_NAMES.items()}
+            cuda = dtype.startswith("torch.cuda.")
+            name = dtype.replace("torch.cuda.", "torch.")
+            if name not in names:
+                raise ValueError(f"invalid type: '{dtype}'")
+            return self.to(device="cuda" if cuda else "cpu", dtype=_dtype.by_name(names[name]))
         return self.to(dtype)
 
     def float(self):

@@ -373,6 +373,7 @@ CASES = [
     C("repeat", lambda m, x: x.repeat(2, 3), rand(2, 2), name="2d"),
     C("repeat", lambda m, x: x.repeat(2, 1, 2), rand(*V), name="new-dims"),
     C("repeat", lambda m, x: x.repeat(3), rand(*S), name="scalar"),
+    C("repeat", lambda m, x: m.tile(x, (2,)), rand(2, 3), name="tile-short-dims"),
     C("clone", lambda m, x: x.clone(), rand(*M), name="matrix"),
     C("clone", lambda m, x: x.t().contiguous(), rand(*M), name="contiguous"),
     C("flip", lambda m, x: x.flip(0), rand(*M), name="dim0"),

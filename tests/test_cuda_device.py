@@ -103,7 +103,7 @@ def test_out_of_range_indices_raise_at_the_next_sync(case):
         out.sum().item()
     assert "out of" in str(e.value) or "smaller than" in str(e.value)
     assert "test_cuda_device.py" in str(e.value)  # names the forward call
-    assert type(e.value) is (RuntimeError if case in ("gather", "one_hot") else IndexError)
+    assert type(e.value) is (RuntimeError if case in ("gather", "one_hot", "index_select") else IndexError)  # (dim 1)
     # the process stays usable: the flag was cleared, good indices work
     assert F.cross_entropy(x, ag.tensor([0, 2, 1, 2], device="cuda")).item() > 0
 

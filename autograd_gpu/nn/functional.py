@@ -12,8 +12,8 @@ from ..ops import activation as _act, nn_ops
 from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from ..ops.arithmetic import addmm as _addmm, where
 from ..ops.core import apply
-from ..ops.indexing import INDEX_SELECT
-from ..ops.reduction import _dims
+from ..ops.indexing import INDEX_SELECT, index_arg
+from ..ops.reduction import _dim, _dims
 from ..ops.inplace import inplace as _inplace
 from ..ops.shape import broadcast_shapes as _broadcast_shapes
 from ..ops.unary import sigmoid as _sigmoid, tanh as _tanh
@@ -65,7 +65,7 @@ def _maybe_inplace(input, fn, inplace):
 
 
 def relu(input, inplace=False):
-    return input.relu_() if inplace else input.relu()
+    return input.relu_() if inplace else input.relu()  # (the row refuses bool: torch.relu does too)
 
 
 def _activation(op, input, inplace, name, **params):
@@ -91,6 +91,7 @@ def threshold(input, threshold, value, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _check_float(input, "leaky_relu_cpu")
     return _maybe_inplace(input, lambda x: where(x > 0, x, x * negative_slope), inplace)
 
 
@@ -131,7 +132,7 @@ def glu(input, dim=-1):
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     _check_float(input, "glu_cpu")
-    d = _dims(dim, input.ndim)[0]
+    d = _dim(dim, input.ndim)
     if input.shape[d] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {input.shape[d]}")
     return apply(_act.GLU, input, dim=d)
@@ -148,6 +149,7 @@ def tanhshrink(input):
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
+    _check_float(input, "GeluKernelImpl")
     return apply(nn_ops.GELU, input, approximate=approximate)
 
 
@@ -184,16 +186,25 @@ def tanh(input):
     return _tanh(input)
 
 
+def _implicit_dim(name, input, dim, stacklevel):
+    """PyTorch's deprecated implicit dim of F.softmax and its kin, with its warning."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as "
+                  "an argument.", stacklevel=stacklevel)
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    return _softmax(input, dim, dtype=dtype)
+    return _softmax(input, _implicit_dim("softmax", input, dim, _stacklevel), dtype=dtype)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    return _log_softmax(input, dim, dtype=dtype)
+    return _log_softmax(input, _implicit_dim("log_softmax", input, dim, _stacklevel), dtype=dtype)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
-    return _softmax(-input, dim, dtype=dtype)
+    return _softmax(-input, _implicit_dim("softmin", input, dim, _stacklevel), dtype=dtype)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
@@ -346,7 +357,8 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
 
 # ---- embedding / one_hot / pad --------------------------------------------------------------------------
 def _check_indices(indices, name):
-    if indices._data.dtype.kind not in "iu":
+    index_arg(name, indices, "input", 1)
+    if indices._data.dtype.name not in ("int64", "int32"):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar "
                            f"types: Long, Int; but got {_legacy_type_name(indices)} instead (while checking "
                            f"arguments for {name})")
@@ -356,6 +368,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
               sparse=False):
     """Rows of `weight` picked by the integer tensor `input`; the padding_idx row gets no gradient."""
     _check_indices(input, "embedding")
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
     if sparse or scale_grad_by_freq:
         raise NotImplementedError("embedding: sparse gradients and scale_grad_by_freq are not supported")
     num = weight.shape[0]
@@ -381,6 +395,7 @@ def _embedding_renorm_(weight, input, max_norm, norm_type):
 
 
 def one_hot(tensor, num_classes=-1):
+    index_arg("one_hot", tensor, "input", 1)
     if tensor._data.dtype != np.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if num_classes == -1:
@@ -572,6 +587,10 @@ def _nll(logp, target, weight, ignore_index, reduction):
     _device.check_same_device([t._data for t in (logp, target, weight) if t is not None])
     target = _check_target(logp, target)
     _check_classes(target._data, logp._data.shape[cdim], ignore_index)
+    n_classes = logp._data.shape[cdim]
+    if weight is not None and (weight.ndim != 1 or weight.shape[0] != n_classes):
+        raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or no classes but "
+                           f"got weight tensor of shape: {list(weight.shape)}")
     if weight is not None and weight.requires_grad and grad_mode.is_grad_enabled():
         raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument "
                            "'weight'. This input cannot have requires_grad True.")
@@ -636,9 +655,13 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if target.size() != input.size():
         raise ValueError(f"Using a target size ({target.size()}) that is different to the input size "
                          f"({input.size()}) is deprecated. Please ensure they have the same size.")
-    x = input._data
-    if type(x) is np.ndarray and x.size and ((x < 0) | (x > 1)).any():
-        raise RuntimeError("all elements of input should be between 0 and 1")
+    if target._data.dtype != input._data.dtype:
+        raise RuntimeError(f"Found dtype {_dtype.SCALAR_TYPE_NAMES[target.dtype.name]} but expected "
+                           f"{_dtype.SCALAR_TYPE_NAMES[input.dtype.name]}")
+    for name, t in (("input", input), ("target", target)):  # NOTE: the CPU checks PyTorch's CPU kernel makes
+        x = t._data
+        if type(x) is np.ndarray and x.size and not ((x >= 0) & (x <= 1)).all():  # (NaN fails too)
+            raise RuntimeError(f"all elements of {name} should be between 0 and 1")
     loss = apply(nn_ops.BINARY_CROSS_ENTROPY, input, target)
     if weight is not None:
         loss = loss * weight

@@ -5,7 +5,7 @@ from .. import _dtype
 from .core import apply, defop, export
 from .kernel_grad import kernel_grad
 from .arithmetic import where
-from .reduction import _dims
+from .reduction import _dim
 from .shape import cat
 
 
@@ -31,26 +31,26 @@ def _log_softmax_fwd(xp, x, dim):
     return s - xp.log(rsum(xp.exp(s), axis=dim, keepdims=True))
 
 
-def _dim(ctx):
+def _dim_param(ctx):
     return {"dim": ctx.params["dim"]}
 
 
 # row-wise kernels: gx = y * (g - sum(g * y)) and g - exp(y) * sum(g) along dim
 SOFTMAX = defop("softmax", _softmax_fwd,
                 kernel_grad("softmax_bwd", lambda xp, g, y, dim: y * (g - xp.sum(g * y, axis=dim, keepdims=True)),
-                            scalars=_dim, node="SoftmaxBackwardDataBackward0"),
+                            scalars=_dim_param, node="SoftmaxBackwardDataBackward0"),
                 save=("out",), group="activation", dtype="float")
 LOG_SOFTMAX = defop("log_softmax", _log_softmax_fwd,
                     kernel_grad("log_softmax_bwd",
                                 lambda xp, g, y, dim: g - xp.exp(y) * xp.sum(g, axis=dim, keepdims=True),
-                                scalars=_dim, node="LogSoftmaxBackwardDataBackward0"),
+                                scalars=_dim_param, node="LogSoftmaxBackwardDataBackward0"),
                     save=("out",), group="activation", dtype="float")
 
 
 def _softmax_dim(input, dim, name):
-    if dim is None:  # PyTorch's legacy implicit dim
-        dim = 0 if input.ndim in (0, 1, 3) else 1
-    return _dims(dim, input.ndim)[0] if input.ndim else 0
+    if dim is None:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
+    return _dim(dim, input.ndim)
 
 
 def _check_float(input, name):
@@ -59,10 +59,11 @@ def _check_float(input, name):
 
 
 def _along(op, name, input, dim, dtype):
+    d = _softmax_dim(input, dim, name)
     if dtype is not None:
         input = input.to(dtype)
     _check_float(input, name)
-    return apply(op, input, dim=_softmax_dim(input, dim, name))
+    return apply(op, input, dim=d)
 
 
 @export

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..tensor import _C_TYPE_NAMES, SCALAR_TYPE_NAMES, Tensor, _legacy_type_name
-from .core import apply, defop, export
+from .core import _wrap_int, apply, defop, export
 from .kernel_grad import kernel_grad
 from .shape import broadcast_shapes
 from .. import _device, _dtype
@@ -91,24 +91,49 @@ FMOD_TENSOR = defop("fmod_tensor", _FMOD_FWD, _rounded_quotient_bwd("trunc"), sa
                     node="FmodBackward1", group="arithmetic", public=False)
 
 
+def _alpha(input, other, alpha):
+    """other * alpha where both are numbers (wrapped into input's integer dtype as PyTorch does), or None; PyTorch's
+    refusal of a float alpha for integer tensors."""
+    if isinstance(alpha, float) and all(not _is_t(x) or x._data.dtype.kind in "iub" for x in (input, other)):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if _is_t(other) or not isinstance(other, (int, float, np.number, np.bool_)):
+        return None  # (a tensor; or not a number, which apply refuses)
+    return _dtype.python_number(other) * alpha
+
+
 @export(inplace=True)
 def add(input, other, *, alpha=1):
-    return apply(ADD, input, other, alpha=alpha) if alpha != 1 else apply(ADD, input, other)
+    if alpha == 1:
+        return apply(ADD, input, other)
+    scaled = _alpha(input, other, alpha)
+    return apply(ADD, input, other, alpha=alpha) if scaled is None else apply(ADD, input, scaled)
 
 
 @export(inplace=True, aliases=("subtract",))
 def sub(input, other, *, alpha=1):
-    if _is_t(input) and _is_t(other) and input._data.dtype.kind == "b" and other._data.dtype.kind == "b":
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-                           "`logical_xor()` operator instead.")
-    return apply(SUB, input, other, alpha=alpha) if alpha != 1 else apply(SUB, input, other)
+    _check_bool_sub(input, other)
+    if alpha == 1:
+        return apply(SUB, input, other)
+    scaled = _alpha(input, other, alpha)
+    return apply(SUB, input, other, alpha=alpha) if scaled is None else apply(SUB, input, scaled)
 
 
 subtract = sub
 
 
+def _check_bool_sub(input, other):
+    kinds = [x._data.dtype.kind == "b" if _is_t(x) else isinstance(x, bool) for x in (input, other)]
+    if all(kinds):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if any(kinds):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
 @export(method=False)
 def rsub(input, other, *, alpha=1):
+    _check_bool_sub(input, other)
     return apply(RSUB, input, other) if alpha == 1 else sub(other, input * alpha)
 
 
@@ -157,11 +182,20 @@ divide = true_divide = div
 
 @export(inplace=True)
 def floor_divide(input, other):
+    _no_bool("div_floor_cpu", input, other)
     return apply(FLOOR_DIVIDE, input, other)
+
+
+def _no_bool(kernel, *operands):
+    """PyTorch's NotImplementedError for an op without a bool kernel, where every operand is bool."""
+    dt = _dtype.result_type(operands)
+    if dt is _dtype.bool:
+        raise _dtype.not_implemented(kernel, dt)
 
 
 @export(inplace=True)
 def remainder(input, other):
+    _no_bool("remainder_cpu", input, other)
     return apply(REMAINDER_TENSOR if _is_t(other) else REMAINDER, input, other)
 
 
@@ -195,11 +229,22 @@ def _rpow_bwd(ctx, g):
     return g * (base ** b) * (math.log(base) if base > 0 else float("nan"))
 
 
+def _pow_fwd(xp, a, b):
+    if _kind(a) in "iu" and _kind(b) in "iu":
+        # integer powers as PyTorch's kernels compute them: a negative exponent gives 0, but 1 for a base of 1 and
+        # +-1 for -1 (numpy refuses negative integer exponents)
+        neg = b < 0
+        p = xp.power(a, xp.where(neg, 0, b))
+        inv = xp.where(a == 1, 1, xp.where(a == -1, xp.where(b % 2 == 0, 1, -1), 0))
+        return xp.where(neg, inv.astype(p.dtype), p)
+    return a ** b
+
+
 POW_SCALAR = defop("pow_scalar", lambda xp, a, exponent: a ** exponent, _pow_scalar_bwd, save=(0,),
                    node="PowBackward0", group="arithmetic", public=False)
-POW = defop("pow", lambda xp, a, b: a ** b, kernel_grad("pow_bwd", _pow_grads, node="PowBackwardBackward0"),
+POW = defop("pow", _pow_fwd, kernel_grad("pow_bwd", _pow_grads, node="PowBackwardBackward0"),
             save=(0, 1, "out"), node="PowBackward1", group="arithmetic")
-RPOW = defop("rpow", lambda xp, b, base: xp.asarray(base, dtype=b.dtype) ** b, _rpow_bwd, save=(0,),
+RPOW = defop("rpow", lambda xp, b, base: _pow_fwd(xp, xp.asarray(base, dtype=b.dtype), b), _rpow_bwd, save=(0,),
              node="PowBackward2", group="arithmetic", public=False)
 
 
@@ -208,22 +253,26 @@ def pow(input, exponent):
     if not _is_t(exponent):
         if not _is_t(input):
             raise TypeError("pow() needs at least one tensor argument")
-        if isinstance(exponent, np.generic):  # (a numpy scalar is the Python number it holds, as in PyTorch)
-            exponent = exponent.item()
+        exponent = _dtype.number_arg(exponent, "pow", "exponent")  # (a numpy scalar is the number it holds)
         kind = input._data.dtype.kind
         if kind in "iub" and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if kind in "iu" and isinstance(exponent, int):
+            _dtype.checked_scalar(exponent, input.dtype)
         if isinstance(exponent, float) and kind in "iub":
             input = input.float()
         elif kind == "b" and type(exponent) is int:  # (bool ** 2 is int64)
             input = input.long()
         return apply(POW_SCALAR, input, exponent=exponent)
     if not _is_t(input):
-        if isinstance(input, np.generic):
-            input = input.item()
+        input = _dtype.number_arg(input, "pow", "self")
         dt = exponent._data.dtype
         if dt.kind in "iub" and isinstance(input, float):
             exponent = exponent.float()
+        elif dt.kind in "iu" and type(input) is int:
+            input = _wrap_int(input, dt)  # (300 ** an int8 tensor: 300 is 44 there)
+        elif dt.kind == "b" and type(input) is int:
+            exponent = exponent.long()  # (2 ** a bool tensor is int64)
         return apply(RPOW, exponent, base=input)
     return apply(POW, input, exponent)
 
@@ -256,6 +305,7 @@ negative = neg
 
 @export(inplace=True, aliases=("absolute",))
 def abs(input):
+    _no_bool("abs_cpu", input)
     return apply(ABS, input)
 
 
@@ -292,11 +342,13 @@ MINIMUM = defop("minimum", _maxmin_fwd("minimum"),
 
 @export
 def maximum(input, other):
+    _tensor_other("maximum", other)
     return apply(MAXIMUM, input, other)
 
 
 @export
 def minimum(input, other):
+    _tensor_other("minimum", other)
     return apply(MINIMUM, input, other)
 
 
@@ -313,6 +365,7 @@ def where(condition, input=None, other=None):
     if condition._data.dtype.kind != "b":
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{condition.dtype.name.capitalize()}")
+    input, other = (_where_scalar(v, other if i == 0 else input) for i, v in enumerate((input, other)))
     if not _is_t(input) and not _is_t(other):
         # two Python numbers: PyTorch's dtype for them (the default float dtype, int64 or bool), on the
         # condition's device
@@ -322,6 +375,16 @@ def where(condition, input=None, other=None):
         with _device.on(condition.device):
             input = Tensor._make(xp.asarray(input, dtype=dt.np))
     return apply(WHERE, input, other, condition=condition)
+
+
+def _where_scalar(v, partner):
+    """A number given to where(), checked as PyTorch checks it: an int must fit the integer tensor beside it."""
+    if _is_t(v):
+        return v
+    v = _dtype.number_arg(v, "where", "other")
+    if type(v) is int and _is_t(partner) and partner._data.dtype.kind in "iu":
+        _dtype.checked_scalar(v, partner.dtype)
+    return v
 
 
 # ---- more binary elementwise ops ----------------------------------------------------------------------
@@ -564,7 +627,7 @@ def logical_not(input):
 @export(inplace=True)
 def bitwise_not(input):
     if input._data.dtype.kind == "f":
-        raise TypeError("bitwise_not is only supported for integer and boolean tensors")
+        raise _dtype.not_implemented("bitwise_not_cpu", input.dtype)
     return apply(_BITWISE_NOT, input)
 
 
@@ -730,6 +793,8 @@ MV = defop("mv", lambda xp, a, b: a @ b,
 
 
 def _check_matmul_dtypes(a, b, name):
+    if a._data.dtype.kind == "b":
+        raise _dtype.not_implemented("addmm_impl_cpu_", a.dtype)
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != {b.dtype.name}")
 
@@ -795,6 +860,12 @@ def dot(input, other):
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
                            f"[{other.shape[0]}] to have the same number of elements, but got {input.shape[0]} "
                            f"and {other.shape[0]} elements respectively")
+    if input._data.dtype != other._data.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{_dtype.SCALAR_TYPE_NAMES[input.dtype.name]} and "
+                           f"{_dtype.SCALAR_TYPE_NAMES[other.dtype.name]}")
+    if input._data.dtype.kind == "b":
+        raise _dtype.not_implemented("dot", input.dtype)
     return apply(DOT, input, other)
 
 
@@ -812,6 +883,9 @@ def mv(input, vec):
 def matmul(input, other):
     """PyTorch's matmul: 1-D x 1-D is a dot product, 2-D x 2-D mm, 2-D x 1-D mv; otherwise batched
     and broadcast, with 1-D operands unsqueezed and the added dimension removed afterwards."""
+    for name, pos, t in (("input", 1, input), ("other", 2, other)):
+        if not _is_t(t):
+            raise TypeError(f"matmul(): argument '{name}' (position {pos}) must be Tensor, not {type(t).__name__}")
     da, db = input.ndim, other.ndim
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")

@@ -269,7 +269,7 @@ def apply(op, a=_NO_INPUT, b=_NO_INPUT, /, *more, **params):
                     if b._base is not None or (db.dtype is not dt and db.dtype != dt) \
                             or type(db) is not type(da) or (type(da) is not np.ndarray and da.device != db.device):
                         return _apply(op, (a, b), params)
-                elif tb is float or tb is int:
+                elif tb is float or (tb is int and -_INT64 <= b < _INT64):
                     vb = b
                 else:
                     return _apply(op, (a, b), params)
@@ -363,9 +363,14 @@ def _apply(op, inputs, params):
                     needs.append(False)
         else:
             tx = type(x)
-            if tx is not float and tx is not int and (isinstance(x, (np.generic, complex))):
+            if tx is not float and tx is not int and tx is not bool and (x is not None or len(arrays) < 2):
+                # (None past the first two inputs is an optional tensor input left out: a bias, a weight)
+                if not isinstance(x, (np.generic, complex, int, float)):
+                    raise _not_a_number(op, inputs, x)
                 inputs = _python_scalars(inputs)
                 return _apply(op, inputs, params)
+            if tx is int and not -_INT64 <= x < _INT64:
+                _check_big_int(x, inputs)
             if tx is float:
                 float_scalar = True
             elif tx is not int:
@@ -383,7 +388,7 @@ def _apply(op, inputs, params):
             npdt = fdt
         else:
             # a Python number keeps a floating tensor's dtype (and an int tensor's, for ints)
-            if same and kind in "iu" and not float_scalar:
+            if same and kind in "iu" and not float_scalar and rule != "float":
                 dt = _dtype._FROM_NP[fdt]
                 arrays = [_wrap_int(a, fdt) if type(a) is int else a for a in arrays]
             else:
@@ -431,14 +436,36 @@ def _apply(op, inputs, params):
     return result
 
 
+_INT64 = 1 << 63
+
+
+def _check_big_int(x, inputs):
+    """A Python int beyond int64 is a uint64 number in PyTorch: it wraps into an integer tensor's dtype (int8 +
+    2**63 adds 0) and becomes a float for a floating one; beyond uint64 it is an OverflowError, and with bool
+    tensors only a RuntimeError (no promotion to uint64)."""
+    if x >= 2 * _INT64:
+        raise OverflowError("int too big to convert")
+    if x < 0:
+        raise OverflowError("can't convert negative int to unsigned")
+    if all(not isinstance(t, Tensor) or t._data.dtype.kind == "b" for t in inputs):
+        raise RuntimeError("Promotion for uint16, uint32, uint64 types is not supported, attempted to promote Bool "
+                           "and UInt64")
+
+
+def _not_a_number(op, inputs, x):
+    """PyTorch's TypeError for an operand that is neither a tensor nor a number (a list, None, a string, a numpy
+    array: PyTorch takes numpy arrays only in the operators, through numpy)."""
+    i = next(i for i, v in enumerate(inputs) if v is x)
+    t = type(x)
+    name = t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+    return TypeError(f"{op.name}(): argument (position {i + 1}) must be Tensor or a number, not {name}")
+
+
 def _python_scalars(inputs):
     """inputs with numpy scalars as the Python numbers PyTorch takes them for (np.int64(2) is an int, not an
-    int64 tensor; np.float32(0.5) a float); a complex number is refused: there is no complex dtype."""
-    out = []
-    for x in inputs:
-        _dtype.check_real(x)
-        out.append(x.item() if isinstance(x, np.generic) else x)
-    return tuple(out)
+    int64 tensor; np.float32(0.5) a float; np.bool_ an int, where PyTorch takes it for a float); a complex number
+    is refused: there is no complex dtype."""
+    return tuple(_dtype.python_number(x) for x in inputs)
 
 
 def _wrap_int(v, npdt):

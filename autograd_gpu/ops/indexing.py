@@ -1,11 +1,15 @@
 """Indexing: __getitem__ (basic indexing gives views, advanced indexing copies), gather, index_select,
 masked_fill, and the scatters their backward formulas need (repeated indices add up)."""
+import builtins
+import operator
+import warnings
+
 import numpy as np
 
-from .. import _device
-from .core import apply, defop, export
+from .. import _device, _dtype
+from .core import _broadcast_error, apply, defop, export
 from .inplace import COPY, FILL_TENSOR, inplace
-from .reduction import _dims
+from .reduction import _dim, _dims
 from ..tensor import SCALAR_TYPE_NAMES, Tensor
 
 
@@ -17,10 +21,10 @@ def _index_array(x, xp):
     """An index element as an array on the data's device (tensors, lists and numpy arrays)."""
     if _is_t(x):
         a = x._data
-        if a.dtype.kind == "f":
+        if a.dtype.kind == "f" or a.dtype.name in ("int8", "int16"):
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return a if type(a) is np.ndarray and xp is np else xp.asarray(a)
-    a = np.asarray(x)
+    a = np.asarray(x) if not (isinstance(x, list) and not x) else np.zeros(0, np.int64)  # ([]: no index)
     if a.dtype.kind == "f":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if a.dtype == object:
@@ -49,11 +53,18 @@ def _consumes(i):
 
 
 def _int_of_0d(i):
-    """A 0-d integer tensor indexes as an int (a select), as in PyTorch.
+    """A 0-d integer tensor (or numpy array) indexes as an int (a select), as in PyTorch; a uint8 tensor is a mask
+    (PyTorch's deprecated byte masks, with its warning).
 
     NOTE: on the GPU this reads the value on the host; PyTorch does the same (a select needs its offset)."""
-    if _is_t(i) and i.ndim == 0 and i._data.dtype.kind in "iu" and i._data.dtype != np.uint8:
+    if _is_t(i) and i._data.dtype == np.uint8:
+        warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.",
+                      UserWarning, stacklevel=4)
+        return Tensor._make(i._data.astype(bool))
+    if _is_t(i) and i.ndim == 0 and i._data.dtype.kind in "iu":
         return int(i._data)
+    if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
+        return int(i)
     return i
 
 
@@ -125,6 +136,9 @@ def _is_advanced(i):
 
 def convert_index(idx, xp, ndim, shape):
     """(numpy index tuple, is_basic). Checks integer bounds as PyTorch does (IndexError)."""
+    if isinstance(idx, list) and any(isinstance(e, (list, tuple, slice, type(None), type(Ellipsis))) or _is_t(e)
+                                     for e in idx):
+        idx = tuple(idx)  # (a list of index sequences is a tuple of indices, as PyTorch and old numpy read it)
     if not isinstance(idx, tuple):
         idx = (idx,)
     idx = tuple(_int_of_0d(i) for i in idx)
@@ -278,14 +292,19 @@ def _basic_index_op(index, shape):
 
 @export
 def select(input, dim, index):
-    d = _dims(dim, input.ndim)[0]
+    d = _dim(dim, input.ndim)
     return getitem(input, (slice(None),) * d + (index,))
 
 
 @export
 def narrow(input, dim, start, length):
-    d = _dims(dim, input.ndim)[0]
+    d = _dim(dim, input.ndim)
     n = input.shape[d]
+    start, length = operator.index(start), operator.index(length)  # (PyTorch's TypeError for a float)
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
     if start < 0:
         start += n
     if not (0 <= start and start + length <= n):
@@ -317,21 +336,53 @@ INDEX_PUT = defop("index_put", _index_put_fwd, _index_put_bwd, group="indexing",
 
 
 def setitem(t, idx, value):
-    if _is_t(value) and value._data.dtype != t._data.dtype:
-        value = value.to(t.dtype)
+    if _is_t(value):
+        if value._data.dtype != t._data.dtype:
+            value = value.to(t.dtype)
+    else:
+        value = _assigned_number(t, value)
     index, basic = convert_index(idx, t._xp, t.ndim, t._data.shape)
+    if _is_t(value) and value.ndim and value.shape[0] == 1:  # (leading size-1 dims of the value are dropped)
+        k = next((i for i, n in enumerate(value.shape) if n != 1), value.ndim)
+        value = value.reshape(value.shape[k:])
     if basic:
         if _basic_index_op(index, t._data.shape) is ALIAS:  # x[...] = v, x[:] = v: written into x itself
             _write_all(t, value)
         else:
-            getitem(t, idx).copy_(value)
+            region = getitem(t, idx)
+            if not _is_t(value):  # (a number: as a 0-d tensor of t's dtype, on its device)
+                value = Tensor._make(t._xp.full_like(region._data, value, shape=()))
+            elif value.shape != region.shape:
+                value = value.expand(region.shape)  # (PyTorch's expand error where it does not fit)
+            region.copy_(value)
         return
     if any(i is False or (hasattr(i, "dtype") and i.ndim == 0 and not i) for i in index):
         return  # PyTorch writes nothing (and records nothing) through a False index; NOTE: reads a 0-d bool, as it does
     split = _basic_first(index, t._data.shape, t._xp)
     if split is not None:
         t, index = _basic_getitem(t, split[0]), split[1]
-    inplace(t, lambda old: apply(INDEX_PUT, old, value, index=index))
+    if _is_t(value) and value._data.dtype != t._data.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{_dtype.SCALAR_TYPE_NAMES[t.dtype.name]} for the destination and "
+                           f"{_dtype.SCALAR_TYPE_NAMES[value.dtype.name]} for the source.")
+    try:
+        inplace(t, lambda old: apply(INDEX_PUT, old, value, index=index))
+    except ValueError as e:
+        if not any(w in str(e) for w in ("shape mismatch", "broadcast", "cannot assign")):
+            raise
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
+                           f"indexing result of shape {list(t._data[index].shape)}") from None
+
+
+def _assigned_number(t, value):
+    """A number assigned by t[idx] = value, as PyTorch takes it: a Python number, or a numpy scalar that is one
+    (np.float64, the numpy ints; not np.float32 / np.float16 / np.bool_), fitting t's dtype if it is integral."""
+    if isinstance(value, (np.float32, np.float16, np.bool_)) or not isinstance(value, (int, float, np.integer)):
+        name = type(value).__name__ if type(value).__module__ == "builtins" else \
+            f"{type(value).__module__}.{type(value).__qualname__}"
+        raise TypeError(f"can't assign a {name} to a {_dtype.legacy_type_name(t._data)}")
+    value = _dtype.python_number(value)
+    return value if t.dtype.is_floating_point else _dtype.checked_scalar(value, t.dtype)
 
 
 def _write_all(t, value):
@@ -339,6 +390,8 @@ def _write_all(t, value):
     if _is_t(value):
         if value.device != t.device:
             value = value.to(t.device)
+        if value.shape != t.shape:
+            value = value.expand(t.shape)  # (PyTorch's expand error where it does not fit)
         inplace(t, lambda old: apply(COPY, old, value), copy_src=value)
     else:
         v = Tensor._make(t._xp.full_like(t._data, value, shape=()))  # (on t's device)
@@ -389,9 +442,23 @@ SCATTER_ADD_ZEROS = defop("scatter_add_zeros", _scatter_add_zeros_fwd,
                           node="ScatterAddBackward0", group="indexing", dtype="keep", public=False)
 
 
+def _broadcast_shapes(*shapes):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(_broadcast_error(shapes)) from None
+
+
+def index_arg(name, index, arg="index", pos=3):
+    """PyTorch's TypeError for an index argument that is not a tensor (a list, a number)."""
+    if not _is_t(index):
+        raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be Tensor, not {type(index).__name__}")
+
+
 def _check_gather(input, dim, index, name):
-    if index._data.dtype != np.int64:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    index_arg(name, index)
+    if index._data.dtype.name not in ("int64", "int32"):
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
     if index.ndim != input.ndim and not (index.ndim <= 1 and input.ndim <= 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
     for d in range(index.ndim):
@@ -418,7 +485,8 @@ def _check_bounds(index, lo, n, exc, message, op):
 
 @export
 def gather(input, dim, index, *, sparse_grad=False):
-    d = _dims(dim, input.ndim)[0] if input.ndim else 0
+    index_arg("gather", index)
+    d = _dim(dim, input.ndim) if input.ndim else 0
     _check_gather(input, d, index, "gather")
     return apply(GATHER, input, dim=d, index=index)
 
@@ -490,9 +558,11 @@ _LEGACY_REDUCE = {"add": "sum", "multiply": "prod"}
 
 @export(inplace=True)
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
-    d = _dims(dim, input.ndim)[0]
+    d = _dim(dim, input.ndim)
     _check_gather(input, d, index, "scatter")
     src = src if src is not None else value
+    if _is_t(src) and src._data.dtype != input._data.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     if reduce is not None:
         if reduce not in _LEGACY_REDUCE:
             raise RuntimeError("reduce argument must be either add or multiply.")
@@ -502,7 +572,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
 
 @export(inplace=True)
 def scatter_add(input, dim, index, src):
-    d = _dims(dim, input.ndim)[0]
+    d = _dim(dim, input.ndim)
     _check_gather(input, d, index, "scatter_add")
     return apply(SCATTER_ADD, input, src, dim=d, index=index)
 
@@ -527,13 +597,18 @@ INDEX_ADD_ZEROS = defop("index_add_zeros", _index_add_zeros_fwd,
 
 @export
 def index_select(input, dim, index):
+    index_arg("index_select", index)
     if index.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
-    if index._data.dtype.kind not in "iu":
-        raise RuntimeError("index_select(): Expected dtype int32/int64 for index")
-    d = _dims(dim, input.ndim)[0] if input.ndim else 0
-    _check_bounds(index, 0, input.shape[d] if input.ndim else 1, IndexError,  # (negative indices too, as PyTorch)
-                  lambda i, n: "index out of range in self", "index_select")
+    if index._data.dtype.name not in ("int64", "int32"):
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+    d = _dim(dim, input.ndim) if input.ndim else 0
+    # (negative indices too; PyTorch's CPU kernels word it two ways: the gather-by-rows one for dim 0 and a
+    # last dim past a matrix, the element-wise one for the others)
+    rows = d == 0 or (d == input.ndim - 1 and input.ndim > 2)
+    _check_bounds(index, 0, input.shape[d] if input.ndim else 1, IndexError if rows else RuntimeError,
+                  lambda i, n: "index out of range in self" if rows else
+                  f"INDICES element is out of DATA bounds, id={i} axis_dim={n}", "index_select")
     return apply(INDEX_SELECT, input, dim=d, index=index.reshape(-1) if index.ndim == 0 else index)
 
 
@@ -670,7 +745,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # (PyTorch's older names)
     if reduce not in _SCATTER_REDUCES:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
-    d = _dims(dim, input.ndim)[0]
+    d = _dim(dim, input.ndim)
     _check_same_dtype(input, src, "scatter(): Expected self.dtype to be equal to src.dtype")
     _check_gather(input, d, index, "scatter")
     if src.ndim != index.ndim or any(i > n for i, n in zip(index.shape, src.shape)):
@@ -681,7 +756,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 
 def _index_dim(input, dim, index, source, name, count_error=IndexError):
     """(dim, index) of an index_* op, checked as PyTorch checks them; 0-d tensors act as 1-d of one element."""
-    d = _dims(dim, input.ndim)[0] if input.ndim else _dims(dim, 1)[0]
+    d = _dim(dim, input.ndim) if input.ndim else _dim(dim, 1)
     if index.ndim > 1:
         raise IndexError(f"{name}(): Index is supposed to be a vector, but got dim: {index.ndim}")
     if source is not None:
@@ -735,6 +810,7 @@ def index_add(input, dim, index, source, *, alpha=1):
 
         zeros(3).index_add(0, tensor([0, 0]), tensor([1., 2.]))  # [3., 0., 0.]
     """
+    index_arg("index_add", index)
     _check_index_dtype(index, "index_add_(): Expected dtype int32/int64 for index but got: {}",
                        kinds=("int32", "int64"))
     _check_same_dtype(input, source, f"index_add_(): self ({input.dtype}) and source ({source.dtype}) must have "
@@ -764,6 +840,7 @@ INDEX_COPY = defop("index_copy", _index_copy_fwd, _index_copy_bwd, group="indexi
 
 @export(inplace=True)
 def index_copy(input, dim, index, source):
+    index_arg("index_copy", index)
     _check_index_dtype(index, "index_copy_(): Expected a long tensor for index, but got {}")
     _check_same_dtype(input, source, f"index_copy_(): self and source expected to have the same dtype, but got "
                                      f"(self) {input.dtype} and (source) {source.dtype}")
@@ -795,6 +872,9 @@ INDEX_FILL_TENSOR = defop("index_fill_tensor", _index_fill_fwd, _index_fill_bwd,
 
 @export(inplace=True)
 def index_fill(input, dim, index, value):
+    index_arg("index_fill_", index, pos=2)
+    if index.ndim > 1:
+        raise RuntimeError("Index has to be a vector/scalar")
     _check_index_dtype(index, "index_fill_(): Expected dtype int64 for index.", IndexError)
     if _is_t(value) and value.ndim != 0:
         raise RuntimeError(f"index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
@@ -892,6 +972,10 @@ def take(input, index):
 def put(input, index, source, accumulate=False):
     """input with source written (or, accumulate=True, added) at flat positions index: zeros(3).put(tensor([0, 0]),
     tensor([1., 2.]), accumulate=True) is [3., 0., 0.]."""
+    index_arg("put", index, pos=2)
+    if index._data.dtype != np.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got "
+                           f"{_dtype.SCALAR_TYPE_NAMES[index.dtype.name]}")
     if index.numel() != source.numel():
         raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
                          f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
@@ -987,17 +1071,21 @@ MASKED_FILL_TENSOR = defop("masked_fill_tensor", _masked_fill_fwd, _masked_fill_
 
 @export(inplace=True)
 def masked_fill(input, mask, value):
+    index_arg("masked_fill", mask, "mask", 2)
     if mask._data.dtype.kind != "b":
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
                            f"{mask.dtype.name}")
     if _is_t(value) and value.ndim != 0:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")
+    if not _is_t(value):
+        value = _dtype.checked_scalar(_dtype.number_arg(value, "masked_fill_", "value"), input.dtype)
     return apply(MASKED_FILL_TENSOR if _is_t(value) else MASKED_FILL, input, value, mask=mask)
 
 
 @export
 def masked_select(input, mask):
+    index_arg("masked_select", mask, "mask", 2)
     from .shape import broadcast_tensors  # layering: a cycle in the ops (shape -> reduction -> indexing)
     x, m = broadcast_tensors(input, mask)
     return getitem(x, m)
@@ -1020,6 +1108,7 @@ def nonzero(input, *, as_tuple=False):
 
 @export
 def take_along_dim(input, indices, dim=None):
+    index_arg("take_along_dim", indices, "indices", 2)
     if indices._data.dtype != np.int64:
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got {_legacy_name(indices)}")
     if dim is None:
@@ -1029,9 +1118,9 @@ def take_along_dim(input, indices, dim=None):
             raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of "
                                f"dimensions, but got {input.ndim} dimensions for input, and {indices.ndim} "
                                f"dimensions for indices")
-        d = _dims(dim, input.ndim)[0]
+        d = _dim(dim, input.ndim)
         # the other dimensions broadcast
-        rest = np.broadcast_shapes(*[tuple(t.shape[:d]) + tuple(t.shape[d + 1:]) for t in (input, indices)])
+        rest = _broadcast_shapes(*[tuple(t.shape[:d]) + tuple(t.shape[d + 1:]) for t in (input, indices)])
         si = rest[:d] + (input.shape[d],) + rest[d:]
         sj = rest[:d] + (indices.shape[d],) + rest[d:]
         input = input if tuple(input.shape) == si else input.expand(si)
@@ -1040,3 +1129,49 @@ def take_along_dim(input, indices, dim=None):
     _check_bounds(indices, -n, n, RuntimeError,
                   lambda i, n: f"index {i} is out of bounds for dimension {d} with size {n}", "take_along_dim")
     return apply(GATHER, input, dim=d, index=Tensor._make(_wrap(indices._xp, indices._data, n)))
+
+
+# ---- counting and flat-index conversion ---------------------------------------------------------------
+@export
+def bincount(input, weights=None, minlength=0):
+    """How often each value 0, 1, ... occurs in the 1-d non-negative integer tensor input (summing `weights`
+    instead of ones); length max(input) + 1, at least minlength.
+
+    NOTE: the length depends on the data: read on the host, as PyTorch does."""
+    index_arg("bincount", input, "input", 1)
+    if input._data.dtype.kind == "f" or input._data.dtype.kind == "b":
+        raise _dtype.not_implemented("bincount_cpu", input.dtype)
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    if weights is not None and (weights.ndim != 1 or weights.shape[0] != input.numel()):
+        raise RuntimeError("weights should be 1-d and have the same length as input")
+    a = input._data
+    if input.ndim != 1 or (a.size and int(a.min()) < 0):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    xp = input._xp
+    n = builtins.max(int(a.max()) + 1 if a.size else 0, int(minlength))
+    if weights is None:
+        return Tensor._make(xp.bincount(a, minlength=n).astype(np.int64))
+    w = weights._data
+    out = xp.zeros(n, dtype=w.dtype if w.dtype.kind == "f" else np.float64)
+    add_at(xp, out, a, w.astype(out.dtype))
+    return Tensor._make(out)
+
+
+@export(method=False)
+def unravel_index(indices, shape):
+    """The coordinates, one tensor per dim of `shape`, of each flat index in `indices` (negative ones count from
+    the end)."""
+    index_arg("unravel_index", indices, "indices", 1)
+    if indices._data.dtype.kind not in "iu":
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    shape = tuple(int(s) for s in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+    n = int(np.prod(shape))
+    xp = indices._xp
+    flat = indices._data.astype(np.int64)
+    flat = xp.where(flat < 0, flat + n, flat)
+    coords = []
+    for s in reversed(shape):
+        coords.append(flat % s)
+        flat = flat // s
+    return tuple(Tensor._make(c) for c in reversed(coords))

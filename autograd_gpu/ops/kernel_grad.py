@@ -35,9 +35,24 @@ class _TensorNamespace:
         return x.sum(axis, keepdim=keepdims)
 
     @staticmethod
+    def maximum(a, b):
+        return EXPORTS["maximum"].fn(*_tensors(a, b))
+
+    @staticmethod
+    def minimum(a, b):
+        return EXPORTS["minimum"].fn(*_tensors(a, b))
+
+    @staticmethod
     def sign(x):
         # torch's sign, from comparisons: no gradient flows through it (its derivative is zero)
         return (x > 0).to(x.dtype) - (x < 0).to(x.dtype)
+
+
+def _tensors(a, b):
+    """(a, b) with a number made a 0-d tensor of the other's dtype (numpy's maximum takes numbers, torch's not)."""
+    ref = a if isinstance(a, Tensor) else b
+    return tuple(x if isinstance(x, Tensor) else Tensor._make(ref._xp.asarray(x, dtype=ref._data.dtype))
+                 for x in (a, b))
 
 
 TENSOR_XP = _TensorNamespace()

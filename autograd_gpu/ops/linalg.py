@@ -12,7 +12,7 @@ import numpy as np
 
 from .core import apply, defop, export
 from .arithmetic import where
-from .reduction import NORM, PROD_OTHERS, _dims
+from .reduction import NORM, PROD_OTHERS, _dim, _dims
 from .shape import cat
 from ..tensor import Tensor, SCALAR_TYPE_NAMES
 
@@ -831,7 +831,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     _check_float(A, "linalg.matrix_norm")
     if len(dim) != 2:
         raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}")
-    d0, d1 = _dims(dim[0], A.ndim)[0], _dims(dim[1], A.ndim)[0]
+    d0, d1 = _dim(dim[0], A.ndim), _dim(dim[1], A.ndim)
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, {dim[1]})")
     if ord == "fro":

@@ -4,6 +4,7 @@ grid builders (meshgrid, cartesian_prod). Ops PyTorch records as one node are ro
 composites of differentiable ops whose last node is the one PyTorch records."""
 import builtins
 import math
+import operator
 import warnings
 
 import numpy as np
@@ -12,14 +13,17 @@ from .. import _device, _dtype
 from ..tensor import SCALAR_TYPE_NAMES, Tensor
 from .arithmetic import bmm, mm, mul, where
 from .core import apply, defop, export
-from .reduction import _dims
+from .reduction import _dim, _dims
 from .shape import RESHAPE, broadcast_shapes, cat, stack
 
 _max, _min = builtins.max, builtins.min
 
 
-def _dim(d, ndim):
-    return _dims(d, ndim)[0]
+def _index(v, arg):
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"argument '{arg}' must be int, not {type(v).__name__}") from None
 
 
 def _check_matrix_dims(input, name):
@@ -38,13 +42,13 @@ TRIU = defop("triu", lambda xp, x, diagonal: xp.triu(x, diagonal),
 def tril(input, diagonal=0):
     """The lower triangle of the last two dims (diagonal > 0 keeps that many diagonals above the main one)."""
     _check_matrix_dims(input, "tril")
-    return apply(TRIL, input, diagonal=int(diagonal))
+    return apply(TRIL, input, diagonal=_index(diagonal, "diagonal"))
 
 
 @export(inplace=True)
 def triu(input, diagonal=0):
     _check_matrix_dims(input, "triu")
-    return apply(TRIU, input, diagonal=int(diagonal))
+    return apply(TRIU, input, diagonal=_index(diagonal, "diagonal"))
 
 
 def _tri_indices(name, row, col, offset, dtype, device):

@@ -85,6 +85,9 @@ def uniform_(self, from_=0.0, to=1.0, *, generator=None):
     _require_float(self, "check_uniform_bounds")
     if from_ > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_:g} > to={to:g}")
+    for name, v in (("from", from_), ("to", to)):
+        if not math.isfinite(v):
+            raise RuntimeError(f"{name} is out of bounds for {_dtype._C_TYPE_NAMES[self.dtype.name]}")
     return _fill(self, UNIFORM, _float_draw(self, "random", generator) * (to - from_) + from_)
 
 

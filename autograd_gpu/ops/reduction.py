@@ -1,5 +1,6 @@
 """Reductions over `dim` (an int, a tuple or None for all) with `keepdim`."""
 import builtins
+import operator
 from collections import namedtuple
 
 from .core import apply, defop, export
@@ -20,7 +21,7 @@ def _dims(dim, ndim):
     n = _max(ndim, 1)
     out = []
     for d in dims:
-        d = int(d)
+        d = _index(d, "tuple of ints")
         if not -n <= d < n:
             raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
         d %= n
@@ -28,6 +29,20 @@ def _dims(dim, ndim):
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
         out.append(d)
     return tuple(sorted(d for d in out if d < ndim or ndim == 0)) if ndim else ()
+
+
+def _index(d, what):
+    """d as a Python int (an int, a numpy int, an integer 0-d tensor); PyTorch's TypeError for a float, a string,
+    a tuple where one dim is wanted."""
+    try:
+        return operator.index(d)
+    except TypeError:
+        raise TypeError(f"argument 'dim' must be {what}, not {type(d).__name__}") from None
+
+
+def _dim(dim, ndim):
+    """One dim (an int) as a non-negative axis, checked as `_dims` checks each (a 0-d tensor has dim 0 and -1)."""
+    return _dims(_index(dim, "int"), ndim)[0] if ndim else _dims(_index(dim, "int"), 1)[0]
 
 
 def _expand_back(g, shape, dims, keepdim):
@@ -111,7 +126,7 @@ def mean(input, dim=_UNSET, keepdim=False, *, dtype=None, axis=None):
     op = MEAN if dim is _UNSET else MEAN_DIM
     dim = None if dim is _UNSET else dim
     if dtype is not None:
-        input = input.to(dtype)
+        input = input.to(_dtype.to_dtype(dtype))
     if not input.is_floating_point():
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                            f"complex dtype. Got: {input.dtype.name.capitalize()}")
@@ -177,11 +192,10 @@ PROD_DIM = defop("prod_dim", _prod_fwd, _prod_bwd, save=(0,), node="ProdBackward
 def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     dim = dim if axis is None else axis
     if dtype is not None:
-        input = input.to(dtype)
+        input = input.to(_dtype.to_dtype(dtype))
     if dim is not None:
-        dim = _dims(dim, input.ndim)
-        dim = dim[0] if dim else None
-        return apply(PROD_DIM, input, dim=dim, keepdim=keepdim)
+        d = _dim(dim, input.ndim)
+        return apply(PROD_DIM, input, dim=d if input.ndim else None, keepdim=keepdim)
     return apply(PROD, input, dim=dim, keepdim=keepdim)
 
 
@@ -202,32 +216,48 @@ def _max_all_bwd(ctx, g):
     return g * mask / mask.sum()
 
 
-def _amax_fwd(fn):
+def _amax_fwd(fn, name):
     def fwd(xp, x, dims, keepdim):
-        if x.size == 0 and any(x.shape[d] == 0 for d in dims):
-            raise IndexError(f"{fn}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
-                             "the reduction dim with the 'dim' argument.")
+        if x.size == 0:
+            _check_nonempty_dims(name, x.shape, dims)
         return getattr(xp, fn)(x, axis=_axis(dims, x.ndim), keepdims=keepdim)
     return fwd
 
 
-AMAX = defop("amax", _amax_fwd("max"), _amax_bwd, save=(0, "out"), group="reduction", dtype="keep")
-AMIN = defop("amin", _amax_fwd("min"), _amax_bwd, save=(0, "out"), group="reduction", dtype="keep")
-MAX_ALL = defop("max_all", _amax_fwd("max"), _max_all_bwd, save=(0, "out"), node="MaxBackward1", group="reduction",
+def _check_nonempty_dims(name, shape, dims, all_dims_error=RuntimeError):
+    """PyTorch's errors for a max/min-like reduction of an empty tensor over all dims, or over an empty dim."""
+    if len(dims) == len(shape):
+        raise all_dims_error(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                           "reduction dim with the 'dim' argument.")
+    for d in dims:
+        if shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+AMAX = defop("amax", _amax_fwd("max", "amax"), _amax_bwd, save=(0, "out"), group="reduction", dtype="keep")
+AMIN = defop("amin", _amax_fwd("min", "amin"), _amax_bwd, save=(0, "out"), group="reduction", dtype="keep")
+MAX_ALL = defop("max_all", _amax_fwd("max", "max"), _max_all_bwd, save=(0, "out"), node="MaxBackward1", group="reduction",
                 dtype="keep", public=False)
-MIN_ALL = defop("min_all", _amax_fwd("min"), _max_all_bwd, save=(0, "out"), node="MinBackward1", group="reduction",
+MIN_ALL = defop("min_all", _amax_fwd("min", "min"), _max_all_bwd, save=(0, "out"), node="MinBackward1", group="reduction",
                 dtype="keep", public=False)
+
+
+def _check_empty_reduction(name, input, dim, dims):
+    if input.numel() == 0:  # (over every dim by default: RuntimeError; over dims named: IndexError)
+        _check_nonempty_dims(name, input.shape, dims, RuntimeError if dim == () or dim is None else IndexError)
 
 
 @export
 def amax(input, dim=(), keepdim=False, *, axis=None):
     dim = dim if axis is None else axis
+    _check_empty_reduction("amax", input, dim, _dims(dim, input.ndim))
     return apply(AMAX, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
 @export
 def amin(input, dim=(), keepdim=False, *, axis=None):
     dim = dim if axis is None else axis
+    _check_empty_reduction("amin", input, dim, _dims(dim, input.ndim))
     return apply(AMIN, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
@@ -246,7 +276,9 @@ def _select_bwd(ctx, g):
 
 def _maxdim_fwd(fn):
     def fwd(xp, x, dim, keepdim):
-        if x.shape and x.shape[dim] == 0:
+        if not x.ndim:  # (a 0-d tensor: itself, at index 0)
+            return x.copy(), xp.zeros((), dtype="int64")
+        if x.shape[dim] == 0:
             raise IndexError(f"{fn}(): Expected reduction dim {dim} to have non-zero size.")
         idx = getattr(xp, "arg" + fn)(x, axis=dim)
         if keepdim:
@@ -277,9 +309,7 @@ def _minmax(name, input, dim, keepdim, other, all_op, dim_op, binary, rtype):
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                                "Specify the reduction dim with the 'dim' argument.")
         return apply(all_op, input, dims=tuple(range(input.ndim)), keepdim=False)
-    d = _dims(dim, input.ndim)
-    d = d[0] if d else 0
-    return rtype(*apply(dim_op, input, dim=d, keepdim=keepdim))
+    return rtype(*apply(dim_op, input, dim=_dim(dim, input.ndim), keepdim=keepdim))
 
 
 @export
@@ -301,14 +331,17 @@ def _arg(fn):
         dim = dim if axis is None else axis
         xp = input._xp
         x = input._data
+        if x.dtype.kind == "b":
+            raise RuntimeError(f"{fn}(): does not support bool input")
+        if x.size == 0:
+            _check_nonempty_dims(fn, x.shape, range(x.ndim) if dim is None else (_dim(dim, x.ndim),), IndexError)
         if dim is None:
             r = getattr(xp, fn)(x.reshape(-1))
             out = xp.asarray(r, dtype="int64")
             if keepdim:
                 out = out.reshape((1,) * x.ndim)
         else:
-            d = _dims(dim, x.ndim)
-            d = d[0] if d else 0
+            d = _dim(dim, x.ndim)
             out = getattr(xp, fn)(x, axis=d) if x.ndim else xp.asarray(0)
             if keepdim and x.ndim:
                 out = xp.expand_dims(out, d)
@@ -418,6 +451,8 @@ LOGSUMEXP = defop("logsumexp", _logsumexp_fwd, _logsumexp_bwd, save=(0, "out"), 
 @export
 def logsumexp(input, dim=None, keepdim=False, *, axis=None):
     dim = dim if axis is None else axis
+    if dim is None:
+        raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
     return apply(LOGSUMEXP, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
@@ -477,7 +512,10 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if isinstance(p, str):
         raise RuntimeError(f"norm: p={p!r} is not supported; use a number, 'fro' or inf")
     if dtype is not None:
-        input = input.to(dtype)
+        input = input.to(_dtype.to_dtype(dtype))
+    if not input.is_floating_point():
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{_dtype.SCALAR_TYPE_NAMES[input.dtype.name]}")
     return apply(NORM, input, p=float(p), dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
@@ -485,8 +523,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 def _cum_dim(input, dim):
     if dim is None:
         raise TypeError("missing the required argument 'dim' (or its alias 'axis')")
-    d = _dims(dim, input.ndim)
-    return d[0] if d else 0
+    return _dim(dim, input.ndim)
 
 
 def _int64(x):
@@ -511,17 +548,19 @@ CUMSUM = defop("cumsum", _cumsum_fwd, _cumsum_bwd, group="reduction", dtype="kee
 def cumsum(input, dim=None, *, dtype=None, axis=None):
     dim = dim if axis is None else axis
     if dtype is not None:
-        input = input.to(dtype)
+        input = input.to(_dtype.to_dtype(dtype))
     return apply(CUMSUM, input, dim=_cum_dim(input, dim))
 
 
 def _shift(t, s, d, fill=0.0):
     """t moved s places forward along d (Tensors, differentiable), the first s places `fill`."""
     from .shape import cat  # layering: a cycle in the ops (shape -> reduction)
+    n = t.shape[d]
+    s = builtins.min(s, n)
     pad_shape = list(t.shape)
     pad_shape[d] = s
     pad = Tensor._make(t._xp.full(tuple(pad_shape), fill, dtype=t._data.dtype))
-    return cat([pad, t.narrow(d, 0, t.shape[d] - s)], d)
+    return cat([pad, t.narrow(d, 0, n - s)], d)
 
 
 def _linear_scan(a, b, d):
@@ -559,7 +598,7 @@ CUMPROD = defop("cumprod", _cumprod_fwd, _cumprod_bwd, save=(0,), group="reducti
 def cumprod(input, dim=None, *, dtype=None, axis=None):
     dim = dim if axis is None else axis
     if dtype is not None:
-        input = input.to(dtype)
+        input = input.to(_dtype.to_dtype(dtype))
     return apply(CUMPROD, input, dim=_cum_dim(input, dim))
 
 
@@ -738,7 +777,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
     """The mean over `dim` of the elements that are not NaN (a composite, as PyTorch's)."""
     dim = dim if axis is None else axis
     if dtype is not None:
-        input = input.to(dtype)
+        input = input.to(_dtype.to_dtype(dtype))
     if not input.is_floating_point():
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
                            f"{input.dtype.name.capitalize()}")

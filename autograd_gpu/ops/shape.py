@@ -2,12 +2,13 @@
 transpose, expand, split, ...) share memory with their input here too."""
 import builtins
 import math
+import operator
 
 import numpy as np
 
 from .core import apply, defop, export
 from .indexing import SLICE, add_at
-from .reduction import _dims
+from .reduction import _dim, _dims
 from .. import _device, _dtype
 from ..size import Size
 from ..tensor import SCALAR_TYPE_NAMES, Tensor
@@ -18,7 +19,16 @@ def _shape_arg(shape):
         shape = tuple(shape[0])
     elif len(shape) == 1 and hasattr(shape[0], "__iter__") and not hasattr(shape[0], "_data"):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    return tuple(_size_index(n, i) for i, n in enumerate(shape))
+
+
+def _size_index(n, pos):
+    """One size of a shape argument as an int; PyTorch's TypeError for a float, a string, None."""
+    try:
+        return operator.index(n)
+    except TypeError:
+        raise TypeError(f"argument 'size' must be tuple of ints, but found element of type {type(n).__name__} at "
+                        f"pos {pos}") from None
 
 
 def _infer(shape, numel):
@@ -173,8 +183,8 @@ def reshape_as(input, other):
 def flatten(input, start_dim=0, end_dim=-1):
     if input.ndim == 0:
         return reshape(input, 1)
-    s = _dims(start_dim, input.ndim)[0]
-    e = _dims(end_dim, input.ndim)[0]
+    s = _dim(start_dim, input.ndim)
+    e = _dim(end_dim, input.ndim)
     if s > e:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     shp = input.shape
@@ -183,7 +193,7 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 @export
 def unflatten(input, dim, sizes):
-    d = _dims(dim, input.ndim)[0]
+    d = _dim(dim, input.ndim)
     shp = input.shape
     sizes = _infer(tuple(sizes), shp[d])
     return reshape(input, tuple(shp[:d]) + sizes + tuple(shp[d + 1:]))
@@ -242,7 +252,7 @@ def transpose(input, dim0, dim1):
     if input.ndim == 0:
         return apply(TRANSPOSE, input, d0=0, d1=0) if dim0 in (0, -1) and dim1 in (0, -1) else \
             _bad_dim(dim0, 0)
-    d0, d1 = _dims(dim0, input.ndim)[0], _dims(dim1, input.ndim)[0]
+    d0, d1 = _dim(dim0, input.ndim), _dim(dim1, input.ndim)
     return apply(TRANSPOSE, input, d0=d0, d1=d1)
 
 
@@ -267,8 +277,8 @@ def movedim(input, source, destination):
     if len(source) != len(destination):
         raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(source)} dims) should "
                            f"contain the same number of dims as destination ({list(destination)} dims)")
-    src = tuple(_dims(d, input.ndim)[0] if input.ndim else _dims(d, 1)[0] for d in source)
-    dst = tuple(_dims(d, input.ndim)[0] if input.ndim else _dims(d, 1)[0] for d in destination)
+    src = tuple(_dim(d, input.ndim) if input.ndim else _dim(d, 1) for d in source)
+    dst = tuple(_dim(d, input.ndim) if input.ndim else _dim(d, 1) for d in destination)
     for name, ds, given in (("source", src, source), ("destination", dst, destination)):
         if len(set(ds)) != len(ds):
             raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(given)})")
@@ -284,15 +294,25 @@ moveaxis = movedim
 
 
 # ---- expand / repeat --------------------------------------------------------------------------------
-EXPAND = defop("expand", lambda xp, x, shape: xp.broadcast_to(x, shape), lambda ctx, g: g, group="shape",
-               dtype="keep", view=True)
+def _expand_fwd(xp, x, shape):
+    if xp is not np or not x.flags.writeable:
+        return xp.broadcast_to(x, shape)
+    # NOTE: a writeable view, as PyTorch's and CuPy's: t.expand(...)[0] = v writes through to t (numpy's
+    # broadcast_to is read-only); in-place ops on the expanded view itself refuse its overlap (inplace._write)
+    lead = len(shape) - x.ndim
+    strides = (0,) * lead + tuple(0 if n == 1 and s != 1 else st for n, s, st in zip(x.shape, shape[lead:], x.strides))
+    return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=True)
+
+
+EXPAND = defop("expand", _expand_fwd, lambda ctx, g: g, group="shape", dtype="keep", view=True)
 
 
 @export(function=False)
 def expand(input, *sizes):
     sizes = _shape_arg(sizes)
     if len(sizes) < input.ndim:
-        raise RuntimeError(f"expand(torch.FloatTensor{{{list(input.shape)}}}, size={list(sizes)}): the number of "
+        raise RuntimeError(f"expand({_dtype.legacy_type_name(input._data)}{{{list(input.shape)}}}, "
+                           f"size={list(sizes)}): the number of "
                            f"sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions "
                            f"in the tensor ({input.ndim})")
     lead = len(sizes) - input.ndim
@@ -362,7 +382,18 @@ def repeat(input, *sizes):
     if len(sizes) < input.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
                            "tensor")
+    if builtins.any(n < 0 for n in sizes):
+        shape = (1,) * (len(sizes) - input.ndim) + tuple(input.shape)
+        out = [a * b for a, b in zip(shape, sizes)]
+        raise RuntimeError(f"Trying to create tensor with negative dimension {builtins.min(out)}: {out}")
     return apply(REPEAT, input, reps=sizes)
+
+
+@export
+def tile(input, dims):
+    """input repeated `dims` times along each dim; a shorter `dims` is padded with ones in front, as PyTorch's."""
+    dims = _shape_arg((dims,))
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 
 # ---- copies -----------------------------------------------------------------------------------------
@@ -417,7 +448,7 @@ def roll(input, shifts, dims=None):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
     if input.ndim == 0:
         raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
-    dims = tuple(_dims(d, input.ndim)[0] for d in dims)  # (in the given order, repeats allowed)
+    dims = tuple(_dim(d, input.ndim) for d in dims)  # (in the given order, repeats allowed)
     return apply(ROLL, input, shifts=shifts, dims=dims)
 
 
@@ -447,11 +478,11 @@ CAT = defop("cat", _cat_fwd, _cat_bwd, group="shape")
 def cat(tensors, dim=0, *, axis=None):
     if axis is not None:
         dim = axis
-    tensors = list(tensors)
+    tensors = _tensor_list("cat", tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     ref = next((t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)), tensors[0])
-    d = _dims(dim, ref.ndim)[0] if ref.ndim else 0
+    d = _dim(dim, ref.ndim) if ref.ndim else 0
     if ref.ndim == 0:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     for i, t in enumerate(tensors):
@@ -477,9 +508,23 @@ def _stack_bwd(ctx, g):
 STACK = defop("stack", lambda xp, *arrays, dim: xp.stack(arrays, axis=dim), _stack_bwd, group="shape")
 
 
+def _tensor_list(name, tensors):
+    """The tensors argument of cat / stack as a list; PyTorch's TypeError for a tensor or anything but tensors."""
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)) and not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{name}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        f"{type(tensors).__name__}")
+    tensors = list(tensors)
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {tensors.index(t)} in argument 0, but got "
+                            f"{type(t).__name__}")
+    return tensors
+
+
 @export(method=False)
 def stack(tensors, dim=0):
-    tensors = list(tensors)
+    tensors = _tensor_list("stack", tensors)
+    dim = operator.index(dim)  # (a 0-d integer tensor is a dim; a float or a bigger tensor a TypeError)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     for i, t in enumerate(tensors):
@@ -572,7 +617,7 @@ SPLIT_WITH_SIZES = defop("split_with_sizes", _split_fwd, _split_bwd, group="shap
 
 @export
 def split(tensor, split_size_or_sections, dim=0):
-    d = _dims(dim, tensor.ndim)[0]
+    d = _dim(dim, tensor.ndim)
     n = tensor.shape[d]
     if isinstance(split_size_or_sections, int):
         s = split_size_or_sections
@@ -592,14 +637,14 @@ def split(tensor, split_size_or_sections, dim=0):
 def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    d = _dims(dim, input.ndim)[0]
+    d = _dim(dim, input.ndim)
     n = input.shape[d]
     return split(input, builtins.max(-(-n // chunks), 1) if n else 1, d) if n else split(input, [0] * 1, d)
 
 
 @export
 def unbind(input, dim=0):
-    d = _dims(dim, input.ndim)[0]
+    d = _dim(dim, input.ndim)
     return tuple(input.select(d, i) for i in range(input.shape[d]))
 
 
@@ -619,7 +664,7 @@ def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indic
             raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
                                f"one-dimensional tensor, but got a tensor with {split.ndim} dims")
         split = split.tolist()  # NOTE: a host read of the (usually CPU) split points, as in PyTorch
-    d = _dims(dim, input.ndim)[0]
+    d = _dim(dim, input.ndim)
     n = input.shape[d]
     if isinstance(split, int):
         if split <= 0:
@@ -706,7 +751,7 @@ def unfold(input, dimension, size, step):
         if size > 1:
             raise RuntimeError(f"maximum size for tensor at dimension 0 is 1 but size is {size}")
         return apply(UNFOLD, input, dim=0, size=size, step=step)
-    d = _dims(dimension, input.ndim)[0]
+    d = _dim(dimension, input.ndim)
     if size > input.shape[d]:
         raise RuntimeError(f"maximum size for tensor at dimension {d} is {input.shape[d]} but size is {size}")
     if step <= 0:
@@ -724,7 +769,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         return _repeat_indices(input, output_size)
     if dim is None:
         input, dim = input.reshape(-1), 0
-    d = _dims(dim, input.ndim)[0] if input.ndim else 0
+    d = _dim(dim, input.ndim) if input.ndim else 0
     if hasattr(repeats, "_data") and repeats.ndim <= 1 and repeats.numel() == 1:  # one count for every slice
         repeats = repeats.reshape(()).expand(input.shape[d] if input.ndim else 1)
     if not hasattr(repeats, "_data"):
@@ -795,7 +840,7 @@ def rot90(input, k=1, dims=(0, 1)):
         raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
     if input.ndim < 2:
         raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
-    d0, d1 = (_dims(d, input.ndim)[0] for d in dims)
+    d0, d1 = (_dim(d, input.ndim) for d in dims)
     if d0 == d1:
         raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}")
     return apply(ROT90, input, k=k % 4, dims=(d0, d1))

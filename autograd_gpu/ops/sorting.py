@@ -3,9 +3,11 @@
 The selecting ops return (values, indices) as PyTorch's torch.return_types named tuples; their backward sends
 each value's gradient to the input position its index names (scatter-add, so repeated indices accumulate).
 """
+import operator
 from collections import namedtuple
 
 from .core import apply, defop, export
+from .. import _dtype
 from .indexing import gather, scatter_zeros
 from .reduction import _dims
 from ..tensor import Tensor
@@ -118,6 +120,9 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, axis=None):
     """The k largest (or smallest) values along `dim` and their indices, in sorted order."""
     dim = _dim(dim if axis is None else axis, input.ndim)
     n = input.shape[dim] if input.ndim else 1
+    if not isinstance(k, int) and not hasattr(k, "__index__"):
+        raise TypeError(f"topk(): argument 'k' (position 1) must be int, not {type(k).__name__}")
+    k = operator.index(k)
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
     return return_types_topk(*apply(TOPK, input, k=int(k), dim=dim, largest=bool(largest)))
@@ -189,6 +194,8 @@ MEDIAN = defop("median", _median_fwd, _median_bwd, save=(0, "out"), group="sorti
 def median(input, dim=None, keepdim=False, *, axis=None):
     """The lower median: of all elements (dim None), or (values, indices) along `dim`."""
     dim = dim if axis is None else axis
+    if input._data.dtype.kind == "b":
+        raise _dtype.not_implemented("median_cpu" if dim is None else "median_out", input.dtype)
     if dim is None:
         return apply(MEDIAN, input)
     dim = _dim(dim, input.ndim)

@@ -94,7 +94,13 @@ def _sigmoid_fwd(xp, x):
 sigmoid = unary("sigmoid", _sigmoid_fwd, kernel_grad("sigmoid_bwd", lambda xp, g, y: g * (1 - y) * y),
                 save=("out",))
 # (threshold_backward: where(y <= 0, 0, g); a NaN result passes g through)
-relu = unary("relu", lambda xp, x: xp.maximum(x, 0),
+def _relu_fwd(xp, x):
+    if x.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
+    return xp.maximum(x, 0)
+
+
+relu = unary("relu", _relu_fwd,
              kernel_grad("relu_bwd", lambda xp, g, y: xp.where(y <= 0, 0, g), node="ReluBackwardBackward0"),
              save=("out",), dtype="keep")
 
@@ -185,20 +191,15 @@ _CLAMP_TENSOR = defop("clamp_tensor", _clamp_tensor_fwd, _clamp_tensor_bwd, save
 def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        if not all(b is None or isinstance(b, Tensor) for b in (min, max)):
-            raise TypeError("clamp() received an invalid combination of arguments: min and max must both be "
-                            "Tensors or both be Numbers")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):  # (a number beside a tensor bound: a 0-d tensor)
+        min, max = (b if b is None or isinstance(b, Tensor) else
+                    Tensor._make(input._xp.asarray(_dtype.number_arg(b, "clamp", "min"))) for b in (min, max))
         return apply(_CLAMP_TENSOR, input, min, max)
-    params = {}
-    if min is not None:
-        params["min"] = min
-    if max is not None:
-        params["max"] = max
-    dt = _dtype.result_type((input, min, max))
+    bounds = {k: _dtype.number_arg(v, "clamp", k) for k, v in (("min", min), ("max", max)) if v is not None}
+    dt = _dtype.result_type((input, *bounds.values()))
     if dt.np != input._data.dtype:  # an int tensor clamped to a float bound is float, as in PyTorch
         input = input.to(dt)
-    return apply(_CLAMP, input, **params)
+    return apply(_CLAMP, input, **{k: _dtype.checked_scalar(v, dt) for k, v in bounds.items()})
 
 
 clip = clamp

@@ -36,7 +36,7 @@ def default_collate(batch):
     if isinstance(elem, (np.bool_, np.number)):
         return as_tensor(np.asarray(batch))
     if isinstance(elem, float):
-        return tensor(batch, dtype=np.float64)
+        return tensor(batch, dtype=float)  # (float64, as PyTorch collates Python floats)
     if isinstance(elem, int):  # bools too: a bool tensor
         return tensor(batch)
     if isinstance(elem, (str, bytes)):
