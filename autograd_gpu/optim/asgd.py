@@ -1,0 +1,73 @@
+"""ASGD: averaged stochastic gradient descent (torch.optim.ASGD)."""
+from .. import _device, _dtype
+from .._kernels import kernel
+from ..tensor import Tensor
+from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _zeros_like
+
+__all__ = ["ASGD"]
+
+
+def _scalar_like(p, value):
+    """A 0-d tensor of the scalar dtype (float32, float64 under that default dtype) on p's device."""
+    dtype = "float64" if _dtype.get_default_dtype() == _dtype.float64 else "float32"
+    with _device.on(p.device):
+        return Tensor._make(p._xp.full((), value, dtype))
+
+
+class ASGD(Optimizer):
+    """Averaged SGD, step for step as torch.optim.ASGD::
+
+        g = -grad if maximize else grad;  g += weight_decay * p
+        p = p * (1 - lambd * eta) - eta * g
+        ax = p while mu == 1, then ax += (p - ax) * mu
+        eta = lr / (1 + lambd * lr * t) ** alpha;  mu = 1 / max(1, t - t0)
+
+    State per parameter, as torch's: "step", "eta", "mu" (0-d tensors on the parameter's device) and "ax".
+
+    >>> opt = ASGD(model.parameters(), lr=0.01, t0=100)
+    """
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None,
+                 maximize=False, differentiable=False, capturable=False):
+        _check_hyperparameter("lr", lr, "Invalid learning rate")
+        _check_hyperparameter("weight_decay", weight_decay, "Invalid weight_decay value")
+        if differentiable:
+            raise NotImplementedError("differentiable=True is not supported")
+        defaults = {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0, "weight_decay": weight_decay,
+                    "foreach": foreach, "maximize": maximize, "differentiable": differentiable,
+                    "capturable": capturable}
+        super().__init__(params, defaults)
+
+    def _update(self, p, group):
+        state = self.state[p]
+        if len(state) == 0:
+            state["step"] = _scalar_like(p, 0.0)
+            state["eta"] = _scalar_like(p, group["lr"])
+            state["mu"] = _scalar_like(p, 1.0)
+            state["ax"] = _zeros_like(p)
+        step_t, eta, mu, ax = state["step"], state["eta"], state["mu"], state["ax"]
+        lr, lambd = group["lr"], group["lambd"]
+        step_t._data += 1
+        # NOTE: torch keeps step, eta and mu on the parameter's device and (capturable=False) reads eta and mu
+        # back with .item() every step; so do we: on the GPU this waits for it, as torch's ASGD does.
+        eta_value, mu_value = eta.item(), mu.item()
+        _ASGD(p._data, p._grad._data, ax._data, decay=1 - lambd * eta_value, neg_eta=-eta_value, mu=mu_value,
+              average=mu_value != 1, weight_decay=group["weight_decay"], maximize=group["maximize"])
+        step = step_t.item()
+        eta._data[...] = lr / ((1 + lambd * lr * step) ** group["alpha"])
+        mu._data[...] = 1 / max(1, step - group["t0"])
+        _bump_version(p, ax, step_t, eta, mu)
+
+
+def _asgd_ref(xp, p, g, ax, *, decay, neg_eta, mu, average, weight_decay, maximize):
+    """The step of kernels/optim.cu's asgd_step, operation for operation."""
+    g = _grad(g, p, weight_decay, maximize)
+    p *= decay
+    p += neg_eta * g
+    if average:
+        ax += (p - ax) * mu
+    else:
+        ax[...] = p
+
+
+_ASGD = kernel("asgd_step", _asgd_ref)
