@@ -1,4 +1,6 @@
 """ASGD: averaged stochastic gradient descent (torch.optim.ASGD)."""
+import numpy as np
+
 from .. import _device, _dtype
 from .._kernels import kernel
 from ..tensor import Tensor
@@ -7,11 +9,15 @@ from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _
 __all__ = ["ASGD"]
 
 
+def _scalar_dtype():
+    """torch's scalar dtype of optimizer state: float32, float64 under that default dtype."""
+    return np.float64 if _dtype.get_default_dtype() == _dtype.float64 else np.float32
+
+
 def _scalar_like(p, value):
-    """A 0-d tensor of the scalar dtype (float32, float64 under that default dtype) on p's device."""
-    dtype = "float64" if _dtype.get_default_dtype() == _dtype.float64 else "float32"
+    """A 0-d tensor of the scalar dtype on p's device."""
     with _device.on(p.device):
-        return Tensor._make(p._xp.full((), value, dtype))
+        return Tensor._make(p._xp.full((), value, _scalar_dtype()))
 
 
 class ASGD(Optimizer):
@@ -53,9 +59,10 @@ class ASGD(Optimizer):
         eta_value, mu_value = eta.item(), mu.item()
         _ASGD(p._data, p._grad._data, ax._data, decay=1 - lambd * eta_value, neg_eta=-eta_value, mu=mu_value,
               average=mu_value != 1, weight_decay=group["weight_decay"], maximize=group["maximize"])
-        step = step_t.item()
-        eta._data[...] = lr / ((1 + lambd * lr * step) ** group["alpha"])
-        mu._data[...] = 1 / max(1, step - group["t0"])
+        # the new values rounded to the scalar dtype first (torch.as_tensor of a float), whatever the state's dtype
+        step, rounded = step_t.item(), _scalar_dtype()
+        eta._data[...] = rounded(lr / ((1 + lambd * lr * step) ** group["alpha"]))
+        mu._data[...] = rounded(1 / max(1, step - group["t0"]))
         _bump_version(p, ax, step_t, eta, mu)
 
 
