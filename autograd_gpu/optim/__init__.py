@@ -4,6 +4,7 @@
 >>> sched = autograd_gpu.optim.lr_scheduler.StepLR(opt, step_size=10)
 """
 from . import lr_scheduler
+from . import swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
