@@ -4,7 +4,6 @@ learning rates (and momenta / betas for CyclicLR) at every step, and state_dict 
 import copy
 
 import pytest
-import torch
 from torch.optim import lr_scheduler as torch_sched
 
 from autograd_gpu.optim import lr_scheduler as sched

@@ -227,7 +227,8 @@ def test_add_param_group_later(device):
         opt.add_param_group([ours[0]])
 
 
-OPTIMIZER_NAMES = [n for n in optim.__all__ if n not in ("Optimizer", "lr_scheduler", "LBFGS")]  # (LBFGS: test_optim_more)
+# (LBFGS takes a closure and keeps other state: tests/test_optim_more.py)
+OPTIMIZER_NAMES = [n for n in optim.__all__ if n not in ("Optimizer", "lr_scheduler", "LBFGS")]
 
 
 @pytest.mark.parametrize("name", OPTIMIZER_NAMES)

@@ -209,6 +209,28 @@ def test_lbfgs_on_rosenbrock_matches_torch(run, device):
     assert opt.state[opt._params[0]]["func_evals"] <= 2 * opt.defaults["max_eval"]
 
 
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_state_dict_round_trip_continues_as_torch(line_search_fn, device):
+    """Two steps, the state_dict through deepcopy into fresh optimizers (ours and torch's), two more."""
+    ours, theirs = _pair([np.linspace(-1.0, 1.5, 6)], np.float64, device)
+    options = dict(max_iter=3, history_size=4, line_search_fn=line_search_fn)
+    opt, topt = optim.LBFGS(ours, **options), torch.optim.LBFGS(theirs, **options)
+    for step in range(4):
+        if step == 2:
+            saved, tsaved = copy.deepcopy(opt.state_dict()), copy.deepcopy(topt.state_dict())
+            assert saved["state"].keys() == tsaved["state"].keys() == {0}
+            assert list(saved["state"][0]) == list(tsaved["state"][0])
+            assert saved["param_groups"] == tsaved["param_groups"]
+            opt, topt = optim.LBFGS(ours, **options), torch.optim.LBFGS(theirs, **options)
+            opt.load_state_dict(saved)
+            topt.load_state_dict(tsaved)
+            assert opt.state[ours[0]]["d"].device == ours[0].device
+        loss, tloss = opt.step(_closure(opt, _smooth, ours)), topt.step(_closure(topt, _smooth, theirs))
+        np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-12)
+        np.testing.assert_allclose(_np(ours[0]), theirs[0].detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert opt.state[ours[0]]["n_iter"] == topt.state[theirs[0]]["n_iter"] > 6  # (iterations after the load)
+
+
 def test_lbfgs_stops_when_the_gradient_is_below_tolerance(device):
     """A quadratic is solved within the first step; the second returns at once (one closure call)."""
     target = np.array([1.0, -2.0, 3.0])

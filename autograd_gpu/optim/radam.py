@@ -44,7 +44,9 @@ class RAdam(Optimizer):
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
         rectify = rho_t > 5.0
-        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5 if rectify else 1.0
+        rect = 1.0
+        if rectify:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
         _RADAM(p._data, p._grad._data, m._data, v._data, beta1_weight=1 - beta1, beta2=beta2,
                one_minus_beta2=1 - beta2, weight_decay=0.0 if decoupled else weight_decay,
                decay=1 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0, eps=group["eps"], lr=lr,

@@ -17,6 +17,7 @@ from ..autograd import grad_mode
 from ..creation import tensor
 from ..nn.modules.module import Module
 from ..nn.modules.normalization import _BatchNorm
+from ..tensor import Tensor
 from .lr_scheduler import LRScheduler, _format_param
 
 __all__ = ["AveragedModel", "update_bn", "SWALR", "get_ema_multi_avg_fn", "get_swa_multi_avg_fn", "get_ema_avg_fn",
@@ -48,14 +49,14 @@ def get_swa_multi_avg_fn():
         with grad_mode.no_grad():
             if averaged_param_list[0].is_floating_point():
                 weight = 1 / (num_averaged + 1)
-                if hasattr(weight, "to"):  # (a tensor: no read back)
+                if isinstance(weight, Tensor):  # (lerp wants the dtype of the average; nothing is read back)
                     weight = weight.to(averaged_param_list[0].dtype)
                 for p_avg, p_model in zip(averaged_param_list, current_param_list):
                     p_avg.lerp_(p_model, weight)
             else:
                 for p_avg, p_model in zip(averaged_param_list, current_param_list):
                     diff = p_model - p_avg
-                    if hasattr(num_averaged, "to"):
+                    if isinstance(num_averaged, Tensor):
                         p_avg.addcdiv_(diff, num_averaged + 1)
                     else:
                         p_avg.add_(diff, alpha=1.0 / (num_averaged + 1))
