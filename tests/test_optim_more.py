@@ -99,6 +99,21 @@ def test_nadam_state_loaded_from_torch_continues_as_torch(device):
     _assert_same_state(fresh, tfresh, ours, theirs, np.float64)
 
 
+def test_asgd_reads_state_set_by_hand(device):
+    """ASGD keeps eta and mu on the host too (nothing is read back); a state tensor replaced by hand is read."""
+    opt, topt, ours, theirs = _run("ASGD", dict(lr=0.05, t0=2), np.float64, steps=3, device=device)
+    opt.state[ours[0]]["eta"] = ag.tensor(0.2, device=device)
+    topt.state[theirs[0]]["eta"] = torch.tensor(0.2)
+    rng = np.random.default_rng(9)
+    for _ in range(3):
+        _set_grads(ours, theirs, [rng.normal(size=s) for s in SHAPES])
+        opt.step()
+        topt.step()
+        for p, tp in zip(ours, theirs):
+            _assert_close(p, tp, np.float64)
+    _assert_same_state(opt, topt, ours, theirs, np.float64)
+
+
 @pytest.mark.parametrize("name", NEW)
 def test_foreach_and_capturable_flags_are_kept_as_torch_keeps_them(name):
     options = dict(foreach=False) if name in ("Adamax", "ASGD") else dict(foreach=False, capturable=False)

@@ -28,7 +28,8 @@ class ASGD(Optimizer):
         ax = p while mu == 1, then ax += (p - ax) * mu
         eta = lr / (1 + lambd * lr * t) ** alpha;  mu = 1 / max(1, t - t0)
 
-    State per parameter, as torch's: "step", "eta", "mu" (0-d tensors on the parameter's device) and "ax".
+    State per parameter, as torch's: "step", "eta", "mu" (0-d tensors on the parameter's device) and "ax"; the
+    step reads none of them back (their values are also kept on the host).
 
     >>> opt = ASGD(model.parameters(), lr=0.01, t0=100)
     """
@@ -51,19 +52,34 @@ class ASGD(Optimizer):
             state["eta"] = _scalar_like(p, group["lr"])
             state["mu"] = _scalar_like(p, 1.0)
             state["ax"] = _zeros_like(p)
+            self.__dict__.setdefault("_host", {})[p] = (state["step"], state["eta"], state["mu"], 0.0,
+                                                        float(_scalar_dtype()(group["lr"])), 1.0)
         step_t, eta, mu, ax = state["step"], state["eta"], state["mu"], state["ax"]
+        step, eta_value, mu_value = self._host_scalars(p, step_t, eta, mu)
         lr, lambd = group["lr"], group["lambd"]
-        step_t._data += 1
-        # NOTE: torch keeps step, eta and mu on the parameter's device and (capturable=False) reads eta and mu
-        # back with .item() every step; so do we: on the GPU this waits for it, as torch's ASGD does.
-        eta_value, mu_value = eta.item(), mu.item()
+        step += 1
         _ASGD(p._data, p._grad._data, ax._data, decay=1 - lambd * eta_value, neg_eta=-eta_value, mu=mu_value,
               average=mu_value != 1, weight_decay=group["weight_decay"], maximize=group["maximize"])
         # the new values rounded to the scalar dtype first (torch.as_tensor of a float), whatever the state's dtype
-        step, rounded = step_t.item(), _scalar_dtype()
-        eta._data[...] = rounded(lr / ((1 + lambd * lr * step) ** group["alpha"]))
-        mu._data[...] = rounded(1 / max(1, step - group["t0"]))
+        rounded = _scalar_dtype()
+        eta_value = float(rounded(lr / ((1 + lambd * lr * step) ** group["alpha"])))
+        mu_value = float(rounded(1 / max(1, step - group["t0"])))
+        step_t._data += 1
+        eta._data[...] = eta_value
+        mu._data[...] = mu_value
         _bump_version(p, ax, step_t, eta, mu)
+        self._host[p] = (step_t, eta, mu, step, eta_value, mu_value)
+
+    def _host_scalars(self, p, step_t, eta, mu):
+        """p's step count, eta and mu as Python numbers. torch (capturable=False) reads eta and mu back from the
+        device every step; their values are the ones the last step wrote, so they are kept here on the host
+        too, and read back (a wait on the GPU) only when the state tensors are new to this optimizer: loaded by
+        load_state_dict, or set by hand."""
+        host = self.__dict__.setdefault("_host", {})  # (not in __getstate__: a copy reads them once)
+        known = host.get(p)
+        if known is None or any(a is not b for a, b in zip(known, (step_t, eta, mu))):
+            return step_t.item(), eta.item(), mu.item()
+        return known[3:]
 
 
 def _asgd_ref(xp, p, g, ax, *, decay, neg_eta, mu, average, weight_decay, maximize):
