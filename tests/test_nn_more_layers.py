@@ -120,6 +120,13 @@ CASES = [
     ("MaxUnpool2d", lambda nn: nn.MaxUnpool2d(2), [_x4], _unpool("MaxPool2d")),
     ("MaxUnpool2d_output_size", lambda nn: nn.MaxUnpool2d(2, stride=2), [_x(1, 2, 5, 7)],
      lambda m, nn, x: m(*nn.MaxPool2d(2, return_indices=True)(x), output_size=(5, 7))),
+    ("AdaptiveMaxPool3d", lambda nn: nn.AdaptiveMaxPool3d((2, 3, 4)), [_x5], None),
+    ("AdaptiveMaxPool3d_indices", lambda nn: nn.AdaptiveMaxPool3d((3, None, 2), return_indices=True), [_x5], None),
+    ("AdaptiveMaxPool3d_unbatched", lambda nn: nn.AdaptiveMaxPool3d(2, return_indices=True), [_x(2, 3, 5, 4)], None),
+    ("MaxUnpool3d", lambda nn: nn.MaxUnpool3d(2), [_x5],
+     lambda m, nn, x: m(*nn.MaxPool3d(2, return_indices=True)(x), output_size=x.shape)),
+    ("MaxUnpool3d_strided", lambda nn: nn.MaxUnpool3d((1, 2, 2), stride=(1, 2, 1)), [_x(2, 3, 4, 5)],
+     lambda m, nn, x: m(*nn.MaxPool3d((1, 2, 2), stride=(1, 2, 1), return_indices=True)(x), output_size=[3, 4, 5])),
     # convolutions
     ("Conv3d", lambda nn: nn.Conv3d(2, 3, 2, padding=1), [_x5], None),
     ("Conv3d_groups_reflect", lambda nn: nn.Conv3d(2, 4, (1, 2, 3), stride=(1, 2, 1), groups=2, bias=False,
@@ -268,6 +275,30 @@ def test_instance_norm_state_dict_loads_old_running_stats_with_an_error():
     assert str(ours.value) == str(theirs.value)
 
 
+@pytest.mark.parametrize("name, args", [("relu_", ()), ("elu_", (0.5,)), ("celu_", (2.0,)), ("selu_", ()),
+                                        ("leaky_relu_", (0.2,)), ("hardtanh_", (-0.5, 0.5)), ("threshold_", (0.1, 3.0)),
+                                        ("rrelu_", (0.1, 0.3, False))])
+def test_inplace_functional_activations(name, args, device):
+    x = _x(3, 4)
+    xa, xt = ag.tensor(x, device=device), torch.tensor(x)
+    ya, yt = getattr(ag.nn.functional, name)(xa, *args), getattr(torch.nn.functional, name)(xt, *args)
+    assert ya is xa
+    np.testing.assert_allclose(_np(xa), xt.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_with_indices_functions(dims):
+    x = _x(*(2, 3) + (4,) * dims)
+    name = f"max_pool{dims}d_with_indices"
+    for a, t in zip(getattr(ag.nn.functional, name)(ag.tensor(x), 2), getattr(torch.nn.functional, name)(
+            torch.tensor(x), 2)):
+        np.testing.assert_array_equal(_np(a), t.numpy())
+    name = f"adaptive_max_pool{dims}d_with_indices"
+    for a, t in zip(getattr(ag.nn.functional, name)(ag.tensor(x), 3), getattr(torch.nn.functional, name)(
+            torch.tensor(x), 3)):
+        np.testing.assert_array_equal(_np(a), t.numpy())
+
+
 def test_nllloss2d_warns():
     with pytest.warns(FutureWarning, match="NLLLoss2d"):
         ag.nn.NLLLoss2d()
@@ -404,6 +435,14 @@ ERRORS = [
                                                                                           m.zeros(2, 3), m.zeros(3))),
     ("PixelShuffle channels", lambda m: m.nn.PixelShuffle(2)(m.zeros(1, 3, 2, 2))),
     ("Fold blocks", lambda m: m.nn.Fold((4, 5), 2)(m.zeros(1, 4, 5))),
+    ("AdaptiveMaxPool3d dims", lambda m: m.nn.AdaptiveMaxPool3d(2)(m.zeros(3, 4))),
+    ("MaxUnpool3d dims", lambda m: m.nn.functional.max_unpool3d(m.zeros(2, 2, 3), m.zeros(2, 2, 3, dtype=m.long), 2)),
+    ("MaxUnpool3d index dtype", lambda m: m.nn.functional.max_unpool3d(m.zeros(1, 2, 2, 3),
+                                                                       m.zeros(1, 2, 2, 3, dtype=m.int32), 2)),
+    ("MaxUnpool3d index shape", lambda m: m.nn.functional.max_unpool3d(m.zeros(1, 2, 2, 3),
+                                                                       m.zeros(1, 2, 2, 2, dtype=m.long), 2)),
+    ("MaxUnpool3d invalid index", lambda m: m.nn.functional.max_unpool3d(m.zeros(1, 1, 1, 2),
+                                                                         m.tensor([[[[0, 99]]]]), 2)),
 ]
 
 
@@ -419,3 +458,41 @@ def test_errors_match_torch(case):
     assert type(ours.value) is type(theirs.value)
     if case[2:] != ("type",):  # (those name torch's Tensor type or print a tensor in the message)
         assert str(ours.value) == str(theirs.value)
+
+
+# ---- the new functional composites against finite differences (float64) ------------------------------------------
+def _idx(a):
+    return ag.tensor(np.asarray(a))
+
+
+GRADCHECK = [
+    ("prelu", lambda F, x, w: F.prelu(x, w), [_x(2, 3, 4), _rng.uniform(0.1, 0.5, 3)]),
+    ("rrelu_eval", lambda F, x: F.rrelu(x, 0.1, 0.3), [_x(3, 4)]),
+    ("local_response_norm", lambda F, x: F.local_response_norm(x, 3, alpha=0.5, k=1.5), [_x(2, 4, 3, 2)]),
+    ("instance_norm", lambda F, x, w, b: F.instance_norm(x, weight=w, bias=b), [_x(2, 3, 5), _x(3), _x(3)]),
+    ("channel_shuffle", lambda F, x: F.channel_shuffle(x, 3), [_x(2, 6, 2)]),
+    ("embedding_bag_mean", lambda F, w: F.embedding_bag(_idx([1, 2, 1, 4, 0]), w, _idx([0, 3, 3])), [_x(5, 2)]),
+    ("embedding_bag_sum_weights", lambda F, w, s: F.embedding_bag(_idx([1, 2, 1, 4]), w, _idx([0, 1]), mode="sum",
+                                                                  per_sample_weights=s), [_x(5, 2), _x(4)]),
+    ("embedding_bag_max", lambda F, w: F.embedding_bag(_idx([[1, 2], [4, 0]]), w, mode="max"), [_x(5, 3)]),
+    ("multilabel_margin", lambda F, x: F.multilabel_margin_loss(x, _idx([[3, 0, -1, 1], [1, 2, 3, -1]]),
+                                                                reduction="none"), [_x(2, 4)]),
+    ("triplet_with_distance", lambda F, a, p, n: F.triplet_margin_with_distance_loss(
+        a, p, n, distance_function=lambda u, v: (u - v).pow(2).sum(-1), swap=True, reduction="none"),
+     [_x(4, 3), _x(4, 3), _x(4, 3)]),
+    ("adaptive_max_pool3d", lambda F, x: F.adaptive_max_pool3d(x, (2, 2, 3)), [_x(1, 2, 3, 4, 5)]),
+    ("max_unpool3d", lambda F, x: F.max_unpool3d(x, _idx(np.arange(8).reshape(1, 1, 2, 2, 2) * 3), 2),
+     [_x(1, 1, 2, 2, 2)]),
+    ("alpha_dropout_eval", lambda F, x: F.alpha_dropout(x, 0.3, training=False), [_x(3, 2)]),
+]
+
+
+@pytest.mark.parametrize("case", GRADCHECK, ids=[c[0] for c in GRADCHECK])
+def test_gradcheck(case):
+    _, fn, arrays = case
+    xs = [ag.tensor(a, requires_grad=True) for a in arrays]
+
+    def f(*ts):
+        return fn(ag.nn.functional, *ts)
+    assert ag.autograd.gradcheck(f, xs)
+    assert ag.autograd.gradgradcheck(f, xs)

@@ -22,6 +22,7 @@ from ._conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3
                     adaptive_max_pool2d, avg_pool1d, avg_pool2d, avg_pool3d, conv1d, conv2d, conv3d, conv_transpose1d,
                     conv_transpose2d, conv_transpose3d, fold, lp_pool1d, lp_pool2d, lp_pool3d, max_pool1d,
                     max_pool2d, max_pool3d, max_unpool1d, max_unpool2d, unfold)
+from ._conv import _adaptive_size, _pool_tuple, _unpool_output_size
 from ._attention import scaled_dot_product_attention  # noqa: F401
 from ._sampling import (affine_grid, grid_sample, interpolate, pixel_shuffle, pixel_unshuffle, upsample,  # noqa: F401
                         upsample_bilinear, upsample_nearest)
@@ -1151,3 +1152,113 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     if swap:
         d_neg = d_neg.minimum(distance(positive, negative))
     return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+# ---- in-place activation names, *_with_indices, 3-d adaptive max pooling and max unpooling ---------------------
+def relu_(input):
+    return relu(input, inplace=True)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+_threshold = threshold  # (threshold_'s argument of the same name shadows the function)
+
+
+def threshold_(input, threshold, value):
+    return _threshold(input, threshold, value, inplace=True)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """3-d max pooling to a fixed output size (None keeps that input size); the flat d * H * W + h * W + w
+    index of each maximum with ``return_indices``. A box's maximum is the maximum over D of the (H, W) maxima,
+    so this is two 2-d adaptive poolings: over (H, W), then over D alone (windows of width 1 along the rest);
+    each picks the first maximum in scan order, as the 3-d kernel does."""
+    size = _adaptive_size(input, output_size, 3, "adaptive_max_pool3d")
+    lead, (D, H, W), (oD, oH, oW) = input.shape[:-3], input.shape[-3:], size
+    planes, idx_hw = adaptive_max_pool2d(input.reshape(-1, 1, H, W), (oH, oW), True)  # (L * D, 1, oH, oW)
+    planes = planes.reshape(-1, 1, D, oH * oW)
+    values, idx_d = adaptive_max_pool2d(planes, (oD, oH * oW), True)  # (L, 1, oD, oH * oW)
+    values = values.reshape(*lead, oD, oH, oW)
+    if not return_indices:
+        return values
+    d = idx_d.reshape(-1, oD, oH * oW) // (oH * oW)
+    hw = idx_hw.reshape(-1, D, oH * oW).gather(1, d)
+    return values, (d * (H * W) + hw).reshape(*lead, oD, oH, oW)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool3d(input, output_size, True)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool3d: each value back at the voxel its flat index names, zeros elsewhere."""
+    kernel = _pool_tuple(kernel_size, "kernel_size", "max_unpool3d", 3)
+    stride = kernel if stride is None else _pool_tuple(stride, "stride", "max_unpool3d", 3)
+    size = _unpool_output_size(input, kernel, stride, _pool_tuple(padding, "padding", "max_unpool3d", 3),
+                               output_size)
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"Input to max_unpooling3d should be a 4d or 5d Tensor, but got a tensor with "
+                           f"{input.ndim} dimensions.")
+    if indices._data.dtype != np.int64:
+        raise RuntimeError("elements in indices should be type int64")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) "
+                           f"but got indices tensor with shape: {list(indices.shape)}")
+    if not input.is_floating_point():
+        raise _dtype.not_implemented("max_unpooling3d_forward_out", input.dtype)
+    volume = math.prod(size)
+    lead = input.shape[:-3]
+    flat_idx = indices.reshape(*lead, -1)
+    what = f"(output volumes are of size {'x'.join(map(str, size))})"
+    data = flat_idx._data
+    if type(data) is np.ndarray:
+        bad = (data < 0) | (data >= volume)
+        if bad.any():
+            raise RuntimeError(f"Found an invalid max index: {int(data[bad].flat[0])} {what}")
+    else:
+        _device.check_index_range(data, 0, volume, RuntimeError, f"Found an invalid max index {what}",
+                                  "max_unpool3d")
+    with _device.on(input.device):
+        zeros = Tensor._make(input._xp.zeros((*lead, volume), dtype=input._data.dtype))
+    return zeros.scatter(-1, flat_idx, input.reshape(*lead, -1)).reshape(*lead, *size)
