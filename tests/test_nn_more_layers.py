@@ -231,6 +231,36 @@ def test_matches_torch(case, device):
         np.testing.assert_allclose(_np(ba), bt.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
 
 
+_TRAINABLE = [c for c in CASES if c[0] in (
+    "PReLU", "PReLU_channels", "InstanceNorm1d_unbatched_affine", "InstanceNorm2d_running", "InstanceNorm3d",
+    "Conv3d", "Conv3d_groups_reflect", "ConvTranspose1d", "ConvTranspose3d", "EmbeddingBag_mean",
+    "EmbeddingBag_sum_weights", "EmbeddingBag_max", "EmbeddingBag_2d_padding", "Bilinear")]
+
+
+@pytest.mark.parametrize("case", _TRAINABLE, ids=[c[0] for c in _TRAINABLE])
+def test_ten_adam_steps_match_torch(case, device):
+    _, ctor, specs, call = case
+    torch.manual_seed(1)
+    mt, ma = _build(torch, ctor), _build(ag, ctor, device)
+    _copy_state(mt, ma, device)
+    ot, oa = torch.optim.Adam(mt.parameters(), lr=0.05), ag.optim.Adam(ma.parameters(), lr=0.05)
+    ta, tt = _inputs(ag, specs, device), _inputs(torch, specs, "cpu")
+    call = call or (lambda m, nn, *xs: m(*xs))
+    target = None
+    for step in range(10):
+        ot.zero_grad()
+        oa.zero_grad()
+        yt, ya = _outputs(call(mt, torch.nn, *tt))[0], _outputs(call(ma, ag.nn, *ta))[0]
+        if target is None:  # (a loss whose gradients are not all rounding noise, as sum(y^2) is at a norm's bias)
+            target = _rng.standard_normal(tuple(yt.shape))
+        ((yt - torch.tensor(target)) ** 2).sum().backward()
+        ((ya - ag.tensor(target, device=device)) ** 2).sum().backward()
+        ot.step()
+        oa.step()
+        for (name, a), (_, t) in zip(ma.state_dict().items(), mt.state_dict().items()):
+            np.testing.assert_allclose(_np(a), t.numpy(), rtol=1e-8, atol=1e-10, err_msg=f"{name}, step {step}")
+
+
 @pytest.mark.parametrize("ctor", [lambda nn: nn.Conv3d(4, 6, 3), lambda nn: nn.ConvTranspose1d(8, 6, 5, groups=2),
                                   lambda nn: nn.ConvTranspose3d(3, 8, 2, bias=False)], ids=["Conv3d", "ConvTranspose1d",
                                                                                           "ConvTranspose3d"])
@@ -496,3 +526,13 @@ def test_gradcheck(case):
         return fn(ag.nn.functional, *ts)
     assert ag.autograd.gradcheck(f, xs)
     assert ag.autograd.gradgradcheck(f, xs)
+
+
+def test_embedding_bag_from_pretrained():
+    w = _x(4, 3)
+    for m in (ag, torch):
+        bag = m.nn.EmbeddingBag.from_pretrained(m.tensor(w), mode="sum", padding_idx=1)
+        assert not bag.weight.requires_grad and repr(bag) == "EmbeddingBag(4, 3, mode='sum', padding_idx=1)"
+    a = ag.nn.EmbeddingBag.from_pretrained(ag.tensor(w), freeze=False, mode="max")(ag.tensor([[0, 2], [3, 3]]))
+    t = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(w), freeze=False, mode="max")(torch.tensor([[0, 2], [3, 3]]))
+    np.testing.assert_allclose(_np(a), _np(t))

@@ -276,3 +276,13 @@ def test_errors_match_torch(fn):
     # (the messages name the module by its repr and torch's dtype/shape types: compare their first line's words)
     t, a = str(theirs.value).split("\n")[0], str(ours.value).split("\n")[0]
     assert a.split("'")[0] == t.split("'")[0]
+
+
+def test_transfer_parametrizations_shares_the_originals():
+    pz = ag.nn.utils.parametrize
+    src = ag.nn.utils.parametrizations.weight_norm(ag.nn.Linear(3, 2))
+    dst = pz.transfer_parametrizations_and_params(src, ag.nn.Linear(3, 2))
+    assert type(dst).__name__ == "ParametrizedLinear"
+    assert dst.parametrizations.weight.original0 is src.parametrizations.weight.original0
+    assert dst.parametrizations.weight.original1 is src.parametrizations.weight.original1
+    np.testing.assert_allclose(_np(dst.weight), _np(src.weight))
