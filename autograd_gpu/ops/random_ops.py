@@ -12,6 +12,7 @@ import numpy as np
 from .. import _device, _dtype, _random
 from ..tensor import SCALAR_TYPE_NAMES, Tensor
 from .core import apply, defop, export
+from .gamma import standard_gamma_grad_array
 from .inplace import inplace
 from .shape import broadcast_shapes
 
@@ -293,3 +294,27 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
             idx = xp.argsort(-(p / e), axis=-1)[:, :num_samples]
         idx = idx.astype(np.int64)
     return Tensor._make(idx.reshape(num_samples) if input.ndim == 1 else idx)
+
+
+# ---- the standard gamma draw, with its reparameterised gradient (Gamma, Beta and Dirichlet rsample) ------------
+def _standard_gamma_bwd(ctx, g):
+    # NOTE: as in PyTorch, the factor dx/dalpha is not differentiated again (its derivative is not implemented)
+    alpha, x = ctx.saved
+    factor = standard_gamma_grad_array(g._xp, alpha._data, x._data).astype(g._data.dtype, copy=False)
+    return (g * Tensor._make(factor),)
+
+
+STANDARD_GAMMA = defop("standard_gamma", lambda xp, alpha, values: values, _standard_gamma_bwd, save=(0, "out"),
+                       node="StandardGammaBackward0", group="random", dtype="keep", public=False)
+
+
+def standard_gamma(alpha, generator=None):
+    """torch._standard_gamma: one Gamma(alpha, 1) draw per element of the floating tensor alpha, differentiable
+    in alpha (the implicit reparameterisation gradient). Draws are at least the dtype's smallest normal number."""
+    _require_float(alpha, "gamma_cpu")
+    xp = alpha._xp
+    with _device.on(alpha.device):
+        draws = _random.draw("standard_gamma", alpha.device, generator, alpha._data.astype(np.float64),
+                             size=alpha._data.shape)
+        draws = xp.maximum(draws.astype(alpha._data.dtype, copy=False), np.finfo(alpha._data.dtype).tiny)
+    return apply(STANDARD_GAMMA, alpha, values=draws)
