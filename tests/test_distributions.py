@@ -566,6 +566,29 @@ def test_gamma_rsample_gradient_is_torchs_implicit_gradient(device):
     assert type(x.grad_fn).__name__ == "DivBackward0"
 
 
+@pytest.mark.parametrize("which", ["Dirichlet", "Beta"])
+def test_dirichlet_beta_rsample_gradient_is_torchs(which, device):
+    """Given the same draw, the gradient is PyTorch's (torch._dirichlet_grad through _Dirichlet's backward)."""
+    from torch.distributions.dirichlet import _Dirichlet_backward
+    c = np.array([[0.05, 0.7, 2.0, 9.0], [8.0, 7.0, 0.5, 30.0]]) if which == "Dirichlet" else np.array([[0.4, 2.0],
+                                                                                                        [9.0, 7.5]])
+    oc = ag.tensor(c, device=device, requires_grad=True)
+    ag.manual_seed(0)
+    if which == "Dirichlet":
+        x = ag.distributions.Dirichlet(oc).rsample((50,))
+        assert type(x.grad_fn).__name__ == "_DirichletBackward"
+        xs = _np(x)
+    else:
+        x = ag.distributions.Beta(oc[:, 0], oc[:, 1]).rsample((50,))
+        assert type(x.grad_fn).__name__ == "SelectBackward0"
+        xs = np.stack([_np(x), 1 - _np(x)], -1)
+    w = _rng.normal(size=tuple(x.shape))
+    (x * ag.tensor(w, device=device)).sum().backward()
+    g = w if which == "Dirichlet" else np.stack([w, np.zeros_like(w)], -1)
+    want = _Dirichlet_backward(torch.tensor(xs), torch.tensor(c).expand(xs.shape), torch.tensor(g)).sum(0)
+    np.testing.assert_allclose(_np(oc.grad), want.numpy(), rtol=1e-9, atol=1e-12)
+
+
 def _mean_gradient_check(grads, want):
     n = grads.shape[0]
     assert np.all(np.abs(grads.mean(0) - want) <= Z * grads.std(0) / np.sqrt(n)), (grads.mean(0), want)

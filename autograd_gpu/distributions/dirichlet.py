@@ -1,17 +1,14 @@
 from ..size import Size
 from ..ops.arithmetic import xlogy
 from ..ops.gamma import digamma, lgamma
-from ..ops.random_ops import standard_gamma
+from ..ops.random_ops import sample_dirichlet
 from . import constraints
 from .exp_family import ExponentialFamily
 
 
 class Dirichlet(ExponentialFamily):
-    """The Dirichlet distribution over the simplex of concentration's last dimension.
-
-    rsample normalises independent Gamma(concentration_i, 1) draws, G / sum(G), and differentiates through each
-    draw's implicit reparameterisation gradient: an unbiased reparameterised gradient, though not the same per-draw
-    value as PyTorch's (which differentiates the marginal Beta cdf of each coordinate)."""
+    """The Dirichlet distribution over the simplex of concentration's last dimension. rsample's gradient is
+    PyTorch's implicit reparameterisation gradient (through each coordinate's Beta marginal)."""
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
@@ -32,8 +29,7 @@ class Dirichlet(ExponentialFamily):
 
     def rsample(self, sample_shape=Size()):
         shape = self._extended_shape(sample_shape)
-        g = standard_gamma(self.concentration.expand(shape))
-        return g / g.sum(-1, True)
+        return sample_dirichlet(self.concentration.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:

@@ -194,3 +194,105 @@ def standard_gamma_grad_array(xp, alpha, x):
         rational = xp.exp(p / q)
         out = xp.where(x < 0.8, small, xp.where(a > 8, large, rational))
     return out
+
+
+# ---- the reparameterised gradient of a Dirichlet draw, through its Beta marginals -------------------------------
+# PyTorch's rational correction (Distributions.h, dirichlet_grad_one): c[0] the numerator's, c[1] the denominator's
+# coefficients, indexed [power of u][power of a][power of b]
+_DIRICHLET_C = (
+    (((1.003668233, -0.01061107488, -0.0657888334, 0.01201642863),
+      (0.6336835991, -0.3557432599, 0.05486251648, -0.001465281033),
+      (-0.03276231906, 0.004474107445, 0.002429354597, -0.0001557569013)),
+     ((0.221950385, -0.3187676331, 0.01799915743, 0.01074823814),
+      (-0.2951249643, 0.06219954479, 0.01535556598, 0.001550077057),
+      (0.02155310298, 0.004170831599, 0.001292462449, 6.976601077e-05)),
+     ((-0.05980841433, 0.008441916499, 0.01085618172, 0.002319392565),
+      (0.02911413504, 0.01400243777, -0.002721828457, 0.000751041181),
+      (0.005900514878, -0.001936558688, -9.495446725e-06, 5.385558597e-05))),
+    (((1, -0.02924021934, -0.04438342661, 0.007285809825),
+      (0.6357567472, -0.3473456711, 0.05454656494, -0.002407477521),
+      (-0.03301322327, 0.004845219414, 0.00231480583, -0.0002307248149)),
+     ((0.5925320577, -0.1757678135, 0.01505928619, 0.000564515273),
+      (0.1014815858, -0.06589186703, 0.01272886114, -0.0007316646956),
+      (-0.007258481865, 0.001096195486, 0.0003934994223, -4.12701925e-05)),
+     ((0.06469649321, -0.0236701437, 0.002902096474, -5.896963079e-05),
+      (0.001925008108, -0.002869809258, 0.0008000589141, -6.063713228e-05),
+      (-0.0003477407336, 6.959756487e-05, 1.097287507e-05, -1.650964693e-06))))
+
+
+def _nan_to_zero(xp, v):
+    return xp.where(xp.isnan(v), 0.0, v)
+
+
+def _beta_grad_alpha_small(xp, x, alpha, beta):
+    """x near 0: a Taylor series of the Beta cdf in x."""
+    factor = _digamma_array(xp, alpha) - _digamma_array(xp, alpha + beta) - xp.log(x)
+    numer = xp.ones_like(x)
+    series = numer / alpha * (factor + 1 / alpha)
+    for i in range(1, 11):
+        numer = numer * ((i - beta) * x / i)
+        denom = alpha + i
+        series = series + numer / denom * (factor + 1 / denom)
+    return _nan_to_zero(xp, x * (1 - x) ** -beta * series)
+
+
+def _beta_grad_beta_small(xp, x, alpha, beta):
+    """The gradient in beta for x near 0 (used at 1 - x for x near 1)."""
+    factor = _digamma_array(xp, alpha + beta) - _digamma_array(xp, beta)
+    numer, betas, dbetas, series = xp.ones_like(x), xp.ones_like(x), xp.zeros_like(x), factor / alpha
+    for i in range(1, 9):
+        numer = numer * (-x / i)
+        dbetas = dbetas * (beta - i) + betas
+        betas = betas * (beta - i)
+        series = series + numer / (alpha + i) * (dbetas + factor * betas)
+    return _nan_to_zero(xp, -(1 - x) ** (1 - beta) * series)
+
+
+def _beta_grad_alpha_mid(xp, x, alpha, beta):
+    """alpha and beta both large: Rice's saddle-point expansion (a polynomial right at the mean)."""
+    total = alpha + beta
+    mean = alpha / total
+    std = xp.sqrt(alpha * beta / (total + 1)) / total
+    poly = 47 * x * (beta * beta) * (beta * beta) + alpha * (
+        (43 + 20 * (16 + 27 * beta) * x) * (beta * beta) * beta + alpha * (
+            3 * (59 + 180 * beta - 90 * x) * (beta * beta) + alpha * (
+                (453 + 1620 * beta * (1 - x) - 455 * x) * beta + alpha * (8 * (1 - x) * (135 * beta - 11)))))
+    prefactor_num = (1 + 12 * alpha) * (1 + 12 * beta) / (total * total)
+    prefactor_den = 12960 * alpha * alpha * alpha * beta * beta * (1 + 12 * total)
+    at_mean = prefactor_num / (1 - x) * poly / prefactor_den
+    prefactor = -x / xp.sqrt(2 * alpha * beta / total)
+    stirling = ((1 + 1 / (12 * alpha) + 1 / (288 * alpha * alpha)) * (1 + 1 / (12 * beta) + 1 / (288 * beta * beta))
+                / (1 + 1 / (12 * total) + 1 / (288 * total * total)))
+    axbx = alpha * (x - 1) + beta * x
+    term1 = ((2 * (alpha * alpha) * (x - 1) + alpha * beta * (x - 1) - x * (beta * beta))
+             / (xp.sqrt(2 * alpha / beta) * total ** 1.5 * axbx * axbx))
+    term2 = 0.5 * xp.log(alpha / (total * x))
+    term3 = xp.sqrt(8 * alpha * beta / total) / (beta * x + alpha * (x - 1))
+    term4 = (beta * xp.log(beta / (total * (1 - x))) + alpha * xp.log(alpha / (total * x))) ** -1.5
+    away = stirling * prefactor * (term1 + term2 * (term3 + xp.where(x < mean, term4, -term4)))
+    return xp.where((mean - 0.1 * std <= x) & (x <= mean + 0.1 * std), at_mean, away)
+
+
+def dirichlet_grad_array(xp, x, alpha, total):
+    """PyTorch's _dirichlet_grad: -(d/dalpha cdf(x; alpha, total - alpha)) / pdf(x; ...) / (1 - x) for x a Beta
+    draw, the Dirichlet's reparameterised gradient coordinate by coordinate. Four regimes, as in PyTorch, each
+    computed over the whole array and selected."""
+    x, alpha, total = (a.astype(np.float64) for a in xp.broadcast_arrays(x, alpha, total))
+    with _quiet(xp):
+        beta = total - alpha
+        boundary = total * x * (1 - x)
+        u = xp.log(x)
+        a = xp.log(alpha) - u
+        b = xp.log(total) - a
+        p = q = 0.0
+        for i in range(3):
+            for j in range(3):
+                ua = u ** i * a ** j
+                cp, cq = _DIRICHLET_C[0][i][j], _DIRICHLET_C[1][i][j]
+                p = p + ua * (cp[0] + b * (cp[1] + b * (cp[2] + b * cp[3])))
+                q = q + ua * (cq[0] + b * (cq[1] + b * (cq[2] + b * cq[3])))
+        rational = p / q * (x * (_digamma_array(xp, total) - _digamma_array(xp, alpha)) / beta)
+        out = xp.where((alpha > 6) & (beta > 6), _beta_grad_alpha_mid(xp, x, alpha, beta), rational)
+        out = xp.where((x >= 0.5) & (boundary < 0.75), -_beta_grad_beta_small(xp, 1 - x, beta, alpha), out)
+        out = xp.where((x <= 0.5) & (boundary < 2.5), _beta_grad_alpha_small(xp, x, alpha, beta), out)
+    return out

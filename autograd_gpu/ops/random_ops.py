@@ -12,7 +12,7 @@ import numpy as np
 from .. import _device, _dtype, _random
 from ..tensor import SCALAR_TYPE_NAMES, Tensor
 from .core import apply, defop, export
-from .gamma import standard_gamma_grad_array
+from .gamma import dirichlet_grad_array, standard_gamma_grad_array
 from .inplace import inplace
 from .shape import broadcast_shapes
 
@@ -318,3 +318,30 @@ def standard_gamma(alpha, generator=None):
                              size=alpha._data.shape)
         draws = xp.maximum(draws.astype(alpha._data.dtype, copy=False), np.finfo(alpha._data.dtype).tiny)
     return apply(STANDARD_GAMMA, alpha, values=draws)
+
+
+def _dirichlet_bwd(ctx, g):
+    # NOTE: as in PyTorch (_Dirichlet, once_differentiable), the gradient factor is not differentiated again
+    concentration, x = ctx.saved
+    xp = g._xp
+    c = concentration._data
+    total = xp.broadcast_to(c.sum(-1, keepdims=True), c.shape)
+    factor = Tensor._make(dirichlet_grad_array(xp, x._data, c, total).astype(g._data.dtype, copy=False))
+    return (factor * (g - (x * g).sum(-1, True)),)
+
+
+DIRICHLET = defop("sample_dirichlet", lambda xp, concentration, values: values, _dirichlet_bwd, save=(0, "out"),
+                  node="_DirichletBackward", group="random", dtype="keep", public=False)
+
+
+def sample_dirichlet(concentration, generator=None):
+    """A Dirichlet(concentration) draw over the last dimension (normalised standard gamma draws), differentiable
+    in concentration by PyTorch's implicit reparameterisation gradient (torch.distributions.Dirichlet.rsample)."""
+    _require_float(concentration, "dirichlet")
+    xp = concentration._xp
+    data = concentration._data
+    with _device.on(concentration.device):
+        g = _random.draw("standard_gamma", concentration.device, generator, data.astype(np.float64), size=data.shape)
+        x = g / g.sum(-1, keepdims=True)
+        x = xp.maximum(x.astype(data.dtype, copy=False), np.finfo(data.dtype).tiny)
+    return apply(DIRICHLET, concentration, values=x)
