@@ -112,6 +112,20 @@ CASES = {
     "Transformed-event-affine": (lambda D, p: D.TransformedDistribution(
         D.Normal(p["loc"], p["scale"]), [D.transforms.AffineTransform(p["b"], p["a"], event_dim=1)]),
         {"loc": _real(3), "scale": _pos(3), "b": _real(3), "a": _pos(3)}, _real(2, 3), ()),
+    "Cauchy": (lambda D, p: D.Cauchy(p["loc"], p["scale"]), {"loc": _real(3), "scale": _pos(3)}, _real(2, 3),
+               STATS + ("cdf", "icdf")),
+    "Gumbel": (lambda D, p: D.Gumbel(p["loc"], p["scale"]), {"loc": _real(3), "scale": _pos(3)}, _real(2, 3),
+               STATS + ("cdf", "icdf")),
+    "Gumbel-number": (lambda D, p: D.Gumbel(0.5, 2.0), {}, _real(2, 3), STATS),
+    "Geometric-probs": (lambda D, p: D.Geometric(probs=p["probs"]), {"probs": np.array([0.2, 0.5, 1.0])},
+                        np.array([[0.0, 3, 0], [1, 0, 0]]), STATS),
+    "Geometric-logits": (lambda D, p: D.Geometric(logits=p["logits"]), {"logits": _real(3)},
+                         np.array([[0.0, 3, 2]]), STATS),
+    "Chi2": (lambda D, p: D.Chi2(p["df"]), {"df": _pos(3, lo=0.5, hi=6.0)}, _pos(2, 3), STATS),
+    "StudentT": (lambda D, p: D.StudentT(p["df"], p["loc"], p["scale"]),
+                 {"df": np.array([0.8, 1.5, 4.0]), "loc": _real(3), "scale": _pos(3)}, _real(2, 3), STATS),
+    "HalfNormal": (lambda D, p: D.HalfNormal(p["scale"]), {"scale": _pos(3)}, np.abs(_real(2, 3)),
+                   STATS + ("cdf", "icdf")),
 }
 
 
@@ -154,8 +168,11 @@ def test_against_torch(name, device):
     tq = _quantities(td, _value(torch, values), torch.tensor(uu), names)
     oq = _quantities(od, _value(ag, values, device), ag.tensor(uu, device=device), names)
     for k in tq:
-        assert oq[k].dtype == ag.float64 and tuple(oq[k].shape) == tuple(tq[k].shape), k
-        np.testing.assert_allclose(_np(oq[k]), _np(tq[k]), rtol=1e-9, atol=1e-12, err_msg=k)
+        assert repr(oq[k].dtype) == repr(tq[k].dtype) and tuple(oq[k].shape) == tuple(tq[k].shape), k
+        rtol = 1e-9 if tq[k].dtype == torch.float64 else 1e-6  # (parameters given as numbers: the default dtype)
+        np.testing.assert_allclose(_np(oq[k]), _np(tq[k]), rtol=rtol, atol=1e-12, err_msg=k)
+    if not params:
+        return
     # gradients of every quantity in every parameter (weighted so each quantity counts)
     weights = {k: _rng.normal(size=tuple(tq[k].shape)) for k in tq}
     live = [k for k in tq if tq[k].requires_grad and np.isfinite(_np(tq[k])).all()]
@@ -170,7 +187,8 @@ def test_against_torch(name, device):
 
 
 @pytest.mark.parametrize("name", ["Normal", "Gamma", "Dirichlet", "Categorical-logits", "MultivariateNormal-covariance",
-                                  "LogNormal", "Independent", "Bernoulli-probs"])
+                                  "LogNormal", "Independent", "Bernoulli-probs", "Gumbel", "StudentT", "Chi2",
+                                  "Geometric-probs", "HalfNormal", "Cauchy"])
 def test_expand(name, device):
     make, params, values, _ = CASES[name]
     td, od = make(torch.distributions, _tensors(torch, params)), make(ag.distributions, _tensors(ag, params, device))
@@ -273,6 +291,26 @@ KL_PAIRS = {
     "Uniform-Gamma": (lambda D, p: (D.Uniform(p["a"], p["b"]), D.Gamma(p["c"], p["d"])),
                       _p(a=np.array([0.1, -0.2, 1.0]), b=np.array([0.5, 0.9, 3.0]), c=_pos(3), d=_pos(3))),
     "Uniform-Normal": (lambda D, p: (D.Uniform(p["a"], p["b"]), D.Normal(p["c"], p["d"])),
+                       _p(a=np.array([0.1, -0.2, 1.0]), b=np.array([0.5, 0.9, 3.0]), c=_real(3), d=_pos(3))),
+    "Cauchy-Cauchy": (lambda D, p: (D.Cauchy(p["a"], p["s"]), D.Cauchy(p["b"], p["t"])),
+                      _p(a=_real(3), s=_pos(3), b=_real(3), t=_pos(3))),
+    "Gumbel-Gumbel": (lambda D, p: (D.Gumbel(p["a"], p["s"]), D.Gumbel(p["b"], p["t"])),
+                      _p(a=_real(3), s=_pos(3), b=_real(3), t=_pos(3))),
+    "Geometric-Geometric": (lambda D, p: (D.Geometric(probs=p["a"]), D.Geometric(logits=p["b"])),
+                            _p(a=_rng.uniform(0.1, 0.9, 3), b=_real(3))),
+    "HalfNormal-HalfNormal": (lambda D, p: (D.HalfNormal(p["s"]), D.HalfNormal(p["t"])), _p(s=_pos(3), t=_pos(3))),
+    "Chi2-Gamma": (lambda D, p: (D.Chi2(p["a"]), D.Gamma(p["c"], p["d"])), _p(a=_pos(3), c=_pos(3), d=_pos(3))),
+    "Exponential-Gumbel": (lambda D, p: (D.Exponential(p["a"]), D.Gumbel(p["c"], p["d"])),
+                           _p(a=_pos(3), c=_real(3), d=_pos(3))),
+    "Gamma-Gumbel": (lambda D, p: (D.Gamma(p["a"], p["b"]), D.Gumbel(p["c"], p["d"])),
+                     _p(a=_pos(3), b=_pos(3), c=_real(3), d=_pos(3))),
+    "Gumbel-Normal": (lambda D, p: (D.Gumbel(p["a"], p["b"]), D.Normal(p["c"], p["d"])),
+                      _p(a=_real(3), b=_pos(3), c=_real(3), d=_pos(3))),
+    "Gumbel-Exponential": (lambda D, p: (D.Gumbel(p["a"], p["b"]), D.Exponential(p["c"])),
+                           _p(a=_real(3), b=_pos(3), c=_pos(3))),
+    "Normal-Gumbel": (lambda D, p: (D.Normal(p["a"], p["b"]), D.Gumbel(p["c"], p["d"])),
+                      _p(a=_real(3), b=_pos(3), c=_real(3), d=_pos(3))),
+    "Uniform-Gumbel": (lambda D, p: (D.Uniform(p["a"], p["b"]), D.Gumbel(p["c"], p["d"])),
                        _p(a=np.array([0.1, -0.2, 1.0]), b=np.array([0.5, 0.9, 3.0]), c=_real(3), d=_pos(3))),
 }
 
@@ -400,6 +438,8 @@ BAD = {
     "value-batch-shape": lambda m, D: D.Normal(m.zeros(3), 1.0).log_prob(m.zeros(2)),
     "value-not-tensor": lambda m, D: D.Normal(0.0, 1.0).log_prob(0.5),
     "independent-ndims": lambda m, D: D.Independent(D.Normal(m.zeros(3), 1.0), 2),
+    "geometric-zero-probs": lambda m, D: D.Geometric(probs=m.tensor([0.5, 0.0])),
+    "halfnormal-negative-value": lambda m, D: D.HalfNormal(m.tensor([1.0])).log_prob(m.tensor([-1.0])),
 }
 
 
@@ -446,6 +486,12 @@ SAMPLED = {
     "Transformed-tanh": (lambda D, p: D.TransformedDistribution(D.Normal(p["a"], p["b"]),
                                                                 [D.transforms.TanhTransform()]),
                          {"a": np.array([0.3]), "b": np.array([0.8])}),
+    "Gumbel": (lambda D, p: D.Gumbel(p["a"], p["b"]), {"a": np.array([-1.0, 2.0]), "b": np.array([0.5, 2.0])}),
+    "Geometric": (lambda D, p: D.Geometric(probs=p["a"]), {"a": np.array([0.2, 0.7])}),
+    "Chi2": (lambda D, p: D.Chi2(p["a"]), {"a": np.array([1.0, 5.0])}),
+    "StudentT": (lambda D, p: D.StudentT(p["a"], p["b"], p["c"]), {"a": np.array([9.0, 30.0]),
+                                                                 "b": np.array([1.0, -2.0]), "c": np.array([0.5, 2.0])}),
+    "HalfNormal": (lambda D, p: D.HalfNormal(p["a"]), {"a": np.array([0.5, 3.0])}),
 }
 N_DRAWS = 20_000
 
