@@ -126,6 +126,11 @@ CASES = {
                  {"df": np.array([0.8, 1.5, 4.0]), "loc": _real(3), "scale": _pos(3)}, _real(2, 3), STATS),
     "HalfNormal": (lambda D, p: D.HalfNormal(p["scale"]), {"scale": _pos(3)}, np.abs(_real(2, 3)),
                    STATS + ("cdf", "icdf")),
+    "Binomial-probs": (lambda D, p: D.Binomial(5, probs=p["probs"]), {"probs": _rng.uniform(0.1, 0.9, 3)},
+                       np.array([[0.0, 5, 2], [1, 3, 4]]), STATS),
+    "Binomial-logits": (lambda D, p: D.Binomial(p["n"], logits=p["logits"]),
+                        {"n": np.array([2.0, 7.0, 4.0]), "logits": _real(3)}, np.array([[0.0, 7, 2]]),
+                        ("mean", "variance")),
 }
 
 
@@ -202,7 +207,7 @@ def test_expand(name, device):
     assert tuple(oe.sample((2,)).shape) == tuple(te.sample((2,)).shape)
 
 
-@pytest.mark.parametrize("name", ["Bernoulli-probs", "Categorical-logits", "OneHotCategorical"])
+@pytest.mark.parametrize("name", ["Bernoulli-probs", "Categorical-logits", "OneHotCategorical", "Binomial-probs"])
 @pytest.mark.parametrize("expand", [True, False])
 def test_enumerate_support(name, expand, device):
     make, params, _, _ = CASES[name]
@@ -310,6 +315,10 @@ KL_PAIRS = {
                            _p(a=_real(3), b=_pos(3), c=_pos(3))),
     "Normal-Gumbel": (lambda D, p: (D.Normal(p["a"], p["b"]), D.Gumbel(p["c"], p["d"])),
                       _p(a=_real(3), b=_pos(3), c=_real(3), d=_pos(3))),
+    "Binomial-Binomial": (lambda D, p: (D.Binomial(6, probs=p["a"]), D.Binomial(p["n"], logits=p["b"])),
+                          _p(a=_rng.uniform(0.1, 0.9, 3), n=np.array([6.0, 3.0, 6.0]), b=_real(3))),
+    "Poisson-Binomial": (lambda D, p: (D.Poisson(p["a"]), D.Binomial(4, probs=p["b"])),
+                         _p(a=_pos(3), b=_rng.uniform(0.1, 0.9, 3))),
     "Uniform-Gumbel": (lambda D, p: (D.Uniform(p["a"], p["b"]), D.Gumbel(p["c"], p["d"])),
                        _p(a=np.array([0.1, -0.2, 1.0]), b=np.array([0.5, 0.9, 3.0]), c=_real(3), d=_pos(3))),
 }
@@ -439,6 +448,10 @@ BAD = {
     "value-not-tensor": lambda m, D: D.Normal(0.0, 1.0).log_prob(0.5),
     "independent-ndims": lambda m, D: D.Independent(D.Normal(m.zeros(3), 1.0), 2),
     "geometric-zero-probs": lambda m, D: D.Geometric(probs=m.tensor([0.5, 0.0])),
+    "binomial-inhomogeneous-entropy": lambda m, D: D.Binomial(m.tensor([2.0, 3.0]), probs=m.tensor([0.5, 0.5])).entropy(),
+    "binomial-kl-larger-q-count": lambda m, D: D.kl_divergence(D.Binomial(2, probs=m.tensor([0.5])),
+                                                               D.Binomial(3, probs=m.tensor([0.5]))),
+    "binomial-int-count": lambda m, D: m.binomial(m.tensor([3]), m.tensor([0.5])),
     "halfnormal-negative-value": lambda m, D: D.HalfNormal(m.tensor([1.0])).log_prob(m.tensor([-1.0])),
 }
 
@@ -492,6 +505,8 @@ SAMPLED = {
     "StudentT": (lambda D, p: D.StudentT(p["a"], p["b"], p["c"]), {"a": np.array([9.0, 30.0]),
                                                                  "b": np.array([1.0, -2.0]), "c": np.array([0.5, 2.0])}),
     "HalfNormal": (lambda D, p: D.HalfNormal(p["a"]), {"a": np.array([0.5, 3.0])}),
+    "Binomial": (lambda D, p: D.Binomial(p["n"], probs=p["a"]), {"n": np.array([1.0, 10.0, 40.0]),
+                                                                 "a": np.array([0.3, 0.5, 0.9])}),
 }
 N_DRAWS = 20_000
 

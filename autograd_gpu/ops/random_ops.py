@@ -345,3 +345,18 @@ def sample_dirichlet(concentration, generator=None):
         x = g / g.sum(-1, keepdims=True)
         x = xp.maximum(x.astype(data.dtype, copy=False), np.finfo(data.dtype).tiny)
     return apply(DIRICHLET, concentration, values=x)
+
+
+@export(method=False)
+def binomial(count, prob, generator=None):
+    """A Binomial(count[i], prob[i]) count per element (count and prob broadcast), in count's floating dtype.
+    NOTE: PyTorch records a node whose backward is not implemented; this records none."""
+    if not count.is_floating_point():
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: {_type_name(count)}")
+    shape = tuple(broadcast_shapes(count.shape, prob.shape))
+    xp = count._xp
+    with _device.on(count.device):
+        n = xp.broadcast_to(count._data, shape).astype(np.int64)
+        p = xp.broadcast_to(prob._data, shape).astype(np.float64)
+        draws = _random.draw("binomial", count.device, generator, n, p, size=shape)
+    return Tensor._make(draws.astype(count._data.dtype, copy=False))
