@@ -1,3 +1,5 @@
+from ..nn import functional as F
+from ..ops.arithmetic import where
 from ..size import Size
 from ..ops.arithmetic import xlogy
 from ..ops.gamma import digamma, lgamma
@@ -40,6 +42,14 @@ class Dirichlet(ExponentialFamily):
     @property
     def mean(self):
         return self.concentration / self.concentration.sum(-1, True)
+
+    @property
+    def mode(self):
+        cm1 = (self.concentration - 1).clamp(min=0.0)
+        mode = cm1 / cm1.sum(-1, True)
+        # where every concentration is below 1 the density peaks at a vertex: PyTorch's one-hot at the argmax
+        vertex = F.one_hot(mode.argmax(dim=-1), cm1.shape[-1]).to(mode.dtype)
+        return where((self.concentration < 1).all(dim=-1, keepdim=True), vertex, mode)
 
     @property
     def variance(self):

@@ -1,5 +1,6 @@
 from numbers import Number
 
+from ..creation import as_tensor
 from ..size import Size
 from ..ops.arithmetic import xlogy
 from ..ops.gamma import digamma, lgamma
@@ -49,6 +50,7 @@ class Gamma(ExponentialFamily):
         return value
 
     def log_prob(self, value):
+        value = as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)
         if self._validate_args:
             self._validate_sample(value)
         return (xlogy(self.concentration, self.rate) + xlogy(self.concentration - 1, value) - self.rate * value

@@ -4,6 +4,7 @@ gamma draw (PyTorch's _standard_gamma_grad) that Gamma, Beta and Dirichlet rsamp
 Each is one formula over `xp` (numpy or CuPy), computed in float64 and rounded once: the same arithmetic on both
 devices. x > 0 is shifted up by _SHIFT with the recurrence, then the asymptotic (Stirling) series takes over;
 x < 0 goes through the reflection formulas."""
+import contextlib
 import math
 
 import numpy as np
@@ -24,15 +25,7 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 def _quiet(xp):
     # (inf and nan are results here, as in PyTorch: numpy is told not to warn about them)
-    return np.errstate(all="ignore") if xp is np else _NoErrstate()
-
-
-class _NoErrstate:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
+    return np.errstate(all="ignore") if xp is np else contextlib.nullcontext()
 
 
 def _sinpi(xp, x):
