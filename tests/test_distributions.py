@@ -435,6 +435,54 @@ def test_transform_cache_and_equality():
                                                          torch.distributions.transforms.TanhTransform()]))
 
 
+# ---- constraints ---------------------------------------------------------------------------------------------
+CONSTRAINT_VALUES = {
+    "real": np.array([0.0, np.nan, np.inf]), "positive": np.array([-1.0, 0.0, 2.0]),
+    "nonnegative": np.array([-1.0, 0.0, 2.0]), "unit_interval": np.array([-0.1, 0.0, 1.0, 1.1]),
+    "boolean": np.array([0.0, 1.0, 0.5]), "nonnegative_integer": np.array([-1.0, 0.0, 2.0, 2.5]),
+    "positive_integer": np.array([0.0, 1.0, 3.0, 1.5]), "simplex": np.array([[0.2, 0.8], [0.5, 0.6], [-0.1, 1.1]]),
+    "real_vector": np.array([[0.0, np.nan], [1.0, 2.0]]), "one_hot": np.array([[0.0, 1.0], [1.0, 1.0], [0.5, 0.5]]),
+    "lower_triangular": np.array([[[1.0, 0.0], [2.0, -1.0]], [[1.0, 1.0], [0.0, 1.0]]]),
+    "lower_cholesky": np.array([[[1.0, 0.0], [2.0, -1.0]], [[1.0, 0.0], [3.0, 2.0]]]),
+    "square": np.zeros((2, 3, 3)), "symmetric": np.array([[[1.0, 2.0], [2.0, 1.0]], [[1.0, 2.0], [0.0, 1.0]]]),
+    "positive_definite": np.array([[[2.0, 1.0], [1.0, 2.0]], [[1.0, 2.0], [2.0, 1.0]]]),
+}
+CONSTRAINT_FACTORIES = {
+    "greater_than": (lambda C: C.greater_than(1.0), np.array([0.0, 1.0, 2.0])),
+    "greater_than_eq": (lambda C: C.greater_than_eq(1.0), np.array([0.0, 1.0, 2.0])),
+    "less_than": (lambda C: C.less_than(1.0), np.array([0.0, 1.0, 2.0])),
+    "interval": (lambda C: C.interval(0.0, 2.0), np.array([-1.0, 0.0, 2.0, 3.0])),
+    "half_open_interval": (lambda C: C.half_open_interval(0.0, 2.0), np.array([-1.0, 0.0, 2.0])),
+    "integer_interval": (lambda C: C.integer_interval(0, 3), np.array([-1.0, 0.0, 1.5, 3.0, 4.0])),
+    "independent": (lambda C: C.independent(C.positive, 1), np.array([[1.0, 2.0], [1.0, -1.0]])),
+}
+
+
+@pytest.mark.parametrize("name", list(CONSTRAINT_VALUES) + list(CONSTRAINT_FACTORIES))
+def test_constraints(name, device):
+    if name in CONSTRAINT_VALUES:
+        ours, theirs, x = getattr(ag.distributions.constraints, name), getattr(torch.distributions.constraints, name), \
+            CONSTRAINT_VALUES[name]
+    else:
+        make, x = CONSTRAINT_FACTORIES[name]
+        ours, theirs = make(ag.distributions.constraints), make(torch.distributions.constraints)
+    got, want = ours.check(ag.tensor(x, device=device)), theirs.check(torch.tensor(x))
+    np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+    assert repr(ours) == repr(theirs)
+    assert ours.event_dim == theirs.event_dim and ours.is_discrete == theirs.is_discrete
+
+
+def test_dependent_constraints():
+    C = ag.distributions.constraints
+    assert C.is_dependent(C.dependent) and C.is_dependent(ag.distributions.Uniform.support)
+    assert not C.is_dependent(C.real)
+    assert ag.distributions.Categorical.support.is_discrete and ag.distributions.Categorical.support.event_dim == 0
+    with pytest.raises(ValueError, match="Cannot determine validity of dependent constraint"):
+        C.dependent.check(ag.zeros(1))
+    with pytest.raises(NotImplementedError, match=".event_dim cannot be determined statically"):
+        C.dependent.event_dim
+
+
 # ---- validation: PyTorch's error types and messages ----------------------------------------------------------
 BAD = {
     "negative-scale": lambda m, D: D.Normal(m.tensor([0.0, 1.0]), m.tensor([1.0, -1.0])),
