@@ -5,7 +5,6 @@ PyTorch's RNG streams: they are checked by moments (5 standard errors at a fixed
 reproducibility, and rsample's gradients against the noise they were made from, torch's implicit gamma gradient,
 or the derivative of an analytic mean."""
 import contextlib
-import math
 
 import numpy as np
 import pytest
@@ -504,7 +503,8 @@ BAD = {
     "value-not-tensor": lambda m, D: D.Normal(0.0, 1.0).log_prob(0.5),
     "independent-ndims": lambda m, D: D.Independent(D.Normal(m.zeros(3), 1.0), 2),
     "geometric-zero-probs": lambda m, D: D.Geometric(probs=m.tensor([0.5, 0.0])),
-    "binomial-inhomogeneous-entropy": lambda m, D: D.Binomial(m.tensor([2.0, 3.0]), probs=m.tensor([0.5, 0.5])).entropy(),
+    "binomial-inhomogeneous-entropy": lambda m, D: D.Binomial(m.tensor([2.0, 3.0]),
+                                                              probs=m.tensor([0.5, 0.5])).entropy(),
     "binomial-kl-larger-q-count": lambda m, D: D.kl_divergence(D.Binomial(2, probs=m.tensor([0.5])),
                                                                D.Binomial(3, probs=m.tensor([0.5]))),
     "binomial-int-count": lambda m, D: m.binomial(m.tensor([3]), m.tensor([0.5])),
@@ -563,8 +563,8 @@ SAMPLED = {
     "Gumbel": (lambda D, p: D.Gumbel(p["a"], p["b"]), {"a": np.array([-1.0, 2.0]), "b": np.array([0.5, 2.0])}),
     "Geometric": (lambda D, p: D.Geometric(probs=p["a"]), {"a": np.array([0.2, 0.7])}),
     "Chi2": (lambda D, p: D.Chi2(p["a"]), {"a": np.array([1.0, 5.0])}),
-    "StudentT": (lambda D, p: D.StudentT(p["a"], p["b"], p["c"]), {"a": np.array([9.0, 30.0]),
-                                                                 "b": np.array([1.0, -2.0]), "c": np.array([0.5, 2.0])}),
+    "StudentT": (lambda D, p: D.StudentT(p["a"], p["b"], p["c"]),
+                 {"a": np.array([9.0, 30.0]), "b": np.array([1.0, -2.0]), "c": np.array([0.5, 2.0])}),
     "HalfNormal": (lambda D, p: D.HalfNormal(p["a"]), {"a": np.array([0.5, 3.0])}),
     "Binomial": (lambda D, p: D.Binomial(p["n"], probs=p["a"]), {"n": np.array([1.0, 10.0, 40.0]),
                                                                  "a": np.array([0.3, 0.5, 0.9])}),
