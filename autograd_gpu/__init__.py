@@ -29,6 +29,7 @@ from . import viz  # noqa: F401
 from . import nn  # noqa: F401
 from . import optim  # noqa: F401
 from . import linalg  # noqa: F401
+from . import distributions  # noqa: F401
 
 # the op table's public functions: abs, add, ..., where (each row's module declares them with ops.core.export)
 globals().update({_name: _export.fn for _name, _export in _EXPORTS.items() if _export.function})

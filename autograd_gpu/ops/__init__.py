@@ -6,6 +6,7 @@ from . import sorting  # noqa: F401
 from . import linalg  # noqa: F401
 from . import matrix  # noqa: F401
 from . import random_ops  # noqa: F401
+from . import gamma  # noqa: F401
 from .core import EXPORTS, OP_TABLE, apply, defop, sum_to  # noqa: F401
 
 PUBLIC_OPS = tuple(op for op in OP_TABLE.values() if op.public)
