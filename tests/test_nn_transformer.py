@@ -1,13 +1,16 @@
 """nn.MultiheadAttention, the Transformer layers and stacks, and nn.Transformer against torch.nn: torch's weights
 copied into ours (float64), then outputs, attention weights, node names, the gradients of the inputs and of every
 parameter, state-dict keys and reprs; dropout's train/eval behaviour; torch's error types; and a small GPT
-trained with Adam for a few steps, step by step equal to torch's, on both devices."""
+trained with Adam for a few steps, step by step equal to torch's, on both devices; and train steps on cuda that
+never read back to the host."""
+import contextlib
+
 import numpy as np
 import pytest
 import torch
 
 import autograd_gpu as ag
-from autograd_gpu import nn
+from autograd_gpu import _device, nn
 
 RTOL, ATOL = 1e-9, 1e-11
 
@@ -511,3 +514,38 @@ def test_query_with_every_key_masked_as_in_torch(device):
         out_t, _ = theirs(*[torch.tensor(x)] * 3, key_padding_mask=torch.tensor(kpm), need_weights=need_weights)
         assert np.isnan(out_t[0].detach().numpy()).all() == need_weights
         _close(out_o, out_t, f"fully masked query, need_weights={need_weights}")
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_attention_train_steps_never_synchronise(need_weights):
+    """A GPT and a MultiheadAttention with both kinds of masks, trained on cuda: no device-to-host transfer after
+    the warm-up (counted by the CuPy stand-in; on a real GPU the steps just run)."""
+    cupy = _device.cupy()
+    sim = hasattr(cupy, "no_host_sync")
+    ag.manual_seed(0)
+    gpt = _gpt(ag).to("cuda")
+    mha = nn.MultiheadAttention(8, 2, batch_first=True).to("cuda")
+    opt = ag.optim.Adam([*gpt.parameters(), *mha.parameters()], lr=1e-2)
+    idx = ag.randint(0, 11, (3, 6), device="cuda")
+    kpm = ag.tensor([[False] * 5 + [True]] * 3, device="cuda")
+    causal = ag.ones(6, 6, dtype=ag.bool, device="cuda").triu(1)
+
+    def step():
+        opt.zero_grad()
+        h = gpt.token(idx)
+        out, weights = mha(h, h, h, key_padding_mask=kpm, attn_mask=causal, need_weights=need_weights)
+        loss = nn.functional.cross_entropy(gpt(idx).flatten(0, 1), idx.flatten()) + out.square().mean()
+        if weights is not None:
+            loss = loss + weights.square().mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    first = step().item()  # warm-up: Adam's state made, kernels compiled
+    before = cupy.transfers["count"] if sim else None
+    with cupy.no_host_sync() if sim else contextlib.nullcontext():
+        for _ in range(2):
+            loss = step()
+    if sim:
+        assert cupy.transfers["count"] == before
+    assert np.isfinite(loss.item()) and loss.item() < first
