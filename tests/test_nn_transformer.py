@@ -237,6 +237,30 @@ def test_multihead_attention_equals_torch_fast_path():
                 _close(o, t, f"fast path {kwargs}")
 
 
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")
+def test_encoder_equals_torch_nested_tensor_path_off_the_padding():
+    """torch's TransformerEncoder in eval and no-grad, given a key padding mask, runs on nested tensors and returns 0
+    at the padded positions; every other position is the same as ours (which keeps the one path, as torch does in
+    training: the padded positions hold what attention over the real keys gives them)."""
+    def build(lib):
+        return lib.nn.TransformerEncoder(lib.nn.TransformerEncoderLayer(D, NHEAD, FF, 0.0, batch_first=True), 2)
+
+    ours, theirs = _pair(build)
+    ours.eval()
+    theirs.eval()
+    x = _x(N, 4, D)
+    kpm = np.array([[False, False, False, True], [False, False, True, True]])
+    with ag.no_grad():
+        out_o = ours(ag.tensor(x), src_key_padding_mask=ag.tensor(kpm)).numpy()
+    with torch.no_grad():
+        out_t = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm)).numpy()
+    np.testing.assert_allclose(out_o[~kpm], out_t[~kpm], rtol=RTOL, atol=ATOL)
+    assert (out_t[kpm] == 0).all() and (out_o[kpm] != 0).all()
+    theirs.train()
+    np.testing.assert_allclose(out_o, theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm)).detach().numpy(),
+                               rtol=RTOL, atol=ATOL)
+
+
 @pytest.mark.parametrize("need_weights", [True, False])
 def test_multihead_attention_dropout_in_training_only(need_weights, device):
     p = 0.5

@@ -160,7 +160,11 @@ class TransformerDecoderLayer(Module):
 
 
 class TransformerEncoder(Module):
-    """``num_layers`` copies of ``encoder_layer`` (as ``layers``), then ``norm`` if given."""
+    """``num_layers`` copies of ``encoder_layer`` (as ``layers``), then ``norm`` if given.
+
+    torch, in eval and no-grad with a ``src_key_padding_mask``, runs its layers on nested tensors and returns 0 at
+    the padded positions; here there is one path, torch's training one: the same values at every other position,
+    and at the padded ones what attention over the real keys gives them."""
 
     def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
         super().__init__()
