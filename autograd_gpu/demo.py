@@ -172,7 +172,7 @@ class GPT(nn.Module):
     def forward(self, idx):
         t = idx.shape[1]
         x = self.token(idx) + self.position(torch.arange(t, device=idx.device))
-        mask = nn.Transformer.generate_square_subsequent_mask(t, device=idx.device)
+        mask = nn.Transformer.generate_square_subsequent_mask(t, device=idx.device, dtype=x.dtype)
         return self.head(self.norm(self.blocks(x, mask=mask, is_causal=True)))
 
 
