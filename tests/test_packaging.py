@@ -60,6 +60,7 @@ def test_wheel_holds_every_module_and_kernel(wheel):
     expected |= {
         f"autograd_gpu/kernels/{p.name}" for p in (ROOT / "kernels").iterdir() if p.suffix in (".cu", ".cuh")
     }
+    expected |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "autograd_gpu" / "data").iterdir()}
     missing = expected - names
     assert not missing, f"not in the wheel (a package missing from pyproject.toml?): {sorted(missing)}"
     assert not [n for n in names if n.startswith(("tests/", "tools/", "kernels/"))]

@@ -24,6 +24,7 @@ from ._conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3
                     max_pool2d, max_pool3d, max_unpool1d, max_unpool2d, unfold)
 from ._conv import _adaptive_size, _pool_tuple, _unpool_output_size
 from ._attention import scaled_dot_product_attention  # noqa: F401
+from ._attention import multi_head_attention_forward  # noqa: F401
 from ._sampling import (affine_grid, grid_sample, interpolate, pixel_shuffle, pixel_unshuffle, upsample,  # noqa: F401
                         upsample_bilinear, upsample_nearest)
 from ..tensor import _legacy_type_name
