@@ -1,3 +1,5 @@
 """torch.nn.utils: gradient clipping and parameter/vector conversion."""
 from .clip_grad import clip_grad_norm_, clip_grad_value_  # noqa: F401
 from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401
+from .rnn import (PackedSequence, invert_permutation, pack_padded_sequence, pack_sequence,  # noqa: F401
+                  pad_packed_sequence, pad_sequence, unpack_sequence, unpad_sequence)
