@@ -12,7 +12,7 @@ import numpy as np
 from .. import _device, _kernels
 from ..autograd import grad_mode
 from ..tensor import Tensor
-from .core import defop
+from .core import apply, defop
 from .kernel_grad import TENSOR_XP
 from .shape import cat
 
@@ -151,3 +151,26 @@ LSTM_CELL = defop("_thnn_fused_lstm_cell", _lstm_cell_fwd, _lstm_cell_bwd, save=
                   kernel="lstm_cell_bwd", dtype="keep", nout=2, public=False)
 GRU_CELL = defop("_thnn_fused_gru_cell", _gru_cell_fwd, _gru_cell_bwd, save=(0, 1, 2, 3, 4), group="nn",
                  kernel="gru_cell_bwd", dtype="keep", public=False)
+
+
+# ---- packing ------------------------------------------------------------------------------------------
+# NOTE: packing gathers rows of the padded batch and its backward scatters them back into zeros: each is the other's
+# adjoint, so each is the other's derivative (create_graph works at any order). `rows` (from the lengths, host data)
+# is a parameter on the input's device, not an input: nothing is differentiated with respect to it.
+def _pack_fwd(xp, x, rows):
+    return x.reshape((-1,) + x.shape[2:])[rows._data]
+
+
+def _pack_backward_fwd(xp, g, rows, shape):
+    out = xp.zeros((shape[0] * shape[1],) + tuple(shape[2:]), dtype=g.dtype)
+    out[rows._data] = g
+    return out.reshape(shape)
+
+
+PACK_PADDED_SEQUENCE = defop("_pack_padded_sequence", _pack_fwd,
+                             lambda ctx, g: apply(PACK_PADDED_SEQUENCE_BACKWARD, g, shape=ctx.shapes[0], **ctx.params),
+                             group="nn", dtype="keep", public=False)
+PACK_PADDED_SEQUENCE_BACKWARD = defop(
+    "_pack_padded_sequence_backward", _pack_backward_fwd,
+    lambda ctx, gg: apply(PACK_PADDED_SEQUENCE, gg, rows=ctx.params["rows"]),
+    node="PackPaddedSequenceBackwardBackward0", group="nn", dtype="keep", public=False)

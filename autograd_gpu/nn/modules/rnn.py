@@ -17,6 +17,7 @@ import numbers
 import warnings
 
 from ... import creation
+from ...ops.arithmetic import addmm
 from ...ops.core import apply
 from ...ops.rnn_ops import GRU_CELL, LSTM_CELL
 from ...ops.shape import cat, stack
@@ -243,22 +244,24 @@ class RNNBase(Module):
     def _cell(self, x, w_ih, w_hh, *rest):
         """(step, igates): one time step `step(igates_t, *state) -> state` and the input part of all the gates."""
         b_ih, b_hh = rest[:2] if self.bias else (None, None)
-        w_hr = rest[-1] if self.proj_size > 0 else None
+        w_hh_t = w_hh.t()  # (one transpose for all the steps)
         if self.mode in ("RNN_TANH", "RNN_RELU"):
             act = F.tanh if self.mode == "RNN_TANH" else F.relu
 
             def step(ig, h):
-                return (act(ig + F.linear(h, w_hh, b_hh)),)
+                return (act(ig + (h.mm(w_hh_t) if b_hh is None else addmm(b_hh, h, w_hh_t))),)
             return step, F.linear(x, w_ih, b_ih)
         if b_ih is None:
             b_ih = b_hh = creation.zeros(w_ih.shape[0], dtype=w_ih.dtype, device=w_ih.device)
         if self.mode == "LSTM":
+            w_hr_t = rest[-1].t() if self.proj_size > 0 else None
+
             def step(ig, h, c):
-                hy, cy = apply(LSTM_CELL, ig, h.mm(w_hh.t()), c, b_ih, b_hh)
-                return (hy if w_hr is None else hy.mm(w_hr.t())), cy
+                hy, cy = apply(LSTM_CELL, ig, h.mm(w_hh_t), c, b_ih, b_hh)
+                return (hy if w_hr_t is None else hy.mm(w_hr_t)), cy
         else:
             def step(ig, h):
-                return (apply(GRU_CELL, ig, h.mm(w_hh.t()), h, b_ih, b_hh),)
+                return (apply(GRU_CELL, ig, h.mm(w_hh_t), h, b_ih, b_hh),)
         return step, x.mm(w_ih.t())
 
 
@@ -352,18 +355,23 @@ class RNNCellBase(Module):
                 raise RuntimeError(f"hidden{k} has inconsistent hidden_size: got {s.shape[1]}, expected "
                                    f"{self.hidden_size}")
 
-    def _batched(self, input, states):
-        """(is_batched, input, states) with the unbatched forms given a batch of one, zero states by default."""
+    def _prepare(self, input, states):
+        """(is_batched, input, states): PyTorch's dimension checks, the unbatched forms given a batch of one, and
+        zero states when none are given."""
         name = type(self).__name__
         if input.dim() not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        for k, s in enumerate(states or ()):
+            if s.dim() not in (1, 2):
+                what = f"hx[{k}]" if name == "LSTMCell" else "hidden"
+                raise ValueError(f"{name}: Expected {what} to be 1D or 2D, got {s.dim()}D instead")
         is_batched = input.dim() == 2
         if not is_batched:
             input = input.unsqueeze(0)
         if states is None:
             zeros = creation.zeros(input.shape[0], self.hidden_size, dtype=input.dtype, device=input.device)
-            return is_batched, input, None, zeros
-        return is_batched, input, states if is_batched else tuple(s.unsqueeze(0) for s in states), None
+            return is_batched, input, (zeros, zeros) if name == "LSTMCell" else (zeros,)
+        return is_batched, input, states if is_batched else tuple(s.unsqueeze(0) for s in states)
 
     def _biases(self):
         if self.bias:
@@ -384,11 +392,7 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
-        if hx is not None and hx.dim() not in (1, 2):
-            if input.dim() in (1, 2):
-                raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
-        is_batched, input, states, zeros = self._batched(input, None if hx is None else (hx,))
-        h = zeros if states is None else states[0]
+        is_batched, input, (h,) = self._prepare(input, None if hx is None else (hx,))
         if self.nonlinearity not in ("tanh", "relu"):
             raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
         self._check(input, (h,))
@@ -409,12 +413,7 @@ class LSTMCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
 
     def forward(self, input, hx=None):
-        if hx is not None and input.dim() in (1, 2):
-            for k, value in enumerate(hx):
-                if value.dim() not in (1, 2):
-                    raise ValueError(f"LSTMCell: Expected hx[{k}] to be 1D or 2D, got {value.dim()}D instead")
-        is_batched, input, states, zeros = self._batched(input, None if hx is None else tuple(hx))
-        h, c = (zeros, zeros) if states is None else states
+        is_batched, input, (h, c) = self._prepare(input, None if hx is None else tuple(hx))
         self._check(input, (h, c))
         hy, cy = apply(LSTM_CELL, input.mm(self.weight_ih.t()), h.mm(self.weight_hh.t()), c, *self._biases())
         return (hy, cy) if is_batched else (hy.squeeze(0), cy.squeeze(0))
@@ -431,11 +430,7 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
 
     def forward(self, input, hx=None):
-        if hx is not None and hx.dim() not in (1, 2):
-            if input.dim() in (1, 2):
-                raise ValueError(f"GRUCell: Expected hidden to be 1D or 2D, got {hx.dim()}D instead")
-        is_batched, input, states, zeros = self._batched(input, None if hx is None else (hx,))
-        h = zeros if states is None else states[0]
+        is_batched, input, (h,) = self._prepare(input, None if hx is None else (hx,))
         self._check(input, (h,))
         ret = apply(GRU_CELL, input.mm(self.weight_ih.t()), h.mm(self.weight_hh.t()), h, *self._biases())
         return ret if is_batched else ret.squeeze(0)

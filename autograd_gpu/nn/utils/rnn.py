@@ -15,6 +15,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from ... import _dtype, creation
+from ...ops.core import apply
+from ...ops.rnn_ops import PACK_PADDED_SEQUENCE
 from ...ops.shape import cat, stack
 from ...tensor import Tensor
 
@@ -104,14 +106,16 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
         raise RuntimeError("Length of all samples has to be greater than 0, but found an element in 'lengths' "
                            "that is <= 0")
     steps, batch = input.shape[batch_dim ^ 1], input.shape[batch_dim]
+    if lens.size != batch:
+        raise RuntimeError(f"Expected `len(lengths)` to be equal to batch_size, but got {lens.size} "
+                           f"(batch_size={batch})")
     if lens.size and lens[0] > steps:
         raise RuntimeError(f"Expected all lengths to be at most {steps}, but got {int(lens[0])}")
     batch_sizes = (lens[None, :] > np.arange(lens[0] if lens.size else 0)[:, None]).sum(1)
     # row (t, b) of the time-major (T*B, *) view, for every step t and running sequence b
     t, b = np.nonzero(np.arange(batch)[None, :] < batch_sizes[:, None])
     rows = t * batch + b if not batch_first else b * steps + t
-    flat = input.reshape(steps * batch, *input.shape[2:])
-    data = flat.index_select(0, creation.tensor(rows, device=input.device))
+    data = apply(PACK_PADDED_SEQUENCE, input, rows=creation.tensor(rows, device=input.device))
     return PackedSequence(data, creation.tensor(batch_sizes.astype(np.int64)), sorted_indices, None)
 
 
