@@ -479,3 +479,23 @@ def test_char_lstm_language_model_trains_as_in_torch(optimizer, device):
     assert loss_t.item() < math.log(len(chars))  # it learns
     for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
         close(p, q, f"{n} after training", tol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_float32_layer_is_close_to_torch(name, device):
+    """float32 runs the kernels' float instantiations on the GPU; a deep composition: 1e-4 relative."""
+    torch.manual_seed(2)
+    theirs = getattr(torch.nn, name)(I, H, num_layers=2, bidirectional=True)
+    ours = getattr(nn, name)(I, H, num_layers=2, bidirectional=True)
+    ours.load_state_dict({k: ag.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    ours.to(device)
+    x = np.random.default_rng(5).standard_normal((T, B, I)).astype(np.float32)
+    xa, xt = both(x, device)
+    ya, yt = ours(xa)[0], theirs(xt)[0]
+    assert ya.dtype == ag.float32
+    close(ya, yt, "output", tol=1e-4)
+    (ya * ya).sum().backward()
+    (yt * yt).sum().backward()
+    close(xa.grad, xt.grad, "input grad", tol=1e-4)
+    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        close(p.grad, q.grad, f"grad of {n}", tol=1e-4)

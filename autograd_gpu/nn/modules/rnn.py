@@ -173,8 +173,6 @@ class RNNBase(Module):
             data, batch_sizes_t, sorted_indices, unsorted_indices = input
             batch_sizes = [int(n) for n in batch_sizes_t._data]  # (a CPU tensor: host data, no device sync)
             batch, is_batched = batch_sizes[0], True
-            if states is not None and sorted_indices is not None:
-                states = tuple(s.index_select(1, sorted_indices) for s in states)
         else:
             if input.dim() not in (2, 3):
                 raise self._dim_error(input.dim())
@@ -209,6 +207,8 @@ class RNNBase(Module):
             if tuple(s.shape) != size:
                 what = f"hidden[{k}] size" if lstm else "hidden size"
                 raise RuntimeError(f"Expected {what} {size}, got {list(s.shape)}")
+        if packed and hx is not None and sorted_indices is not None:  # (the given states follow the caller's order)
+            states = tuple(s.index_select(1, sorted_indices) for s in states)
         out, finals = self._layers(data, batch_sizes, states)
         if packed:
             output = PackedSequence(out, batch_sizes_t, sorted_indices, unsorted_indices)
@@ -232,8 +232,8 @@ class RNNBase(Module):
             for direction in range(directions):
                 k = layer * directions + direction
                 step, igates = self._cell(x, *self.all_weights[k])
-                steps, final = _scan(step, igates, batch_sizes, tuple(s[k] for s in states), direction == 1)
-                outs.append(cat(steps) if len(steps) > 1 else steps[0])
+                per_step, final = _scan(step, igates, batch_sizes, tuple(s[k] for s in states), direction == 1)
+                outs.append(cat(per_step) if len(per_step) > 1 else per_step[0])
                 for f, s in zip(finals, final):
                     f.append(s)
             x = cat(outs, 1) if directions == 2 else outs[0]
