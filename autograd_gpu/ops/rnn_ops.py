@@ -37,7 +37,7 @@ def _lstm_gates(xp, ig, hg, cx, b_ih, b_hh):
     return i, f, g, o, f * cx + i * g
 
 
-def _lstm_cell(xp, ig, hg, cx, b_ih, b_hh, B=None, H=None):
+def _lstm_cell(xp, ig, hg, cx, b_ih, b_hh, B, H):
     i, f, g, o, cy = _lstm_gates(xp, ig, hg, cx, b_ih, b_hh)
     return o * xp.tanh(cy), cy
 
@@ -65,7 +65,7 @@ def _gru_gates(xp, ig, hg, b_ih, b_hh, H):
     return r, z, xp.tanh(ig[:, 2 * H:] + b_ih[2 * H:] + r * hn), hn
 
 
-def _gru_cell(xp, ig, hg, hx, b_ih, b_hh, B=None, H=None):
+def _gru_cell(xp, ig, hg, hx, b_ih, b_hh, B, H):
     r, z, n, hn = _gru_gates(xp, ig, hg, b_ih, b_hh, hx.shape[-1])
     return n + z * (hx - n)
 
