@@ -4,6 +4,7 @@ from . import activation, arithmetic, indexing, inplace, reduction, shape, unary
 from . import conv_ops, nn_ops  # noqa: F401
 from . import sorting  # noqa: F401
 from . import linalg  # noqa: F401
+from . import rnn_ops  # noqa: F401
 from . import matrix  # noqa: F401
 from . import random_ops  # noqa: F401
 from . import gamma  # noqa: F401
