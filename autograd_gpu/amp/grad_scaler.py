@@ -92,6 +92,14 @@ def _check_and_unscale(g, found_inf, inv_scale):
     return g
 
 
+def _total(found_infs):
+    """The sum of found_inf flags (on one device): nonzero when any is set."""
+    total = found_infs[0]
+    for f in found_infs[1:]:
+        total = total + f
+    return total
+
+
 class GradScaler:
     """GradScaler(device="cuda", init_scale=2.**16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
     enabled=True): scales the loss, unscales the gradients before the step, skips steps whose gradients hold an
@@ -221,7 +229,7 @@ class GradScaler:
                 self._check_inf_per_device(optimizer)
             scale = self._scale
             optimizer.grad_scale = None if state["stage"] is OptState.UNSCALED else scale
-            optimizer.found_inf = self._found_inf(state, scale.device)
+            optimizer.found_inf = _total([f.to(scale.device) for f in state["found_inf_per_device"].values()])
             try:
                 return optimizer.step(*args, **kwargs)
             finally:
@@ -238,14 +246,6 @@ class GradScaler:
             retval = optimizer.step(*args, **kwargs)
         state["stage"] = OptState.STEPPED
         return retval
-
-    @staticmethod
-    def _found_inf(state, device):
-        found = [f.to(device) for f in state["found_inf_per_device"].values()]
-        total = found[0]
-        for f in found[1:]:
-            total = total + f
-        return total
 
     def update(self, new_scale=None):
         """The scale for the next iteration: backed off after a step with inf/NaN gradients, grown after
@@ -268,9 +268,7 @@ class GradScaler:
             found_infs = [f.to(scale.device) for state in self._per_optimizer_states.values()
                           for f in state["found_inf_per_device"].values()]
             assert len(found_infs) > 0, "No inf checks were recorded prior to update."
-            total = found_infs[0]
-            for f in found_infs[1:]:
-                total = total + f
+            total = _total(found_infs)
             _UPDATE_SCALE(scale._data, growth_tracker._data, total._data, growth_factor=self._growth_factor,
                           backoff_factor=self._backoff_factor, growth_interval=self._growth_interval)
             scale._bump_version()
