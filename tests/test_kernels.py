@@ -43,7 +43,7 @@ def test_every_kernel_has_a_reference_and_a_test():
     backing = {op.kernel for op in OP_TABLE.values() if op.kernel}
     for name, k in K.KERNELS.items():
         assert k.reference is not None, f"{name}: give it a reference formula (kernel_grad / _kernels.kernel)"
-        assert name in backing or k.family == "optim" or name in ORACLES or name in FUSED_CELL_FORWARDS, \
+        assert name in backing or k.family in STEP_FAMILIES or name in ORACLES or name in FUSED_CELL_FORWARDS, \
             f"{name}: no op row uses it"
 
 
@@ -261,8 +261,10 @@ def _scalar_cases(spec):
     return [{}]
 
 
-# (the optimizer kernels: tests/test_optim.py runs them with the hyperparameters of its cases)
-ELEMENTWISE_KERNELS = sorted(n for n, k in K.KERNELS.items() if not k.geometry and k.family != "optim")
+# (the optimizer kernels: tests/test_optim.py runs them with the hyperparameters of its cases; GradScaler's,
+# whose flags and scales are one-element arrays: tests/test_amp.py)
+STEP_FAMILIES = ("optim", "amp")
+ELEMENTWISE_KERNELS = sorted(n for n, k in K.KERNELS.items() if not k.geometry and k.family not in STEP_FAMILIES)
 IMAGE_KERNELS = sorted(n for n, k in K.KERNELS.items() if k.geometry and k.family != "rnn")
 
 

@@ -11,7 +11,7 @@ from ..autograd import grad_mode
 from ..ops import activation as _act, nn_ops
 from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from ..ops.arithmetic import addmm as _addmm, where
-from ..ops.core import apply
+from ..ops.core import apply, autocast_inputs
 from ..ops.indexing import INDEX_SELECT
 from ..ops.reduction import _dims
 from ..ops.inplace import inplace as _inplace
@@ -612,6 +612,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                   reduction="mean", label_smoothing=0.0):
     """log_softmax over the class dim (1, or 0 for an unbatched input) then NLL; `target` holds class
     indices (int64) or class probabilities (float, the input's shape)."""
+    # (float32 under autocast, at the entry, as PyTorch's cross_entropy_loss: on both lists as nll_loss)
+    input, = autocast_inputs(nn_ops.NLL_LOSS, input)
     reduction = _reduction(reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
