@@ -9,6 +9,7 @@ tensor([2., 4.])
 from . import _dtype
 from ._dtype import (bool, double, float, float16, float32, float64, get_default_dtype, half, int, int8,  # noqa: F401,A004
                      int16, int32, int64, long, promote_types, set_default_dtype, short, uint8)
+from ._dtype import bfloat16  # noqa: F401
 from ._dtype import dtype  # noqa: F401
 from ._device import device, get_default_device, set_default_device  # noqa: F401
 from ._random import Generator, initial_seed, manual_seed, seed  # noqa: F401
@@ -29,6 +30,11 @@ from . import viz  # noqa: F401
 from . import nn  # noqa: F401
 from . import optim  # noqa: F401
 from . import linalg  # noqa: F401
+from . import distributions  # noqa: F401
+from . import amp  # noqa: F401
+from .amp.autocast_mode import (autocast, clear_autocast_cache, get_autocast_dtype,  # noqa: F401
+                                is_autocast_cache_enabled, is_autocast_enabled, set_autocast_cache_enabled,
+                                set_autocast_dtype, set_autocast_enabled)
 
 # the op table's public functions: abs, add, ..., where (each row's module declares them with ops.core.export)
 globals().update({_name: _export.fn for _name, _export in _EXPORTS.items() if _export.function})

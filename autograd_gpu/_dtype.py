@@ -2,6 +2,7 @@
 import builtins
 import math
 
+import ml_dtypes
 import numpy as np
 
 # category order used by promotion: bool < integer < floating
@@ -36,6 +37,9 @@ class dtype:
 float16 = half = dtype("float16", np.float16, _FLOAT)
 float32 = float = dtype("float32", np.float32, _FLOAT)
 float64 = double = dtype("float64", np.float64, _FLOAT)
+# NOTE: numpy has no bfloat16; ml_dtypes' is the one CuPy 14 takes too. Its numpy kind is "V", not "f":
+# ask is_floating(array.dtype), never dtype.kind, whether an array holds floats.
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT)
 uint8 = dtype("uint8", np.uint8, _INT)
 int8 = dtype("int8", np.int8, _INT)
 int16 = short = dtype("int16", np.int16, _INT)
@@ -43,8 +47,14 @@ int32 = int = dtype("int32", np.int32, _INT)
 int64 = long = dtype("int64", np.int64, _INT)
 bool = dtype("bool", np.bool_, _BOOL)  # noqa: A001  (PyTorch's name)
 
-ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
+ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool, bfloat16)
 _FROM_NP = {d.np: d for d in ALL}
+_BF16_NP = bfloat16.np
+
+
+def is_floating(np_dtype):
+    """Whether arrays of numpy dtype `np_dtype` hold floating-point numbers (bfloat16 included)."""
+    return np_dtype.kind == "f" or np_dtype == _BF16_NP
 
 _default_float = float32
 
@@ -69,7 +79,7 @@ def from_numpy_dtype(np_dtype):
             return _FROM_NP[np.dtype(np_dtype)]
         except (KeyError, TypeError):
             raise TypeError(f"can't convert np.ndarray of type {np_dtype}. The only supported types are: "
-                            "float64, float32, float16, int64, int32, int16, int8, uint8, and bool.") from None
+                            "float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and bool.") from None
 
 
 def to_dtype(d):
@@ -104,6 +114,8 @@ def promote_types(a, b):
         return a if a._cat > b._cat else b
     if a._cat == _BOOL:
         return a
+    if {a, b} == {bfloat16, float16}:  # (neither holds the other: float32 holds both, as PyTorch promotes)
+        return float32
     return _FROM_NP[np.promote_types(a.np, b.np)]
 
 
@@ -202,8 +214,8 @@ def checked_scalar(v, dt):
     if dt.name == "bool" or dt.name == "float64" or isinstance(v, builtins.bool):
         return v
     npdt = dt.np
-    if npdt.kind == "f":
-        if math.isfinite(v) and abs(v) > builtins.float(np.finfo(npdt).max):
+    if dt.is_floating_point:
+        if math.isfinite(v) and abs(v) > builtins.float(ml_dtypes.finfo(npdt).max):
             raise RuntimeError(f"value cannot be converted to type {_CONVERT_NAMES[dt.name]} without overflow")
         return v
     info = np.iinfo(npdt)

@@ -4,10 +4,16 @@ Written exactly as a PyTorch user would write it, with ``import autograd_gpu as 
 when one is present (``--device`` overrides), shows a progress bar per epoch, writes a checkpoint and a
 plot of the loss and accuracy curves into ``--out``, and prints ``test accuracy: 0.xxxx`` last.
 Needs the demo extra: ``pip install 'autograd-gpu[demo]'`` (scikit-learn, tqdm, matplotlib).
+
+``--model gpt`` trains a small character-level GPT instead, on the opening of Shakespeare's Coriolanus that
+ships with the package (``autograd_gpu/data/tiny_shakespeare.txt``), for ``--steps`` steps; it writes the
+checkpoint and the loss curve the same way and prints a text it generates last.
 """
 import argparse
+import math
 import os
 import time
+from importlib import resources
 
 import autograd_gpu as torch
 from autograd_gpu import nn
@@ -15,6 +21,7 @@ from autograd_gpu.utils.data import DataLoader, TensorDataset
 
 CHECKPOINT = "checkpoint.safetensors"
 CURVES = "curves.png"
+TEXT = "tiny_shakespeare.txt"
 
 
 def make_model(kind):
@@ -69,18 +76,24 @@ def save_curves(history, path):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m autograd_gpu.demo", description=__doc__.split("\n")[0])
-    p.add_argument("--model", choices=("cnn", "mlp"), default="cnn")
+    p.add_argument("--model", choices=("cnn", "mlp", "gpt"), default="cnn")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default: 3e-3; 1e-2 for gpt)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="'cuda' or 'cpu' (default: cuda when available)")
     p.add_argument("--out", default="out", help="folder for the checkpoint and the curves (default: out/)")
+    gpt = p.add_argument_group("--model gpt")
+    gpt.add_argument("--steps", type=int, default=200, help="training steps (default: 200)")
+    gpt.add_argument("--block-size", type=int, default=32, help="characters of context (default: 32)")
+    gpt.add_argument("--sample-length", type=int, default=300, help="characters to generate (default: 300)")
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.model == "gpt":
+        return main_gpt(args)
     try:
         import matplotlib  # noqa: F401
         import sklearn  # noqa: F401
@@ -100,7 +113,7 @@ def main(argv=None):
 
     model = make_model(args.model).to(device)
     loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr or 3e-3)
     print(f"training a {args.model} on {len(x_train)} digits ({len(x_test)} held out) on {device}")
 
     history = {"loss": [], "train_acc": [], "test_acc": []}
@@ -138,6 +151,166 @@ def main(argv=None):
     save_curves(history, os.path.join(args.out, CURVES))
     print(f"trained in {elapsed:.1f} s; wrote {checkpoint} and {os.path.join(args.out, CURVES)}")
     print(f"test accuracy: {history['test_acc'][-1]:.4f}")
+
+
+# ---- --model gpt: a character-level GPT on a text that ships with the package ---------------------------
+class GPT(nn.Module):
+    """Token and position embeddings, pre-norm Transformer blocks with a causal mask, a LayerNorm and a linear
+    head over the characters: logits (N, T, vocab_size) for (N, T) character indices."""
+
+    def __init__(self, vocab_size, block_size=32, d_model=64, nhead=4, num_layers=2, dropout=0.0):
+        super().__init__()
+        self.block_size = block_size
+        self.token = nn.Embedding(vocab_size, d_model)
+        self.position = nn.Embedding(block_size, d_model)
+        block = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=4 * d_model, dropout=dropout,
+                                           activation=nn.GELU(approximate="tanh"), batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(block, num_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab_size)
+
+    def forward(self, idx):
+        t = idx.shape[1]
+        x = self.token(idx) + self.position(torch.arange(t, device=idx.device))
+        mask = nn.Transformer.generate_square_subsequent_mask(t, device=idx.device, dtype=x.dtype)
+        return self.head(self.norm(self.blocks(x, mask=mask, is_causal=True)))
+
+
+def load_text():
+    """The demo's text: the opening of Coriolanus (Shakespeare, public domain; from the tinyshakespeare set)."""
+    return resources.files("autograd_gpu").joinpath("data", TEXT).read_text(encoding="utf-8")
+
+
+class CharCodec:
+    """Characters <-> int64 indices, over the characters of a text (sorted)."""
+
+    def __init__(self, chars):
+        self.chars = "".join(sorted(set(chars)))
+        self.index = {c: i for i, c in enumerate(self.chars)}
+
+    def encode(self, text, device=None):
+        return torch.tensor([self.index[c] for c in text], dtype=torch.int64, device=device)
+
+    def decode(self, indices):
+        return "".join(self.chars[i] for i in indices.tolist())
+
+    def as_tensor(self):
+        """The characters as a tensor of code points, so the checkpoint holds them."""
+        return torch.tensor([ord(c) for c in self.chars], dtype=torch.int64)
+
+    @classmethod
+    def from_tensor(cls, codes):
+        return cls("".join(chr(c) for c in codes.tolist()))
+
+
+def get_batch(data, batch_size, block_size, generator):
+    """(inputs, targets): batch_size random windows of data and the same windows one character on."""
+    starts = torch.randint(0, len(data) - block_size - 1, (batch_size,), generator=generator).to(data.device)
+    idx = starts[:, None] + torch.arange(block_size, device=data.device)
+    return data[idx], data[idx + 1]
+
+
+@torch.no_grad()
+def generate(model, context, length, temperature=0.8, top_k=10, generator=None):
+    """context (N, T) indices followed by `length` more, each drawn from the softmax over the top_k logits."""
+    model.eval()
+    out = context
+    for _ in range(length):
+        logits = model(out[:, -model.block_size:])[:, -1, :] / temperature
+        if top_k is not None:
+            kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
+            logits = logits.masked_fill(logits < kth, float("-inf"))
+        probs = torch.softmax(logits, dim=-1)
+        out = torch.cat([out, torch.multinomial(probs, 1, generator=generator)], dim=1)
+    return out
+
+
+@torch.no_grad()
+def estimate_loss(model, data, batch_size, block_size, generator, batches=4):
+    model.eval()
+    total = torch.zeros((), device=data.device)
+    for _ in range(batches):
+        x, y = get_batch(data, batch_size, block_size, generator)
+        total += nn.functional.cross_entropy(model(x).flatten(0, 1), y.flatten())
+    return total.item() / batches
+
+
+def save_loss_curve(history, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(history["step"], history["train_loss"], marker="o", label="train (mean since the last point)")
+    ax.plot(history["step"], history["val_loss"], marker="o", label="validation")
+    ax.set(title="character-level GPT", xlabel="step", ylabel="cross-entropy (nats per character)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main_gpt(args):
+    try:
+        import matplotlib  # noqa: F401
+        from tqdm import tqdm
+    except ImportError as e:
+        raise SystemExit(f"the demo needs tqdm and matplotlib ({e}): pip install 'autograd-gpu[demo]'") from None
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(args.seed)
+    if device.type == "cpu":
+        torch.set_num_threads(1)  # small products, as for the CNN (see main)
+    text = load_text()
+    codec = CharCodec(text)
+    data = codec.encode(text, device=device)
+    split = int(0.9 * len(data))
+    train_data, val_data = data[:split], data[split:]
+    generator = torch.Generator().manual_seed(args.seed)
+
+    model = GPT(len(codec.chars), block_size=args.block_size).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr or 1e-2)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"training a {n_params:,}-parameter GPT on {len(text):,} characters of Shakespeare "
+          f"({len(codec.chars)} distinct) on {device}")
+
+    history = {"step": [], "train_loss": [], "val_loss": []}
+    interval = max(1, args.steps // 10)
+    running, seen = torch.zeros((), device=device), 0
+    start = time.perf_counter()
+    bar = tqdm(range(1, args.steps + 1), desc="training", leave=False)
+    for step in bar:
+        model.train()
+        x, y = get_batch(train_data, args.batch_size, args.block_size, generator)
+        loss = nn.functional.cross_entropy(model(x).flatten(0, 1), y.flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        running += loss.detach()  # on the device: read once per interval
+        seen += 1
+        if step % interval == 0 or step == args.steps:
+            history["step"].append(step)
+            history["train_loss"].append(running.item() / seen)
+            history["val_loss"].append(estimate_loss(model, val_data, args.batch_size, args.block_size, generator))
+            running, seen = torch.zeros((), device=device), 0
+            bar.set_postfix(loss=f"{history['train_loss'][-1]:.3f}", val=f"{history['val_loss'][-1]:.3f}")
+            tqdm.write(f"step {step:4d}: train loss {history['train_loss'][-1]:.4f}  "
+                       f"validation loss {history['val_loss'][-1]:.4f}")
+    bar.close()
+    elapsed = time.perf_counter() - start
+
+    os.makedirs(args.out, exist_ok=True)
+    checkpoint = os.path.join(args.out, CHECKPOINT)
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": args.steps,
+                "model_kind": "gpt", "block_size": args.block_size, "chars": codec.as_tensor()}, checkpoint)
+    save_loss_curve(history, os.path.join(args.out, CURVES))
+    print(f"trained in {elapsed:.1f} s; wrote {checkpoint} and {os.path.join(args.out, CURVES)}")
+    print(f"validation loss: {history['val_loss'][-1]:.4f} ({history['val_loss'][-1] / math.log(2):.2f} bits per "
+          "character)")
+    context = codec.encode("\n", device=device)[None]
+    sample = generate(model, context, args.sample_length,
+                      generator=torch.Generator(device=device).manual_seed(args.seed))
+    print("sample:")
+    print(codec.decode(sample[0]))
 
 
 if __name__ == "__main__":

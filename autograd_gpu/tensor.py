@@ -33,7 +33,7 @@ NO_GRAD_VIEW_REBASED = ("A view was created in no_grad mode and its base or anot
 
 
 def _check_can_require_grad(data, flag):
-    if flag and data.dtype.kind != "f":
+    if flag and not _dtype.is_floating(data.dtype):
         raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
 
 
@@ -114,7 +114,7 @@ class Tensor:
         return self._data.dtype.itemsize
 
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return _dtype.is_floating(self._data.dtype)
 
     def is_contiguous(self, memory_format=None):
         return bool(self._data.flags.c_contiguous)
@@ -253,7 +253,7 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, flag):
-        if flag and self._data.dtype.kind != "f":  # PyTorch words this unlike requires_grad_() and tensor(...)
+        if flag and not _dtype.is_floating(self._data.dtype):  # PyTorch words this unlike requires_grad_() and tensor(...)
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self.requires_grad_(flag)
 
@@ -267,7 +267,7 @@ class Tensor:
                                    "use a computed variable in a subgraph that doesn't require differentiation "
                                    "use var_no_grad = var.detach().")
             return self
-        if requires_grad and self._data.dtype.kind != "f":
+        if requires_grad and not _dtype.is_floating(self._data.dtype):
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(requires_grad)
         return self

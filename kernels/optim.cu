@@ -203,3 +203,80 @@ __global__ void adadelta_step(T* __restrict__ p, const T* __restrict__ g, T* __r
         p[i] = pi + neg_lr * delta;
     }
 }
+
+// NAdam: m = lerp(m, g, 1 - beta1); v = v * beta2 + ((1 - beta2) * g) * g;
+// denom = sqrt(v / bias_correction2) + eps; p += (grad_coef * g) / denom, then
+// p += (exp_avg_coef * m) / denom (two roundings of p, as torch's two addcdiv_).
+// decay = 1 - lr * weight_decay when decoupled (weight_decay, the L2 term, is then 0).
+template <typename T>
+__global__ void nadam_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ exp_avg,
+                           T* __restrict__ exp_avg_sq, T beta1_weight, T beta2,
+                           T one_minus_beta2, T weight_decay, T decay, T eps,
+                           T bias_correction2, T grad_coef, T exp_avg_coef, T maximize,
+                           long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T pi = p[i] * decay;
+        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+        const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
+        const T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
+        exp_avg[i] = mi;
+        exp_avg_sq[i] = vi;
+        const T denom = ag_sqrt(vi / bias_correction2) + eps;
+        const T q = pi + (grad_coef * gi) / denom;
+        p[i] = q + (exp_avg_coef * mi) / denom;
+    }
+}
+
+// RAdam: m, v as Adam; with the variance rectified (rectify != 0, rho_t > 5):
+// p -= ((m / bias_correction1) * lr) * ((1 / (sqrt(v) + eps)) * bias_correction2_sqrt) * rect,
+// else p -= (m / bias_correction1) * lr. (torch's `scalar / tensor` is tensor.reciprocal() * scalar.)
+template <typename T>
+__global__ void radam_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ exp_avg,
+                           T* __restrict__ exp_avg_sq, T beta1_weight, T beta2,
+                           T one_minus_beta2, T weight_decay, T decay, T eps, T lr,
+                           T bias_correction1, T bias_correction2_sqrt, T rect, T rectify,
+                           T maximize, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T pi = p[i] * decay;
+        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+        const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
+        const T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
+        exp_avg[i] = mi;
+        exp_avg_sq[i] = vi;
+        const T step = (mi / bias_correction1) * lr;
+        p[i] = rectify != T(0) ? pi - step * ((T(1) / (ag_sqrt(vi) + eps)) * bias_correction2_sqrt) * rect
+                               : pi - step;
+    }
+}
+
+// Adamax: m = lerp(m, g, 1 - beta1); u = maximum(u * beta2, |g| + eps); p += (-clr * m) / u,
+// clr = lr / (1 - beta1^step)
+template <typename T>
+__global__ void adamax_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ exp_avg,
+                            T* __restrict__ exp_inf, T beta1_weight, T beta2, T eps,
+                            T weight_decay, T neg_clr, T maximize, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T pi = p[i];
+        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+        const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
+        const T ui = ag_maximum(exp_inf[i] * beta2, (gi < T(0) ? -gi : gi) + eps);
+        exp_avg[i] = mi;
+        exp_inf[i] = ui;
+        p[i] = pi + (neg_clr * mi) / ui;
+    }
+}
+
+// ASGD: p = p * (1 - lambd * eta) + (-eta) * g; ax = ax + (p - ax) * mu when averaging
+// (mu != 1), else ax = p.
+template <typename T>
+__global__ void asgd_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ ax,
+                          T decay, T neg_eta, T mu, T average, T weight_decay, T maximize,
+                          long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T pi = p[i];
+        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+        const T qi = pi * decay + neg_eta * gi;
+        p[i] = qi;
+        ax[i] = average != T(0) ? ax[i] + (qi - ax[i]) * mu : qi;
+    }
+}

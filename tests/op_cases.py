@@ -1133,6 +1133,17 @@ UNARY_SWEEP = {
     "erf": rand, "erfc": rand, "erfinv": unit, "exp2": rand, "sinc": rand, "logit": prob, "deg2rad": rand,
     "rad2deg": rand, "nan_to_num": rand,
 }
+UNARY_SWEEP.update({"lgamma": pos, "digamma": pos})  # issue 13, distributions
+CASES += [  # issue 13, distributions: the reflection below 0 (away from the poles), the special values, ints
+    C("lgamma", lambda m, x: x.lgamma(), frac_away(2, 3) - 4, name="negative"),
+    C("lgamma", lambda m, x: m.lgamma(x), ng([0.0, -0.0, -1.0, -2.0, 1.0, 2.0, 1e-8, 1e20, np.inf, -np.inf, np.nan]),
+      name="special-values"),
+    C("lgamma", lambda m, x: m.lgamma(x), ng([1, 2, 5], I64), name="int"),
+    C("digamma", lambda m, x: x.digamma(), frac_away(2, 3) - 4, name="negative"),
+    C("digamma", lambda m, x: m.digamma(x), ng([0.0, -0.0, -1.0, -2.0, 1.0, 2.0, 1e-8, 1e20, np.inf, -np.inf,
+                                               np.nan]), name="special-values"),
+    C("digamma", lambda m, x: m.digamma(x), ng([1, 2, 5], I32), name="int"),
+]
 UNARY_SHAPES = [S, V, (2, 3), EMPTY]
 for _name, _gen in UNARY_SWEEP.items():
     for _shape in UNARY_SHAPES:

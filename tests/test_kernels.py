@@ -43,7 +43,8 @@ def test_every_kernel_has_a_reference_and_a_test():
     backing = {op.kernel for op in OP_TABLE.values() if op.kernel}
     for name, k in K.KERNELS.items():
         assert k.reference is not None, f"{name}: give it a reference formula (kernel_grad / _kernels.kernel)"
-        assert name in backing or k.family == "optim" or name in ORACLES, f"{name}: no op row uses it"
+        assert name in backing or k.family in STEP_FAMILIES or name in ORACLES or name in FUSED_CELL_FORWARDS, \
+            f"{name}: no op row uses it"
 
 
 def test_signatures_are_read_from_the_source():
@@ -260,9 +261,11 @@ def _scalar_cases(spec):
     return [{}]
 
 
-# (the optimizer kernels: tests/test_optim.py runs them with the hyperparameters of its cases)
-ELEMENTWISE_KERNELS = sorted(n for n, k in K.KERNELS.items() if not k.geometry and k.family != "optim")
-IMAGE_KERNELS = sorted(n for n, k in K.KERNELS.items() if k.geometry)
+# (the optimizer kernels: tests/test_optim.py runs them with the hyperparameters of its cases; GradScaler's,
+# whose flags and scales are one-element arrays: tests/test_amp.py)
+STEP_FAMILIES = ("optim", "amp")
+ELEMENTWISE_KERNELS = sorted(n for n, k in K.KERNELS.items() if not k.geometry and k.family not in STEP_FAMILIES)
+IMAGE_KERNELS = sorted(n for n, k in K.KERNELS.items() if k.geometry and k.family != "rnn")
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -442,3 +445,81 @@ if autograd_gpu.cuda.is_available():  # a real GPU, or the CuPy stand-in (always
         for out_got, out_want in zip(got, want):
             assert isinstance(out_got, cupy.ndarray)
             assert_ulp_equal(cupy.asnumpy(out_got), np.ascontiguousarray(out_want), maxulp=0)
+
+
+# ------------------------------------------------------------------ 5. the fused RNN cells (rnn.cu)
+# One thread per (batch row, hidden unit): the gates are (B, G*H), the biases (G*H), the states (B, H); a backward
+# kernel writes buffers the caller allocates (its first, non-const parameters). (9, 100) has more units than the
+# 3 shim blocks have threads, so the grid-stride loop wraps.
+RNN_KERNELS = sorted(n for n, k in K.KERNELS.items() if k.family == "rnn")
+# the fused cells' forward kernels: their rows (ops/rnn_ops.py) name the backward kernel, tests/test_nn_rnn.py
+# runs both against torch
+FUSED_CELL_FORWARDS = {"lstm_cell_fwd", "gru_cell_fwd"}
+RNN_SIZES = [(1, 1), (3, 5), (9, 100)]
+
+
+def assert_rnn_close(actual, expected):
+    """exp and tanh (a few ulp apart in numpy, libm and CUDA) compose through the gates and the cell update, where
+    1 - tanh^2 and 1 - sigmoid cancel: close, not ulp-equal (NaN and infinities where the reference has them)."""
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    tol = 1e-5 if actual.dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol, equal_nan=True)
+
+
+def _rnn_arrays(spec, B, H, dtype, seed, xp=np):
+    rng = np.random.default_rng(seed)
+    G = 4 if spec.name.startswith("lstm") else 3
+    arrays = []
+    for name in spec.inputs:
+        shape = (B, G * H) if "gates" in name else (G * H,) if name.startswith("b_") else (B, H)
+        if name in spec.inplace:  # written, never read
+            arrays.append(xp.full(shape, np.nan, dtype))
+        else:
+            arrays.append(xp.asarray(_values(rng, shape, dtype, special=True) * 2))
+    return arrays
+
+
+def _rnn_results(spec, arrays, outs):
+    return [*outs, *(a for n, a in zip(spec.inputs, arrays) if n in spec.inplace)]
+
+
+def test_rnn_kernels_are_the_fused_cells():
+    from autograd_gpu.ops import OP_TABLE
+    assert RNN_KERNELS == ["gru_cell_bwd", "gru_cell_fwd", "lstm_cell_bwd", "lstm_cell_fwd"]
+    assert OP_TABLE["_thnn_fused_lstm_cell"].kernel == "lstm_cell_bwd"
+    assert OP_TABLE["_thnn_fused_gru_cell"].kernel == "gru_cell_bwd"
+    assert K.KERNELS["lstm_cell_bwd"].inplace == ("grad_gates", "grad_cx")
+    assert K.KERNELS["lstm_cell_fwd"].outputs == ("hy", "cy") and K.KERNELS["lstm_cell_fwd"].geometry == ("B", "H")
+
+
+@pytest.mark.parametrize("size", RNN_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", RNN_KERNELS)
+def test_rnn_kernel_matches_reference(shim_lib, name, dtype, size):
+    spec = K.KERNELS[name]
+    B, H = size
+    results = []
+    for launcher in (_shim_launcher(shim_lib), None):
+        arrays = _rnn_arrays(spec, B, H, dtype, seed=B * H)
+        results.append(_rnn_results(spec, arrays, K.run_kernel(name, *arrays, sizes=dict(B=B, H=H),
+                                                                launcher=launcher)))
+    got, want = results
+    assert len(got) == len(want) == len(spec.outputs) + len(spec.inplace)
+    for out_got, out_want in zip(got, want):
+        assert_rnn_close(out_got, out_want)
+
+
+if autograd_gpu.cuda.is_available():
+    @pytest.mark.parametrize("size", RNN_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+    @pytest.mark.parametrize("name", RNN_KERNELS)
+    def test_cuda_rnn_kernel_matches_reference(name, dtype, size):
+        spec = K.KERNELS[name]
+        B, H = size
+        host = _rnn_arrays(spec, B, H, dtype, seed=B * H)
+        want = _rnn_results(spec, host, K.run_kernel(name, *host, sizes=dict(B=B, H=H)))
+        dev = [cupy.asarray(a) for a in _rnn_arrays(spec, B, H, dtype, seed=B * H)]
+        got = _rnn_results(spec, dev, K.run_kernel(name, *dev, sizes=dict(B=B, H=H)))
+        assert all(isinstance(o, cupy.ndarray) for o in got)
+        for out_got, out_want in zip(got, want):
+            assert_rnn_close(cupy.asnumpy(out_got), out_want)

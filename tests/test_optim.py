@@ -40,6 +40,16 @@ CASES = [
     ("Adagrad", dict(lr=0.1, maximize=True)),
     ("Adadelta", dict()),
     ("Adadelta", dict(lr=0.5, rho=0.5, eps=1e-4, weight_decay=0.1, maximize=True)),
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=0.01, betas=(0.3, 0.5), weight_decay=0.1, momentum_decay=0.01, maximize=True)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict()),
+    ("RAdam", dict(lr=0.01, betas=(0.3, 0.99), weight_decay=0.1, maximize=True)),  # rectified from step 6 on
+    ("RAdam", dict(lr=0.01, betas=(0.9, 0.8), weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Adamax", dict()),
+    ("Adamax", dict(lr=0.01, betas=(0.3, 0.5), eps=1e-3, weight_decay=0.1, maximize=True)),
+    ("ASGD", dict()),
+    ("ASGD", dict(lr=0.05, lambd=0.1, alpha=0.5, t0=3, weight_decay=0.1, maximize=True)),  # averaging from step 4
 ]
 
 
@@ -217,7 +227,8 @@ def test_add_param_group_later(device):
         opt.add_param_group([ours[0]])
 
 
-OPTIMIZER_NAMES = [n for n in optim.__all__ if n not in ("Optimizer", "lr_scheduler")]
+# (LBFGS takes a closure and keeps other state: tests/test_optim_more.py)
+OPTIMIZER_NAMES = [n for n in optim.__all__ if n not in ("Optimizer", "lr_scheduler", "LBFGS")]
 
 
 @pytest.mark.parametrize("name", OPTIMIZER_NAMES)

@@ -60,6 +60,7 @@ def test_wheel_holds_every_module_and_kernel(wheel):
     expected |= {
         f"autograd_gpu/kernels/{p.name}" for p in (ROOT / "kernels").iterdir() if p.suffix in (".cu", ".cuh")
     }
+    expected |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "autograd_gpu" / "data").iterdir()}
     missing = expected - names
     assert not missing, f"not in the wheel (a package missing from pyproject.toml?): {sorted(missing)}"
     assert not [n for n in names if n.startswith(("tests/", "tools/", "kernels/"))]
@@ -83,9 +84,9 @@ def test_installed_wheel_loads_kernels_from_site_packages(wheel, tmp_path):
             check=True, capture_output=True, text=True,
         ).stdout.strip()
     )
-    # The wheel's one dependency, numpy, comes from the test interpreter, after the venv's own paths.
-    numpy_dir = Path(importlib.util.find_spec("numpy").origin).parent.parent
-    (site / "_test_numpy.pth").write_text(f"{numpy_dir}\n")
+    # The wheel's dependencies, numpy and ml_dtypes, come from the test interpreter, after the venv's own paths.
+    dirs = {Path(importlib.util.find_spec(name).origin).parent.parent for name in ("numpy", "ml_dtypes")}
+    (site / "_test_numpy.pth").write_text("".join(f"{d}\n" for d in sorted(dirs)))
 
     result = subprocess.run(
         [str(python), "-I", "-c", PROBE], cwd=tmp_path, check=True, capture_output=True, text=True

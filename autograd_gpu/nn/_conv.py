@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _dtype
 from ..ops import conv_ops
-from ..ops.core import apply
+from ..ops.core import apply, autocast_inputs
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "max_pool1d",
            "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
@@ -99,6 +99,7 @@ def _conv_args(input, weight, bias, stride, padding, dilation, groups, dims, tra
 
 
 def _conv(input, weight, bias, stride, padding, dilation, groups, dims):
+    input, weight, bias = autocast_inputs(conv_ops.CONV[dims], input, weight, bias)
     input, unbatched = _batched(input, dims, f"conv{dims}d")
     stride, dilation, padding = _conv_args(input, weight, bias, stride, padding, dilation, groups, dims)
     kernel = weight.shape[2:]
@@ -151,6 +152,7 @@ _AXIS_NAMES = {1: ("width",), 2: ("height", "width"), 3: ("depth", "height", "wi
 
 def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, dims):
     name = f"conv_transpose{dims}d"
+    input, weight, bias = autocast_inputs(conv_ops.CONV_TRANSPOSE[dims], input, weight, bias)
     input, unbatched = _batched(input, dims, name)
     if isinstance(padding, str):
         raise TypeError(f"{name}(): argument 'padding' must be tuple of ints, not str")

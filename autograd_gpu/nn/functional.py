@@ -11,9 +11,9 @@ from ..autograd import grad_mode
 from ..ops import activation as _act, nn_ops
 from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
 from ..ops.arithmetic import addmm as _addmm, where
-from ..ops.core import apply
+from ..ops.core import apply, autocast_inputs
 from ..ops.indexing import INDEX_SELECT, index_arg
-from ..ops.reduction import _dim, _dims
+from ..ops.reduction import _dim
 from ..ops.inplace import inplace as _inplace
 from ..ops.shape import broadcast_shapes as _broadcast_shapes
 from ..ops.unary import sigmoid as _sigmoid, tanh as _tanh
@@ -22,7 +22,9 @@ from ._conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3
                     adaptive_max_pool2d, avg_pool1d, avg_pool2d, avg_pool3d, conv1d, conv2d, conv3d, conv_transpose1d,
                     conv_transpose2d, conv_transpose3d, fold, lp_pool1d, lp_pool2d, lp_pool3d, max_pool1d,
                     max_pool2d, max_pool3d, max_unpool1d, max_unpool2d, unfold)
+from ._conv import _adaptive_size, _pool_tuple, _unpool_output_size
 from ._attention import scaled_dot_product_attention  # noqa: F401
+from ._attention import multi_head_attention_forward  # noqa: F401
 from ._sampling import (affine_grid, grid_sample, interpolate, pixel_shuffle, pixel_unshuffle, upsample,  # noqa: F401
                         upsample_bilinear, upsample_nearest)
 from ..tensor import _legacy_type_name
@@ -307,8 +309,22 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
                   momentum=0.1, eps=1e-5):
-    out = group_norm(input, input.shape[1], None, None, eps)
+    """Normalize each (sample, channel) over its spatial dims, as PyTorch runs it: batch_norm of the input viewed
+    as (1, N * C, ...); the running statistics (when given) get the mean over the batch of the update."""
+    if use_input_stats and math.prod(input.shape[2:]) <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.size()}")
+    n, c = input.shape[:2]
     shape = _channel_shape(input)
+    rm = running_mean.repeat(n) if running_mean is not None else None
+    rv = running_var.repeat(n) if running_var is not None else None
+    out = batch_norm(input.reshape(1, n * c, *input.shape[2:]), rm, rv, None, None, use_input_stats, momentum,
+                     eps).reshape(input.shape)
+    if use_input_stats:
+        with grad_mode.no_grad():
+            if running_mean is not None:
+                running_mean.copy_(rm.reshape(n, c).mean(0))
+            if running_var is not None:
+                running_var.copy_(rv.reshape(n, c).mean(0))
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:
@@ -615,6 +631,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                   reduction="mean", label_smoothing=0.0):
     """log_softmax over the class dim (1, or 0 for an unbatched input) then NLL; `target` holds class
     indices (int64) or class probabilities (float, the input's shape)."""
+    # (float32 under autocast, at the entry, as PyTorch's cross_entropy_loss: on both lists as nll_loss)
+    input, = autocast_inputs(nn_ops.NLL_LOSS, input)
     reduction = _reduction(reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
@@ -902,3 +920,371 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
 def _shift_right(alpha, k, value):
     """alpha shifted right by k along its last dim, `value` in the first k places."""
     return pad(alpha, (k, 0), value=value)[..., :alpha.shape[-1]]
+
+
+# ---- more layers: parametric and randomized activations, channel ops, bags (composites) ---------------------
+def prelu(input, weight):
+    """max(0, x) + weight * min(0, x), weight one slope or one per channel (dim 1)."""
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}")
+    n = weight.numel()
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if n != 1 and n != channels:
+        raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = {n} "
+                           f"and channel size = {channels}.")
+    w = weight.reshape((1, -1) + (1,) * (input.ndim - 2)) if n != 1 and input.ndim >= 2 else weight.reshape(())
+    return where(input > 0, input, w * input)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Leaky ReLU whose negative slope is drawn from U(lower, upper) per element when training, and is the
+    mean slope (lower + upper) / 2 otherwise."""
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    _check_float(input, "rrelu_with_noise_cpu")
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    u = _random.sample("random", tuple(input.shape), input.dtype, input.device)
+    with _device.on(input.device):
+        slope = Tensor._make(u * (upper - lower) + lower)
+    return _maybe_inplace(input, lambda x: where(x > 0, x, x * slope), inplace)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, True)
+
+
+def channel_shuffle(input, groups):
+    """(N, g * k, *) -> (N, k * g, *): the channels of the g groups interleaved."""
+    if input.ndim <= 2:
+        raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with sizes "
+                           f"{list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    c = input.shape[1]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    n, rest = input.shape[0], input.shape[2:]
+    return input.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(input.shape)
+
+
+native_channel_shuffle = channel_shuffle
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """x / (k + alpha * mean of x^2 over `size` neighbouring channels)^beta, PyTorch's composition."""
+    dim = input.ndim
+    if dim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality                          input (got {dim} dimensions)")
+    if input.numel() == 0:
+        return input
+    div = input * input
+    if dim == 3:
+        div = pad(div.unsqueeze(1), (0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool2d(div, (size, 1), stride=1).squeeze(1)
+    else:
+        sizes = input.shape
+        div = pad(div.reshape(sizes[0], 1, sizes[1], sizes[2], -1), (0, 0, 0, 0, size // 2, (size - 1) // 2))
+        div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).reshape(sizes)
+    return input / (div * alpha + k).pow(beta)
+
+
+def _feature_dropout(input, p, training, inplace, alpha=False):
+    """Zero whole channels (dims 0 and 1 of input index one channel) with probability p; alpha: keep the mean
+    and variance of a SELU network (dropped values set to SELU's negative saturation, then an affine map)."""
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return _dropout_noise(input, tuple(input.shape[:2]) + (1,) * (input.ndim - 2), p, training, inplace, alpha)
+
+
+def _dropout_noise(input, shape, p, training, inplace, alpha):
+    _check_p(p)
+    if p == 0 or not training or input.numel() == 0:
+        return input
+    if p == 1:
+        return input.mul_(0) if inplace else input * 0
+    if not alpha:
+        mask = _keep_mask(input, shape, p)
+        return input.mul_(mask) if inplace else input * mask
+    # ATen's alpha dropout: a = 1 / sqrt((alpha^2 p + 1)(1 - p)); kept x -> a x, dropped -> -alpha a + alpha a p
+    selu_alpha = 1.7580993408473766
+    a = 1.0 / math.sqrt((selu_alpha * selu_alpha * p + 1) * (1 - p))
+    u = _random.sample("random", tuple(shape), input.dtype, input.device)
+    dt = input._data.dtype.type
+    with _device.on(input.device):
+        keep = u < 1.0 - p
+        scale = Tensor._make(input._xp.where(keep, dt(a), dt(0)))
+        shift = Tensor._make(input._xp.where(keep, dt(selu_alpha * a * p), dt(selu_alpha * a * p - selu_alpha * a)))
+    return input.mul_(scale).add_(shift) if inplace else input * scale + shift
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of an (N, C, L) or (C, L) input with probability p."""
+    _check_p(p)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    lead = 2 if input.ndim == 3 else 1
+    return _dropout_noise(input, tuple(input.shape[:lead]) + (1,) * (input.ndim - lead), p, training, inplace, False)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of an (N, C, D, H, W) or (C, D, H, W) input with probability p."""
+    _check_p(p)
+    if input.ndim not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.ndim}-D input to dropout3d, which is deprecated and will result "
+                      "in an error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead. Note that dropout3d exists to provide channel-wise dropout on inputs with 3 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 4D or 5D "
+                      "inputs).", stacklevel=2)
+    lead = 2 if input.ndim == 5 else 1
+    return _dropout_noise(input, tuple(input.shape[:lead]) + (1,) * (input.ndim - lead), p, training, inplace, False)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout that keeps a SELU network's self-normalization (zero mean, unit variance)."""
+    return _dropout_noise(input, tuple(input.shape), p, training, inplace, True)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels."""
+    _check_p(p)
+    return _feature_dropout(input, p, training, inplace, alpha=True)
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Sums, means or maxima of bags of embedding rows: a 2-d input is one bag per row; a 1-d input is split into
+    bags at `offsets`. Empty bags (and padding_idx entries, which are left out) give zeros."""
+    if weight.dtype == _dtype.int64 and input.is_floating_point():
+        weight, input = input, weight
+    if per_sample_weights is not None and input.size() != per_sample_weights.size():
+        raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then it "
+                         f"must have the same shape as the input ({input.shape})")
+    if weight.ndim != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.ndim}")
+    _check_indices(input, "embedding_bag")
+    xp = input._xp
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                             f"fixed length sequences. However, found offsets of type {type(offsets)}")
+        n_bags, width = input.shape
+        with _device.on(input.device):
+            bag = Tensor._make(xp.repeat(xp.arange(n_bags, dtype=np.int64), width))
+        input = input.reshape(-1)
+        if per_sample_weights is not None:
+            per_sample_weights = per_sample_weights.reshape(-1)
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+        off = offsets._data.astype(np.int64)
+        if type(off) is np.ndarray and off.size:  # (PyTorch's checks; on the GPU they would read values back)
+            if off[0] != 0:
+                raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+                                   f"from position 0. However, got {off[0]}")
+            if off[-1] > input.shape[0]:
+                raise RuntimeError(f"offsets[-1] can not be greater than input's length {input.shape[0]} but got "
+                                   f"offsets[-1] of {off[-1]}")
+        n_bags = off.shape[0] - (1 if include_last_offset else 0)
+        with _device.on(input.device):  # each element's bag; those past the last bag go to bag n_bags (dropped)
+            seg = xp.searchsorted(off, xp.arange(input.shape[0], dtype=np.int64), side="right") - 1
+            bag = Tensor._make(xp.minimum(seg, n_bags))
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if mode == "max" and sparse:
+        raise ValueError("max mode does not support sparse weights")
+    if sparse or scale_grad_by_freq:
+        raise NotImplementedError("embedding_bag: sparse gradients and scale_grad_by_freq are not supported")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                  f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+                                  "GitHub.")
+    num = weight.shape[0]
+    _device.check_index_range(input._data, 0, num, RuntimeError, f"Index out of range: the valid range is [0, {num})",
+                              "embedding_bag")
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, max_norm, norm_type)
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise AssertionError("padding_idx must be within num_embeddings")
+        bag = where(input == padding_idx % num, n_bags, bag)  # padding entries go to the dropped bag
+    rows = weight.index_select(0, input.long())
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.unsqueeze(1)
+    dim = weight.shape[1]
+    with _device.on(weight.device):
+        zeros = Tensor._make(weight._xp.zeros((n_bags + 1, dim), dtype=weight._data.dtype))
+    if mode == "max":
+        out = zeros.scatter_reduce(0, bag.unsqueeze(1).expand(bag.shape[0], dim), rows, "amax", include_self=False)
+        return out[:n_bags]
+    out = zeros.index_add(0, bag, rows)[:n_bags]
+    if mode == "sum":
+        return out
+    with _device.on(weight.device):
+        ones = Tensor._make(weight._xp.ones(bag.shape[0], dtype=weight._data.dtype))
+    counts = zeros[:, 0].index_add(0, bag, ones)[:n_bags]
+    return out / counts.clamp(min=1).unsqueeze(1)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """sum over target classes j and non-target classes i of max(0, 1 - (x[j] - x[i])) / C; target lists the
+    classes of each sample up to the first -1."""
+    reduction = _reduction(reduction, size_average, reduce)
+    if input.ndim > 2 or (input.ndim == 2 and input.shape[1] == 0) or (input.ndim < 2 and input.numel() == 0):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(input.shape)}")
+    if tuple(target.shape) != tuple(input.shape):
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}")
+    x = input.reshape(1, -1) if input.ndim < 2 else input
+    t = target.reshape(1, -1) if input.ndim < 2 else target
+    c = x.shape[1]
+    _device.check_index_range(t._data, -1, c, RuntimeError, "argument #2 'target' is out of range",
+                              "multilabel_margin_loss")
+    valid = (t == -1).long().cumsum(1) == 0  # (N, J): the targets before the first -1
+    tc = where(valid, t, 0)
+    with _device.on(x.device):
+        classes = Tensor._make(x._xp.arange(c))
+    is_target = ((tc.unsqueeze(2) == classes).logical_and(valid.unsqueeze(2))).any(1)  # (N, C)
+    x_target = x.gather(1, tc)  # (N, J)
+    hinge = (1 - x_target.unsqueeze(2) + x.unsqueeze(1)).clamp(min=0)  # (N, J, C)
+    keep = valid.unsqueeze(2).logical_and(is_target.logical_not().unsqueeze(1))
+    loss = where(keep, hinge, 0.0).sum((1, 2)) / c
+    if input.ndim < 2:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    """max(0, margin + d(a, p) - d(a, n)) with any distance function d (pairwise_distance by default)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+    distance = pairwise_distance if distance_function is None else distance_function
+    d_pos, d_neg = distance(anchor, positive), distance(anchor, negative)
+    if swap:
+        d_neg = d_neg.minimum(distance(positive, negative))
+    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+# ---- in-place activation names, *_with_indices, 3-d adaptive max pooling and max unpooling ---------------------
+def relu_(input):
+    return relu(input, inplace=True)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    return selu(input, inplace=True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+_threshold = threshold  # (threshold_'s argument of the same name shadows the function)
+
+
+def threshold_(input, threshold, value):
+    return _threshold(input, threshold, value, inplace=True)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """3-d max pooling to a fixed output size (None keeps that input size); the flat d * H * W + h * W + w
+    index of each maximum with ``return_indices``. A box's maximum is the maximum over D of the (H, W) maxima,
+    so this is two 2-d adaptive poolings: over (H, W), then over D alone (windows of width 1 along the rest);
+    each picks the first maximum in scan order, as the 3-d kernel does."""
+    size = _adaptive_size(input, output_size, 3, "adaptive_max_pool3d")
+    lead, (D, H, W), (oD, oH, oW) = input.shape[:-3], input.shape[-3:], size
+    planes, idx_hw = adaptive_max_pool2d(input.reshape(-1, 1, H, W), (oH, oW), True)  # (L * D, 1, oH, oW)
+    planes = planes.reshape(-1, 1, D, oH * oW)
+    values, idx_d = adaptive_max_pool2d(planes, (oD, oH * oW), True)  # (L, 1, oD, oH * oW)
+    values = values.reshape(*lead, oD, oH, oW)
+    if not return_indices:
+        return values
+    d = idx_d.reshape(-1, oD, oH * oW) // (oH * oW)
+    hw = idx_hw.reshape(-1, D, oH * oW).gather(1, d)
+    return values, (d * (H * W) + hw).reshape(*lead, oD, oH, oW)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool3d(input, output_size, True)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool3d: each value back at the voxel its flat index names, zeros elsewhere."""
+    kernel = _pool_tuple(kernel_size, "kernel_size", "max_unpool3d", 3)
+    stride = kernel if stride is None else _pool_tuple(stride, "stride", "max_unpool3d", 3)
+    size = _unpool_output_size(input, kernel, stride, _pool_tuple(padding, "padding", "max_unpool3d", 3),
+                               output_size)
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"Input to max_unpooling3d should be a 4d or 5d Tensor, but got a tensor with "
+                           f"{input.ndim} dimensions.")
+    if indices._data.dtype != np.int64:
+        raise RuntimeError("elements in indices should be type int64")
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) "
+                           f"but got indices tensor with shape: {list(indices.shape)}")
+    if not input.is_floating_point():
+        raise _dtype.not_implemented("max_unpooling3d_forward_out", input.dtype)
+    volume = math.prod(size)
+    lead = input.shape[:-3]
+    flat_idx = indices.reshape(*lead, -1)
+    what = f"(output volumes are of size {'x'.join(map(str, size))})"
+    data = flat_idx._data
+    if type(data) is np.ndarray:
+        bad = (data < 0) | (data >= volume)
+        if bad.any():
+            raise RuntimeError(f"Found an invalid max index: {int(data[bad].flat[0])} {what}")
+    else:
+        _device.check_index_range(data, 0, volume, RuntimeError, f"Found an invalid max index {what}",
+                                  "max_unpool3d")
+    with _device.on(input.device):
+        zeros = Tensor._make(input._xp.zeros((*lead, volume), dtype=input._data.dtype))
+    return zeros.scatter(-1, flat_idx, input.reshape(*lead, -1)).reshape(*lead, *size)

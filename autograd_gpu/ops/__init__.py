@@ -4,8 +4,10 @@ from . import activation, arithmetic, indexing, inplace, reduction, shape, unary
 from . import conv_ops, nn_ops  # noqa: F401
 from . import sorting  # noqa: F401
 from . import linalg  # noqa: F401
+from . import rnn_ops  # noqa: F401
 from . import matrix  # noqa: F401
 from . import random_ops  # noqa: F401
+from . import gamma  # noqa: F401
 from .core import EXPORTS, OP_TABLE, apply, defop, sum_to  # noqa: F401
 
 PUBLIC_OPS = tuple(op for op in OP_TABLE.values() if op.public)

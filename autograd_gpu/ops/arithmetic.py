@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..tensor import _C_TYPE_NAMES, SCALAR_TYPE_NAMES, Tensor, _legacy_type_name
-from .core import _wrap_int, apply, defop, export
+from .core import _wrap_int, apply, autocast_inputs, defop, export
 from .kernel_grad import kernel_grad
 from .shape import broadcast_shapes
 from .. import _device, _dtype
@@ -801,6 +801,7 @@ def _check_matmul_dtypes(a, b, name):
 
 @export
 def mm(input, mat2):
+    input, mat2 = autocast_inputs(MM, input, mat2)
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
     if input.shape[1] != mat2.shape[0]:
@@ -817,6 +818,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     >>> torch.addmm(torch.zeros(3), torch.ones(2, 4), torch.ones(4, 3), beta=0.5, alpha=2).shape
     torch.Size([2, 3])
     """
+    input, mat1, mat2 = autocast_inputs(ADDMM, input, mat1, mat2)
     for name, m in (("mat1", mat1), ("mat2", mat2)):
         if m.ndim != 2:
             raise RuntimeError(f"{name} must be a matrix, got {m.ndim}-D tensor")
@@ -843,6 +845,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
 
 @export
 def bmm(input, mat2):
+    input, mat2 = autocast_inputs(BMM, input, mat2)
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"batch1 must be a 3D tensor (got {input.ndim}-D and {mat2.ndim}-D)")
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
@@ -854,6 +857,7 @@ def bmm(input, mat2):
 
 @export
 def dot(input, other):
+    input, other = autocast_inputs(DOT, input, other)
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.shape[0] != other.shape[0]:
@@ -871,6 +875,7 @@ def dot(input, other):
 
 @export
 def mv(input, vec):
+    input, vec = autocast_inputs(MV, input, vec)
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
     if input.shape[1] != vec.shape[0]:
@@ -886,6 +891,7 @@ def matmul(input, other):
     for name, pos, t in (("input", 1, input), ("other", 2, other)):
         if not _is_t(t):
             raise TypeError(f"matmul(): argument '{name}' (position {pos}) must be Tensor, not {type(t).__name__}")
+    input, other = autocast_inputs(MATMUL, input, other)
     da, db = input.ndim, other.ndim
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from .. import _kernels
+from .. import _dtype, _kernels
 from .core import apply, defop
 from .indexing import add_at, gather
 
@@ -243,7 +243,8 @@ def _conv_transpose_fwd(xp, x, w, b, geo, groups):
     chunks = _chunks(geo, x.itemsize)
     img = None
     for n0, n1 in chunks:
-        cols = xp.matmul(wg, _channels_first(xp, x[n0:n1], groups))
+        # NOTE: astype: ml_dtypes' matmul of two bfloat16 arrays is float32 (and this row keeps its dtype)
+        cols = xp.matmul(wg, _channels_first(xp, x[n0:n1], groups)).astype(x.dtype, copy=False)
         part = col2im(cols.reshape((cout,) + kernel + (n1 - n0,) + x.shape[2:]), dict(geo, N=n1 - n0))
         if len(chunks) == 1:
             img = part
@@ -333,7 +334,7 @@ COL2IM = defop("col2im", _col2im_fwd, lambda ctx, g: apply(IM2COL, g, geo=ctx.pa
 def _max_pool_fwd(xp, x, geo):
     size, kernel = geo["size"], geo["kernel"]
     n = len(size)
-    floating = x.dtype.kind == "f"
+    floating = _dtype.is_floating(x.dtype)
     fill = -np.inf if floating else np.iinfo(x.dtype).min
     win = windows(xp, x, geo, fill)
     plane = [math.prod(size[a + 1:]) for a in range(n)]  # flat-index units of each axis
@@ -578,7 +579,7 @@ def _adaptive_max_pool_fwd(xp, x, out):
     n = len(out)
     lead = x.ndim - n
     size = x.shape[lead:]
-    floating = x.dtype.kind == "f"
+    floating = _dtype.is_floating(x.dtype)
     cand, flat, valid = x, np.zeros((), np.int64), np.ones((), bool)
     for a, (m, o) in enumerate(zip(size, out)):
         index, ok = adaptive_windows(m, o)

@@ -24,7 +24,7 @@ DTYPE_RULES = ("promote", "float", "compare", "keep")
 
 class Op:
     __slots__ = ("name", "forward", "backward", "save", "node_name", "group", "kernel", "dtype", "view",
-                 "nout", "node_cls", "differentiable", "public", "save_plan", "fast")
+                 "nout", "node_cls", "differentiable", "public", "save_plan", "fast", "autocast")
 
     def __init__(self, name, forward, backward, save, node, group, kernel, dtype, view, nout, public):
         assert dtype in DTYPE_RULES, dtype
@@ -42,6 +42,7 @@ class Op:
         self.node_cls = type(node, (OpNode,), {"__slots__": ()}) if self.differentiable else None
         # apply's fast path may run it: one result whose dtype is its floating inputs' dtype
         self.fast = not view and nout == 1 and dtype != "compare"
+        self.autocast = None  # {"cpu"/"cuda": cast policy} under autocast (set from amp's op lists)
 
     def __repr__(self):
         return f"<op {self.name}>"
@@ -108,7 +109,7 @@ class SavedTensor:
                 "modified it came after the forward call; use .clone() before the in-place operation, or "
                 "avoid it.")
         if self.tensor is None:
-            if self.data.dtype.kind != "f":  # e.g. the indices output of max(dim)
+            if not _dtype.is_floating(self.data.dtype):  # e.g. the indices output of max(dim)
                 return Tensor._make(self.data, False, None, 0, self.counter)
             return Tensor._make(self.data, True, node, self.output_nr, self.counter)
         return self.tensor
@@ -132,7 +133,7 @@ class OpNode(Node):
                     x = x.unpack(self)  # (raises)
                 elif x.tensor is not None:
                     x = x.tensor
-                elif x.data.dtype.kind == "f":
+                elif _dtype.is_floating(x.data.dtype):
                     x = Tensor._make(x.data, True, self, x.output_nr, c)
                 else:
                     x = x.unpack(self)
@@ -220,6 +221,7 @@ def sum_to(grad, shape):
     return grad
 
 
+_BF16 = _dtype.bfloat16.np  # (the one floating numpy dtype whose kind is not "f")
 _NO_EDGE = (None, 0)
 _NO_PARAMS = {}  # (the params of a node recorded without any: shared, never written)
 _new = object.__new__
@@ -249,6 +251,18 @@ def save_tensor(t, output_nr=None):
 
 _NO_INPUT = object()  # (apply's missing positional input)
 
+# autograd_gpu.amp's input caster while any thread has an autocast region open, else None: with it None the
+# only cost to an op is this one global read
+autocast_hook = None
+
+
+def autocast_inputs(op, *inputs):
+    """`inputs` cast as autocast casts the inputs of `op` (as they are outside an autocast region): for a composite
+    function that checks its tensors before it applies `op`, as PyTorch casts at the function's entry."""
+    if autocast_hook is None or op.autocast is None:
+        return inputs
+    return autocast_hook(op, inputs)
+
 
 def apply(op, a=_NO_INPUT, b=_NO_INPUT, /, *more, **params):
     """apply(op, *inputs, **params): run `op` on tensors / Python scalars and record it for backward when grad
@@ -257,6 +271,8 @@ def apply(op, a=_NO_INPUT, b=_NO_INPUT, /, *more, **params):
     # view, the second a tensor of its dtype and device or a Python number, no parameters. The general path
     # would reach the same result through its loops, lists and dtype rules. The first two inputs are named
     # so that this path builds no tuple of inputs (~0.07 us of ~0.7 us per op).
+    if autocast_hook is not None and op.autocast is not None:
+        a, b, *more = autocast_hook(op, (a, b, *more))
     if op.fast and not params and not more and type(a) is Tensor and a._base is None:
         da = a._data
         dt = da.dtype
@@ -552,13 +568,13 @@ def _record(op, inputs, results, params, edges, meta, needs):
         node._out_meta = [(r._data.shape, r._data.dtype) for r in results]
         node.num_outputs = len(results)  # the engine keeps one gradient slot per output
         for i, r in enumerate(results):
-            if r._data.dtype.kind == "f":
+            if r._data.dtype.kind == "f" or r._data.dtype == _BF16:
                 r._requires_grad = True
                 r._grad_fn = node
                 r._output_nr = i
     else:
         r = results[0]
-        if r._data.dtype.kind == "f":
+        if r._data.dtype.kind == "f" or r._data.dtype == _BF16:
             r._requires_grad = True
             r._grad_fn = node
             r._output_nr = 0

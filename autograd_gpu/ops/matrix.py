@@ -12,7 +12,7 @@ import numpy as np
 from .. import _device, _dtype
 from ..tensor import SCALAR_TYPE_NAMES, Tensor
 from .arithmetic import bmm, mm, mul, where
-from .core import apply, defop, export
+from .core import apply, autocast_inputs, defop, export
 from .reduction import _dim, _dims
 from .shape import RESHAPE, broadcast_shapes, cat, stack
 
@@ -250,6 +250,7 @@ def _check_same_dtype(*tensors):
 @export(inplace=True)
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta * input + alpha * (mat @ vec)."""
+    input, mat, vec = autocast_inputs(ADDMV, input, mat, vec)
     if mat.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}")
     if mat.shape[1] != vec.shape[0] or input.ndim > 1 or (input.ndim == 1 and input.shape[0] not in (1, mat.shape[0])):
@@ -267,6 +268,7 @@ def _check_batches(batch1, batch2):
 @export(inplace=True)
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * (batch1 @ batch2), batch by batch."""
+    input, batch1, batch2 = autocast_inputs(BADDBMM, input, batch1, batch2)
     _check_batches(batch1, batch2)
     b, n, m = batch1.shape
     if tuple(batch2.shape[:2]) != (b, m):
@@ -280,6 +282,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 @export(inplace=True)
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * sum_b (batch1[b] @ batch2[b])."""
+    input, batch1, batch2 = autocast_inputs(ADDBMM, input, batch1, batch2)
     _check_batches(batch1, batch2)
     if batch1.shape[0] != batch2.shape[0]:
         raise RuntimeError(f"batch1 and batch2 must have same number of batches, got {batch1.shape[0]} and "

@@ -12,6 +12,7 @@ import numpy as np
 from .. import _device, _dtype, _random
 from ..tensor import SCALAR_TYPE_NAMES, Tensor
 from .core import apply, defop, export
+from .gamma import dirichlet_grad_array, standard_gamma_grad_array
 from .inplace import inplace
 from .shape import broadcast_shapes
 
@@ -296,3 +297,69 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
             idx = xp.argsort(-(p / e), axis=-1)[:, :num_samples]
         idx = idx.astype(np.int64)
     return Tensor._make(idx.reshape(num_samples) if input.ndim == 1 else idx)
+
+
+# ---- the standard gamma draw, with its reparameterised gradient (Gamma, Beta and Dirichlet rsample) ------------
+def _standard_gamma_bwd(ctx, g):
+    # NOTE: as in PyTorch, the factor dx/dalpha is not differentiated again (its derivative is not implemented)
+    alpha, x = ctx.saved
+    factor = standard_gamma_grad_array(g._xp, alpha._data, x._data).astype(g._data.dtype, copy=False)
+    return (g * Tensor._make(factor),)
+
+
+STANDARD_GAMMA = defop("standard_gamma", lambda xp, alpha, values: values, _standard_gamma_bwd, save=(0, "out"),
+                       node="StandardGammaBackward0", group="random", dtype="keep", public=False)
+
+
+def standard_gamma(alpha, generator=None):
+    """torch._standard_gamma: one Gamma(alpha, 1) draw per element of the floating tensor alpha, differentiable
+    in alpha (the implicit reparameterisation gradient). Draws are at least the dtype's smallest normal number."""
+    _require_float(alpha, "gamma_cpu")
+    xp = alpha._xp
+    with _device.on(alpha.device):
+        draws = _random.draw("standard_gamma", alpha.device, generator, alpha._data.astype(np.float64),
+                             size=alpha._data.shape)
+        draws = xp.maximum(draws.astype(alpha._data.dtype, copy=False), np.finfo(alpha._data.dtype).tiny)
+    return apply(STANDARD_GAMMA, alpha, values=draws)
+
+
+def _dirichlet_bwd(ctx, g):
+    # NOTE: as in PyTorch (_Dirichlet, once_differentiable), the gradient factor is not differentiated again
+    concentration, x = ctx.saved
+    xp = g._xp
+    c = concentration._data
+    total = xp.broadcast_to(c.sum(-1, keepdims=True), c.shape)
+    factor = Tensor._make(dirichlet_grad_array(xp, x._data, c, total).astype(g._data.dtype, copy=False))
+    return (factor * (g - (x * g).sum(-1, True)),)
+
+
+DIRICHLET = defop("sample_dirichlet", lambda xp, concentration, values: values, _dirichlet_bwd, save=(0, "out"),
+                  node="_DirichletBackward", group="random", dtype="keep", public=False)
+
+
+def sample_dirichlet(concentration, generator=None):
+    """A Dirichlet(concentration) draw over the last dimension (normalised standard gamma draws), differentiable
+    in concentration by PyTorch's implicit reparameterisation gradient (torch.distributions.Dirichlet.rsample)."""
+    _require_float(concentration, "dirichlet")
+    xp = concentration._xp
+    data = concentration._data
+    with _device.on(concentration.device):
+        g = _random.draw("standard_gamma", concentration.device, generator, data.astype(np.float64), size=data.shape)
+        x = g / g.sum(-1, keepdims=True)
+        x = xp.maximum(x.astype(data.dtype, copy=False), np.finfo(data.dtype).tiny)
+    return apply(DIRICHLET, concentration, values=x)
+
+
+@export(method=False)
+def binomial(count, prob, generator=None):
+    """A Binomial(count[i], prob[i]) count per element (count and prob broadcast), in count's floating dtype.
+    NOTE: PyTorch records a node whose backward is not implemented; this records none."""
+    if not count.is_floating_point():
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: {_type_name(count)}")
+    shape = tuple(broadcast_shapes(count.shape, prob.shape))
+    xp = count._xp
+    with _device.on(count.device):
+        n = xp.broadcast_to(count._data, shape).astype(np.int64)
+        p = xp.broadcast_to(prob._data, shape).astype(np.float64)
+        draws = _random.draw("binomial", count.device, generator, n, p, size=shape)
+    return Tensor._make(draws.astype(count._data.dtype, copy=False))

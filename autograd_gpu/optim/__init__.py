@@ -4,11 +4,17 @@
 >>> sched = autograd_gpu.optim.lr_scheduler.StepLR(opt, step_size=10)
 """
 from . import lr_scheduler
+from . import swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
+from .adamax import Adamax
 from .adamw import AdamW
+from .asgd import ASGD
+from .lbfgs import LBFGS
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
 

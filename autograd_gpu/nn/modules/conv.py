@@ -1,4 +1,4 @@
-"""Conv1d, Conv2d and ConvTranspose2d: PyTorch's constructors, default init, reprs and state_dict keys."""
+"""Conv1d/2d/3d and ConvTranspose1d/2d/3d: PyTorch's constructors, default init, reprs and state_dict keys."""
 import math
 
 from ... import creation
@@ -7,7 +7,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -94,7 +94,7 @@ class _ConvNd(Module):
         return s
 
     def _conv_forward(self, input, weight, bias):
-        conv = F.conv1d if self._dims == 1 else F.conv2d
+        conv = (F.conv1d, F.conv2d, F.conv3d)[self._dims - 1]
         if self.padding_mode != "zeros":
             return conv(F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode), weight, bias,
                         self.stride, 0, self.dilation, self.groups)
@@ -132,13 +132,24 @@ class Conv2d(_ConvNd):
                          device=device, dtype=dtype)
 
 
-class ConvTranspose2d(_ConvNd):
-    """2-d transposed convolution (the gradient of Conv2d w.r.t. its input); ``forward(x, output_size)`` picks
-    among the output sizes a stride allows.
+class Conv3d(_ConvNd):
+    """3-d convolution over (N, C_in, D, H, W) or (C_in, D, H, W).
 
-    >>> nn.ConvTranspose2d(16, 1, 2, stride=2)(torch.randn(8, 16, 14, 14)).shape
-    torch.Size([8, 1, 28, 28])
+    >>> nn.Conv3d(2, 4, 3, padding=1)(torch.randn(1, 2, 5, 5, 5)).shape
+    torch.Size([1, 4, 5, 5, 5])
     """
+
+    _dims = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         device=device, dtype=dtype)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """A transposed convolution (the gradient of the convolution w.r.t. its input); ``forward(x, output_size)``
+    picks among the output sizes a stride allows."""
 
     _transposed = True
 
@@ -152,15 +163,16 @@ class ConvTranspose2d(_ConvNd):
     def _output_padding(self, input, output_size):
         if output_size is None:
             return self.output_padding
-        non_spatial = 2 if input.ndim == 4 else 1
+        n = self._dims
+        non_spatial = 2 if input.ndim == n + 2 else 1
         output_size = list(output_size)
-        if len(output_size) == non_spatial + 2:
+        if len(output_size) == non_spatial + n:
             output_size = output_size[non_spatial:]
-        if len(output_size) != 2:
-            raise ValueError(f"ConvTranspose2D: for {input.ndim}D input, output_size must have 2 or "
-                             f"{non_spatial + 2} elements (got {len(output_size)})")
+        if len(output_size) != n:
+            raise ValueError(f"ConvTranspose{n}D: for {input.ndim}D input, output_size must have {n} or "
+                             f"{non_spatial + n} elements (got {len(output_size)})")
         low = [(input.shape[d + non_spatial] - 1) * self.stride[d] - 2 * self.padding[d]
-               + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(2)]
+               + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(n)]
         high = [lo + s - 1 for lo, s in zip(low, self.stride)]
         for size, lo, hi in zip(output_size, low, high):
             if size < lo or size > hi:
@@ -169,9 +181,37 @@ class ConvTranspose2d(_ConvNd):
         return tuple(size - lo for size, lo in zip(output_size, low))
 
     def forward(self, input, output_size=None):
+        output_padding = self._output_padding(input, output_size)
+        conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._dims - 1]
+        return conv(input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
+                    self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-d transposed convolution over (N, C_in, L) or (C_in, L).
+
+    >>> nn.ConvTranspose1d(4, 2, 2, stride=2)(torch.randn(8, 4, 5)).shape
+    torch.Size([8, 2, 10])
+    """
+
+    _dims = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-d transposed convolution over (N, C_in, H, W) or (C_in, H, W).
+
+    >>> nn.ConvTranspose2d(16, 1, 2, stride=2)(torch.randn(8, 16, 14, 14)).shape
+    torch.Size([8, 1, 28, 28])
+    """
+
+    def forward(self, input, output_size=None):
         if input.ndim not in (3, 4):
             raise ValueError(f"Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of "
                              f"size: {list(input.shape)}")
-        output_padding = self._output_padding(input, output_size)
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                  self.groups, self.dilation)
+        return super().forward(input, output_size)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-d transposed convolution over (N, C_in, D, H, W) or (C_in, D, H, W)."""
+
+    _dims = 3

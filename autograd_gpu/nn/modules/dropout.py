@@ -1,4 +1,4 @@
-"""Dropout (elementwise) and Dropout2d (whole channels); both are the identity in eval mode."""
+"""Dropout (elementwise), Dropout1d/2d/3d (whole channels) and the alpha dropouts; all the identity in eval mode."""
 from .. import functional as F
 from .module import Module
 
@@ -22,3 +22,31 @@ class Dropout(_DropoutNd):
 class Dropout2d(_DropoutNd):
     def forward(self, input):
         return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout1d(_DropoutNd):
+    """Zero whole channels of an (N, C, L) or (C, L) input."""
+
+    def forward(self, input):
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(_DropoutNd):
+    """Zero whole channels of an (N, C, D, H, W) or (C, D, H, W) input."""
+
+    def forward(self, input):
+        return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(_DropoutNd):
+    """Dropout that keeps zero mean and unit variance (for SELU networks)."""
+
+    def forward(self, input):
+        return F.alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels."""
+
+    def forward(self, input):
+        return F.feature_alpha_dropout(input, self.p, self.training)

@@ -1,3 +1,8 @@
-"""torch.nn.utils: gradient clipping and parameter/vector conversion."""
+"""torch.nn.utils: gradient clipping, parameter/vector conversion, parametrizations and weight/spectral norm."""
+from . import parametrizations, parametrize  # noqa: F401
 from .clip_grad import clip_grad_norm_, clip_grad_value_  # noqa: F401
 from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401
+from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401
+from .weight_norm import remove_weight_norm, weight_norm  # noqa: F401
+from .rnn import (PackedSequence, invert_permutation, pack_padded_sequence, pack_sequence,  # noqa: F401
+                  pad_packed_sequence, pad_sequence, unpack_sequence, unpad_sequence)

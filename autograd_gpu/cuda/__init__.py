@@ -1,6 +1,6 @@
 """torch.cuda's basics. Every function here is safe to call on a machine without CUDA."""
-from . import _device
-from . import _random
+from .. import _device
+from .. import _random
 
 
 def is_available():
@@ -59,3 +59,6 @@ def memory_allocated(device=None):
 def empty_cache():
     if is_available():
         _device.cupy().get_default_memory_pool().free_all_blocks()
+
+
+from . import amp  # noqa: E402,F401  (torch.cuda.amp; after the functions above, which amp does not need)
