@@ -379,8 +379,8 @@ def _apply(op, inputs, params):
                     needs.append(False)
         else:
             tx = type(x)
-            if tx is not float and tx is not int and tx is not bool and (x is not None or len(arrays) < 2):
-                # (None past the first two inputs is an optional tensor input left out: a bias, a weight)
+            if tx is not float and tx is not int and tx is not bool and (x is not None or len(inputs) <= 2):
+                # (None in an op of three or more inputs is an optional tensor input left out: a bias, a bound)
                 if not isinstance(x, (np.generic, complex, int, float)):
                     raise _not_a_number(op, inputs, x)
                 inputs = _python_scalars(inputs)
