@@ -211,7 +211,9 @@ def checked_scalar(v, dt):
     masked_fill, t[i] = v, clamp's bounds): a RuntimeError where dt cannot hold it (numpy would wrap or round
     silently). An int may wrap into an unsigned dtype down to -max (uint8 takes -3 as 253); a float must fit
     before truncation; a floating dtype takes inf and nan but no finite value beyond its range."""
-    if dt.name == "bool" or dt.name == "float64" or isinstance(v, builtins.bool):
+    if dt.name == "bool":
+        return builtins.bool(v)
+    if dt.name == "float64" or isinstance(v, builtins.bool):
         return v
     npdt = dt.np
     if dt.is_floating_point:
@@ -222,6 +224,8 @@ def checked_scalar(v, dt):
     lo = -builtins.int(info.max) if info.min == 0 and isinstance(v, builtins.int) else builtins.int(info.min)
     if not (math.isfinite(v) and lo <= v <= builtins.int(info.max)):
         raise RuntimeError(f"value cannot be converted to type {_CONVERT_NAMES[dt.name]} without overflow")
+    if v < 0 and info.min == 0 and isinstance(v, builtins.int):
+        v += 1 << (8 * npdt.itemsize)  # (-3 is 253 in uint8)
     return v
 
 

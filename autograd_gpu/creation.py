@@ -138,13 +138,15 @@ def _check_data(data, dtype, top=True):
         if top:
             raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
         raise ValueError(f"too many dimensions '{type(data).__name__}'")
+    elif isinstance(data, (complex, np.complexfloating)):
+        _dtype.check_real(data)
     elif isinstance(data, (set, frozenset, dict)):
         raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
     elif isinstance(data, np.ndarray) and not top:
         raise TypeError("len() of unsized object" if data.ndim == 0 else "a numpy array inside a list: stack the "
                         "arrays with numpy first")
     elif (isinstance(data, (np.floating, np.bool_)) and not isinstance(data, np.float64) and dtype is not None
-          and not dtype.is_floating_point):
+          and not dtype.is_floating_point and not (isinstance(data, np.bool_) and dtype is _dtype.bool)):
         raise TypeError(f"'{type(data).__module__}.{type(data).__name__}' object cannot be interpreted as an "
                         "integer")
 

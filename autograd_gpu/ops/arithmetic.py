@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..tensor import _C_TYPE_NAMES, SCALAR_TYPE_NAMES, Tensor, _legacy_type_name
-from .core import _wrap_int, apply, autocast_inputs, defop, export
+from .core import _check_big_int, _wrap_int, apply, autocast_inputs, defop, export
 from .kernel_grad import kernel_grad
 from .shape import broadcast_shapes
 from .. import _device, _dtype
@@ -98,7 +98,16 @@ def _alpha(input, other, alpha):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     if _is_t(other) or not isinstance(other, (int, float, np.number, np.bool_)):
         return None  # (a tensor; or not a number, which apply refuses)
-    return _dtype.python_number(other) * alpha
+    other = _dtype.python_number(other)
+    if type(other) is int and not -(1 << 63) <= other < (1 << 63):
+        _check_big_int(other, (input,))
+    if isinstance(other, bool) and _is_t(input) and input._data.dtype.kind == "b" and isinstance(alpha, int):
+        return bool(other and alpha)  # (bool arithmetic: True + 2 * True is True)
+    scaled = other * alpha
+    if isinstance(scaled, int) and not -(1 << 63) <= scaled < (1 << 63):  # (PyTorch's int64 product wraps)
+        floating = _is_t(input) and input.is_floating_point()
+        scaled = float(scaled) if floating else ((scaled + (1 << 63)) % (1 << 64)) - (1 << 63)
+    return scaled
 
 
 @export(inplace=True)
@@ -122,6 +131,8 @@ subtract = sub
 
 
 def _check_bool_sub(input, other):
+    if not all(_is_t(x) or isinstance(x, (int, float, np.number, np.bool_)) for x in (input, other)):
+        return  # (apply refuses what is not a number)
     kinds = [x._data.dtype.kind == "b" if _is_t(x) else isinstance(x, bool) for x in (input, other)]
     if all(kinds):
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
@@ -152,6 +163,7 @@ def div(input, other, *, rounding_mode=None):
     if rounding_mode not in FLOOR_DIV_MODES:
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                          f"'{rounding_mode}'")
+    _no_bool(f"div_{rounding_mode}_cpu", input, other)
     return apply(FLOOR_DIV_MODES[rounding_mode], input, other)
 
 
@@ -188,6 +200,8 @@ def floor_divide(input, other):
 
 def _no_bool(kernel, *operands):
     """PyTorch's NotImplementedError for an op without a bool kernel, where every operand is bool."""
+    if not all(_is_t(x) or isinstance(x, (bool, int, float, np.number, np.bool_)) for x in operands):
+        return  # (apply refuses what is not a number)
     dt = _dtype.result_type(operands)
     if dt is _dtype.bool:
         raise _dtype.not_implemented(kernel, dt)
@@ -201,6 +215,7 @@ def remainder(input, other):
 
 @export(inplace=True)
 def fmod(input, other):
+    _no_bool("fmod_cpu", input, other)
     return apply(FMOD_TENSOR if _is_t(other) else FMOD, input, other)
 
 
@@ -250,15 +265,19 @@ RPOW = defop("rpow", lambda xp, b, base: _pow_fwd(xp, xp.asarray(base, dtype=b.d
 
 @export(inplace=True)
 def pow(input, exponent):
+    if _is_t(exponent):  # (a bool tensor ** True is bool: the scalar-exponent kernel takes bools)
+        _no_bool("pow", input, exponent)
     if not _is_t(exponent):
         if not _is_t(input):
             raise TypeError("pow() needs at least one tensor argument")
         exponent = _dtype.number_arg(exponent, "pow", "exponent")  # (a numpy scalar is the number it holds)
+        if type(exponent) is int and not -(1 << 63) <= exponent < (1 << 63):
+            _check_big_int(exponent, (input,))
         kind = input._data.dtype.kind
         if kind in "iub" and isinstance(exponent, int) and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if kind in "iu" and isinstance(exponent, int):
-            _dtype.checked_scalar(exponent, input.dtype)
+        if (kind in "iu" and type(exponent) is int) or (kind == "f" and isinstance(exponent, (int, float))):
+            _dtype.checked_scalar(exponent, input.dtype)  # (int8 ** 300 and float16 ** 2**31 are refused)
         if isinstance(exponent, float) and kind in "iub":
             input = input.float()
         elif kind == "b" and type(exponent) is int:  # (bool ** 2 is int64)
@@ -266,6 +285,8 @@ def pow(input, exponent):
         return apply(POW_SCALAR, input, exponent=exponent)
     if not _is_t(input):
         input = _dtype.number_arg(input, "pow", "self")
+        if type(input) is int and not -(1 << 63) <= input < (1 << 63):
+            _check_big_int(input, (exponent,))
         dt = exponent._data.dtype
         if dt.kind in "iub" and isinstance(input, float):
             exponent = exponent.float()

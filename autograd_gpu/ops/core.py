@@ -286,7 +286,8 @@ def apply(op, a=_NO_INPUT, b=_NO_INPUT, /, *more, **params):
                             or type(db) is not type(da) or (type(da) is not np.ndarray and da.device != db.device):
                         return _apply(op, (a, b), params)
                 elif tb is float or (tb is int and -_INT64 <= b < _INT64):
-                    vb = b
+                    # (float16 computes in float32, as PyTorch's: a big int is no inf before the product)
+                    vb = b if dt.itemsize > 2 or -65504 <= b <= 65504 else np.float32(b)
                 else:
                     return _apply(op, (a, b), params)
             try:  # (no *args: a call with a starred tuple costs ~0.15 us)
@@ -402,6 +403,8 @@ def _apply(op, inputs, params):
         kind = fdt.kind
         if same and kind == "f":  # (the common case: every rule keeps a floating tensor's dtype)
             npdt = fdt
+            if fdt.itemsize == 2:  # (float16 computes in float32, as PyTorch's: a big int is no inf before)
+                arrays = [np.float32(a) if type(a) is int and not -65504 <= a <= 65504 else a for a in arrays]
         else:
             # a Python number keeps a floating tensor's dtype (and an int tensor's, for ints)
             if same and kind in "iu" and not float_scalar and rule != "float":

@@ -336,10 +336,7 @@ INDEX_PUT = defop("index_put", _index_put_fwd, _index_put_bwd, group="indexing",
 
 
 def setitem(t, idx, value):
-    if _is_t(value):
-        if value._data.dtype != t._data.dtype:
-            value = value.to(t.dtype)
-    else:
+    if not _is_t(value):
         value = _assigned_number(t, value)
     index, basic = convert_index(idx, t._xp, t.ndim, t._data.shape)
     if _is_t(value) and value.ndim and value.shape[0] == 1:  # (leading size-1 dims of the value are dropped)
@@ -352,7 +349,9 @@ def setitem(t, idx, value):
             region = getitem(t, idx)
             if not _is_t(value):  # (a number: as a 0-d tensor of t's dtype, on its device)
                 value = Tensor._make(t._xp.full_like(region._data, value, shape=()))
-            elif value.shape != region.shape:
+            elif value._data.dtype != t._data.dtype:  # (a copy casts)
+                value = value.to(t.dtype)
+            if value.shape != region.shape:
                 value = value.expand(region.shape)  # (PyTorch's expand error where it does not fit)
             region.copy_(value)
         return
@@ -382,14 +381,16 @@ def _assigned_number(t, value):
             f"{type(value).__module__}.{type(value).__qualname__}"
         raise TypeError(f"can't assign a {name} to a {_dtype.legacy_type_name(t._data)}")
     value = _dtype.python_number(value)
+    if isinstance(value, int) and not -(1 << 63) <= value < (1 << 63):
+        raise ValueError("Overflow when unpacking long long")
     return value if t.dtype.is_floating_point else _dtype.checked_scalar(value, t.dtype)
 
 
 def _write_all(t, value):
     """t[...] = value, as PyTorch writes it: a copy_ of a tensor, a fill_ with a number (as a 0-d tensor)."""
     if _is_t(value):
-        if value.device != t.device:
-            value = value.to(t.device)
+        if value.device != t.device or value._data.dtype != t._data.dtype:
+            value = value.to(t.device, t.dtype)  # (a copy casts)
         if value.shape != t.shape:
             value = value.expand(t.shape)  # (PyTorch's expand error where it does not fit)
         inplace(t, lambda old: apply(COPY, old, value), copy_src=value)
@@ -1162,6 +1163,8 @@ def bincount(input, weights=None, minlength=0):
 def unravel_index(indices, shape):
     """The coordinates, one tensor per dim of `shape`, of each flat index in `indices` (negative ones count from
     the end)."""
+    if isinstance(indices, (int, list)):  # (PyTorch fails on these with an internal error: we take them)
+        indices = Tensor._make(np.asarray(indices, dtype=np.int64))
     index_arg("unravel_index", indices, "indices", 1)
     if indices._data.dtype.kind not in "iu":
         raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
@@ -1174,4 +1177,4 @@ def unravel_index(indices, shape):
     for s in reversed(shape):
         coords.append(flat % s)
         flat = flat // s
-    return tuple(Tensor._make(c) for c in reversed(coords))
+    return tuple(Tensor._make(xp.asarray(c)) for c in reversed(coords))  # (numpy makes 0-d results scalars)

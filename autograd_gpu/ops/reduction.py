@@ -40,6 +40,17 @@ def _index(d, what):
         raise TypeError(f"argument 'dim' must be {what}, not {type(d).__name__}") from None
 
 
+def _check_dim_types(dim, single=False):
+    """The types of a dim argument, checked before anything else (PyTorch's argument parser); its range later."""
+    if dim is None or dim is _UNSET:
+        return
+    if isinstance(dim, (tuple, list)) and not single:
+        for d in dim:
+            _index(d, "tuple of ints")
+    else:
+        _index(dim, "int" if single else "tuple of ints")
+
+
 def _dim(dim, ndim):
     """One dim (an int) as a non-negative axis, checked as `_dims` checks each (a 0-d tensor has dim 0 and -1)."""
     return _dims(_index(dim, "int"), ndim)[0] if ndim else _dims(_index(dim, "int"), 1)[0]
@@ -101,7 +112,7 @@ def sum(input, dim=_UNSET, keepdim=False, *, dtype=None, axis=None):
     dims = _dims(dim, input.ndim)
     if dtype is not None:
         return apply(op, input, dims=dims, keepdim=keepdim, dtype=_dtype.to_dtype(dtype).np)
-    return apply(op, input, dims=dims, keepdim=keepdim)
+    return apply(op, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
 def _mean_bwd(ctx, g):
@@ -127,6 +138,7 @@ def mean(input, dim=_UNSET, keepdim=False, *, dtype=None, axis=None):
     dim = None if dim is _UNSET else dim
     if dtype is not None:
         input = input.to(_dtype.to_dtype(dtype))
+    _check_dim_types(dim)  # (a dim of the wrong type is reported first, as PyTorch's argument parser does)
     if not input.is_floating_point():
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                            f"complex dtype. Got: {input.dtype.name.capitalize()}")
@@ -189,10 +201,15 @@ PROD_DIM = defop("prod_dim", _prod_fwd, _prod_bwd, save=(0,), node="ProdBackward
 
 
 @export
-def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+def prod(input, dim=_UNSET, keepdim=False, *, dtype=None, axis=None):
     dim = dim if axis is None else axis
+    _no_none_dim("prod", dim)
+    dim = None if dim is _UNSET else dim
     if dtype is not None:
-        input = input.to(_dtype.to_dtype(dtype))
+        dt = _dtype.to_dtype(dtype)
+        if dt is _dtype.bool:  # (a product of bools is their all(), PyTorch's bool result)
+            return input.all() if dim is None else input.all(dim, keepdim)
+        input = input.to(dt)
     if dim is not None:
         d = _dim(dim, input.ndim)
         return apply(PROD_DIM, input, dim=d if input.ndim else None, keepdim=keepdim)
@@ -242,22 +259,26 @@ MIN_ALL = defop("min_all", _amax_fwd("min", "min"), _max_all_bwd, save=(0, "out"
                 dtype="keep", public=False)
 
 
-def _check_empty_reduction(name, input, dim, dims):
-    if input.numel() == 0:  # (over every dim by default: RuntimeError; over dims named: IndexError)
-        _check_nonempty_dims(name, input.shape, dims, RuntimeError if dim == () or dim is None else IndexError)
+def _check_empty_reduction(name, input, dim):
+    """amax / amin of an empty tensor: over every dim by default a RuntimeError, over an empty dim named an
+    IndexError (before any other check of the dims, as PyTorch's)."""
+    if input.numel() == 0:
+        named = () if dim is None else tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+        dims = [_dim(d, input.ndim) for d in named] if named else list(range(input.ndim))
+        _check_nonempty_dims(name, input.shape, dims, IndexError if named else RuntimeError)
 
 
 @export
 def amax(input, dim=(), keepdim=False, *, axis=None):
     dim = dim if axis is None else axis
-    _check_empty_reduction("amax", input, dim, _dims(dim, input.ndim))
+    _check_empty_reduction("amax", input, dim)
     return apply(AMAX, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
 @export
 def amin(input, dim=(), keepdim=False, *, axis=None):
     dim = dim if axis is None else axis
-    _check_empty_reduction("amin", input, dim, _dims(dim, input.ndim))
+    _check_empty_reduction("amin", input, dim)
     return apply(AMIN, input, dims=_dims(dim, input.ndim), keepdim=keepdim)
 
 
@@ -299,11 +320,19 @@ return_types_max = namedtuple("max", ["values", "indices"])
 return_types_min = namedtuple("min", ["values", "indices"])
 
 
+def _no_none_dim(name, dim):
+    """PyTorch's TypeError for dim=None given to a reduction whose dim, when given, is one int."""
+    if dim is None:
+        raise TypeError(f"{name}(): argument 'dim' must be int, not NoneType")
+
+
 def _minmax(name, input, dim, keepdim, other, all_op, dim_op, binary, rtype):
     if isinstance(dim, Tensor):
         return binary(input, dim)
     if other is not None:
         return binary(input, other)
+    _no_none_dim(name, dim)
+    dim = None if dim is _UNSET else dim
     if dim is None:
         if input.numel() == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
@@ -313,14 +342,14 @@ def _minmax(name, input, dim, keepdim, other, all_op, dim_op, binary, rtype):
 
 
 @export
-def max(input, dim=None, keepdim=False, *, other=None, axis=None):
+def max(input, dim=_UNSET, keepdim=False, *, other=None, axis=None):
     dim = dim if axis is None else axis
     from .arithmetic import maximum  # layering: a cycle in the ops (arithmetic -> shape -> reduction)
     return _minmax("max", input, dim, keepdim, other, MAX_ALL, MAX_DIM, maximum, return_types_max)
 
 
 @export
-def min(input, dim=None, keepdim=False, *, other=None, axis=None):
+def min(input, dim=_UNSET, keepdim=False, *, other=None, axis=None):
     dim = dim if axis is None else axis
     from .arithmetic import minimum  # layering: a cycle in the ops (arithmetic -> shape -> reduction)
     return _minmax("min", input, dim, keepdim, other, MIN_ALL, MIN_DIM, minimum, return_types_min)
@@ -331,6 +360,7 @@ def _arg(fn):
         dim = dim if axis is None else axis
         xp = input._xp
         x = input._data
+        _check_dim_types(dim, single=True)  # (a dim of the wrong type is reported first)
         if x.dtype.kind == "b":
             raise RuntimeError(f"{fn}(): does not support bool input")
         if x.size == 0:
@@ -411,6 +441,7 @@ STD = defop("std", _std_fwd, _std_bwd, save=(0, "out"), group="reduction", dtype
 def _var_like(op, input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):  # var(input, unbiased) positional form
         dim, unbiased = None, dim
+    _check_dim_types(dim)
     if not input.is_floating_point():
         raise RuntimeError(f"std and var only support floating point and complex dtypes, got {input.dtype.name}")
     return apply(op, input, dims=_dims(dim, input.ndim), keepdim=keepdim, correction=_correction(unbiased, correction))
@@ -511,6 +542,11 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         p = 2
     if isinstance(p, str):
         raise RuntimeError(f"norm: p={p!r} is not supported; use a number, 'fro' or inf")
+    if not isinstance(p, (int, float)):
+        raise TypeError(f"norm(): argument 'p' must be Number, not {type(p).__name__}")
+    if input.numel() == 0 and p < 0:
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {p:g} norm on an empty tensor because the "
+                           "operation does not have an identity")
     if dtype is not None:
         input = input.to(_dtype.to_dtype(dtype))
     if not input.is_floating_point():
@@ -548,7 +584,10 @@ CUMSUM = defop("cumsum", _cumsum_fwd, _cumsum_bwd, group="reduction", dtype="kee
 def cumsum(input, dim=None, *, dtype=None, axis=None):
     dim = dim if axis is None else axis
     if dtype is not None:
-        input = input.to(_dtype.to_dtype(dtype))
+        dt = _dtype.to_dtype(dtype)
+        if dt is _dtype.bool:
+            raise _dtype.not_implemented("cumsum_cpu", dt)
+        input = input.to(dt)
     return apply(CUMSUM, input, dim=_cum_dim(input, dim))
 
 

@@ -9,7 +9,7 @@ from collections import namedtuple
 from .core import apply, defop, export
 from .. import _dtype
 from .indexing import gather, scatter_zeros
-from .reduction import _dims
+from .reduction import _UNSET, _dim, _dims, _no_none_dim
 from ..tensor import Tensor
 
 return_types_sort = namedtuple("sort", ["values", "indices"])
@@ -17,11 +17,6 @@ return_types_topk = namedtuple("topk", ["values", "indices"])
 return_types_kthvalue = namedtuple("kthvalue", ["values", "indices"])
 return_types_median = namedtuple("median", ["values", "indices"])
 return_types_mode = namedtuple("mode", ["values", "indices"])
-
-
-def _dim(dim, ndim):
-    d = _dims(dim, ndim)
-    return d[0] if d else 0
 
 
 def _argsort(xp, x, axis, descending):
@@ -191,9 +186,11 @@ MEDIAN = defop("median", _median_fwd, _median_bwd, save=(0, "out"), group="sorti
 
 
 @export
-def median(input, dim=None, keepdim=False, *, axis=None):
+def median(input, dim=_UNSET, keepdim=False, *, axis=None):
     """The lower median: of all elements (dim None), or (values, indices) along `dim`."""
     dim = dim if axis is None else axis
+    _no_none_dim("median", dim)
+    dim = None if dim is _UNSET else _dim(dim, input.ndim)
     if input._data.dtype.kind == "b":
         raise _dtype.not_implemented("median_cpu" if dim is None else "median_out", input.dtype)
     if dim is None:

@@ -191,6 +191,8 @@ _CLAMP_TENSOR = defop("clamp_tensor", _clamp_tensor_fwd, _clamp_tensor_bwd, save
 def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if input._data.dtype.kind == "b" and all(b is None or isinstance(b, bool) for b in (min, max)):
+        raise _dtype.not_implemented("clamp_min_scalar_cpu" if max is None else "clamp_scalar_cpu", input.dtype)
     if isinstance(min, Tensor) or isinstance(max, Tensor):  # (a number beside a tensor bound: a 0-d tensor)
         min, max = (b if b is None or isinstance(b, Tensor) else
                     Tensor._make(input._xp.asarray(_dtype.number_arg(b, "clamp", "min"))) for b in (min, max))
