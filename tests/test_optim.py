@@ -119,9 +119,10 @@ def test_every_optimizer_kernel_runs_and_matches_its_reference(monkeypatch):
     for name, options in CASES:
         for dtype, tol in ((np.float32, dict(rtol=1e-6, atol=1e-7)), (np.float64, dict(rtol=1e-14, atol=1e-15))):
             on_cpu = _run(name, options, dtype, steps=3, device="cpu")[2]
-            on_gpu = _run(name, options, dtype, steps=3, device="cuda")[2]
-            for p, q in zip(on_cpu, on_gpu):
-                np.testing.assert_allclose(_np(q), _np(p), err_msg=_ids((name, options)), **tol)
+            for foreach in (False, True):  # one launch per parameter, one per group (the multi-tensor kernels)
+                on_gpu = _run(name, dict(options, foreach=foreach), dtype, steps=3, device="cuda")[2]
+                for p, q in zip(on_cpu, on_gpu):
+                    np.testing.assert_allclose(_np(q), _np(p), err_msg=_ids((name, options)), **tol)
     assert launched == set(K.kernel_names("optim"))
 
 
