@@ -252,10 +252,10 @@ class Optimizer:
         """Update `params` (of `group`, each with a gradient): on the GPU one multi-tensor launch for all those of
         one device, dtype and kernel scalars (one per device and dtype once their step counts agree); the others
         (CPU, float16, a kernel without a multi-tensor twin, a non-contiguous buffer) one by one."""
-        launches, seen = {}, set()
+        launches, seen, again = {}, set(), []
         for p in params:
-            if id(p) in seen:  # a duplicate parameter: updated twice, one after the other, as by the other path
-                self._update_on_its_device(p, group)
+            if id(p) in seen:  # a duplicate parameter: updated again after the launches, as by the other path
+                again.append(p)
                 continue
             seen.add(id(p))
             if type(p._data) is np.ndarray:
@@ -287,6 +287,8 @@ class Optimizer:
                     _kernels.run_multi_tensor(twin, table, n, dtype, scalars)
             for ts in tensors:
                 _bump_version(ts[0], *ts[2:])
+        for p in again:
+            self._update_on_its_device(p, group)
 
     def _device_table(self, device_id, addresses, sizes):
         """The multi-tensor table of these arrays on the current GPU, uploaded once and reused while the same
