@@ -38,8 +38,9 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _step_args(self, p, group):
-        buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")[:3 if group["amsgrad"] else 2]
-        state, step = self._stepped_state(p, buffers)
+        amsgrad = group["amsgrad"]
+        state, step = self._stepped_state(p, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad
+                                          else ("exp_avg", "exp_avg_sq"))
         beta1, beta2 = group["betas"]
         lr, weight_decay = group["lr"], group["weight_decay"]
         # host-side numbers in double precision, as torch.optim computes them in Python
@@ -50,7 +51,9 @@ class Adam(Optimizer):
                        decay=1 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0, eps=group["eps"],
                        neg_step_size=-lr / (1 - beta1 ** step), bias_correction2_sqrt=bias_correction2 ** 0.5,
                        maximize=group["maximize"])
-        return _ADAM_AMSGRAD if group["amsgrad"] else _ADAM, (p, p._grad, *(state[b] for b in buffers)), scalars
+        if amsgrad:
+            return _ADAM_AMSGRAD, (p, p._grad, state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"]), scalars
+        return _ADAM, (p, p._grad, state["exp_avg"], state["exp_avg_sq"]), scalars
 
 
 def _adam_ref(xp, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, beta1_weight, beta2, one_minus_beta2,

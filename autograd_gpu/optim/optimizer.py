@@ -326,7 +326,9 @@ class Optimizer:
         reference on the CPU)."""
         k, tensors, scalars = self._step_args(p, group)
         k(*[t._data for t in tensors], **scalars)
-        _bump_version(tensors[0], *tensors[2:])
+        p._bump_version()
+        for t in tensors[2:]:
+            t._bump_version()
 
     # ------------------------------------------------------------------------ state_dict
 

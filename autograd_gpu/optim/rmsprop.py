@@ -39,9 +39,9 @@ class RMSprop(Optimizer):
         if with_momentum:
             scalars["momentum"] = group["momentum"]
         # the kernel's buffers: square_avg, then grad_avg (centered), then momentum_buffer
-        buffers = [state[b] for b, on in (("square_avg", True), ("grad_avg", centered),
-                                          ("momentum_buffer", with_momentum)) if on]
-        return _RMSPROP[centered, with_momentum], (p, p._grad, *buffers), scalars
+        tensors = ((p, p._grad, state["square_avg"]) + ((state["grad_avg"],) if centered else ())
+                   + ((state["momentum_buffer"],) if with_momentum else ()))
+        return _RMSPROP[centered, with_momentum], tensors, scalars
 
 
 def _rmsprop_ref(centered, with_momentum):

@@ -31,17 +31,18 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _step_args(self, p, group):
-        scalars = dict(lr=group["lr"], weight_decay=group["weight_decay"], maximize=group["maximize"])
-        if group["momentum"] == 0:
-            return _SGD, (p, p._grad), scalars
+        momentum = group["momentum"]
+        if momentum == 0:
+            return _SGD, (p, p._grad), dict(lr=group["lr"], weight_decay=group["weight_decay"],
+                                            maximize=group["maximize"])
         state = self.state[p]
         buf = state.get("momentum_buffer")
         first = buf is None
         if first:  # the first step sets it to the gradient
             buf = state["momentum_buffer"] = _zeros_like(p)
-        return _SGD_MOMENTUM, (p, p._grad, buf), dict(scalars, momentum=group["momentum"],
-                                                       damp_alpha=1 - group["dampening"],
-                                                       nesterov=group["nesterov"], first=first)
+        return _SGD_MOMENTUM, (p, p._grad, buf), dict(
+            lr=group["lr"], weight_decay=group["weight_decay"], momentum=momentum, damp_alpha=1 - group["dampening"],
+            nesterov=group["nesterov"], maximize=group["maximize"], first=first)
 
 
 # The reference steps of the kernels in kernels/optim.cu (numpy/cupy in-place ops, the same operations in the
