@@ -17,6 +17,11 @@ and runs the reference everywhere else (numpy arrays, float16), so the reference
 and the GPU fallback; the tests run both on the same inputs. Nothing here touches CUDA at import time:
 each family's ``cupy.RawModule`` is built on its first launch.
 
+An optimizer kernel ``name`` may have a multi-tensor twin, ``name_multi_tensor(const long long* tensors,
+<the same scalars>, long long n)``, which updates many tensors in one launch through a device table of their
+addresses (kernels/optim.cu); ``kernel()`` links it (``Kernel.multi_tensor``) and ``run_multi_tensor``
+launches it.
+
     >>> (gx,) = run_kernel("tanh_bwd", g, y)
     >>> run_kernel("sgd_step", p, g, lr=0.1, weight_decay=0.0, maximize=False)   # updates p in place
 """
@@ -34,8 +39,8 @@ import numpy
 from . import _device
 
 __all__ = ["KERNEL_FAMILIES", "KERNELS", "Kernel", "COMPILE_OPTIONS", "CTYPES", "launch_config", "kernel",
-           "kernel_dir", "kernel_names", "name_expressions", "parameters", "source", "run_kernel", "array_namespace",
-           "quiet"]
+           "kernel_dir", "kernel_names", "name_expressions", "parameters", "source", "run_kernel", "run_multi_tensor",
+           "array_namespace", "quiet"]
 
 #: C types the kernel templates are instantiated for, keyed by numpy dtype.
 CTYPES = {numpy.dtype(numpy.float32): "float", numpy.dtype(numpy.float64): "double"}
@@ -57,7 +62,7 @@ class Kernel:
     ``reference(xp, *inputs, **scalars)`` (row-wise kernels also get ``dim``, image kernels the geometry),
     which returns the output (a tuple for several) and updates in-place state with in-place array ops."""
     __slots__ = ("name", "family", "inputs", "input_dtypes", "inplace", "scalars", "outputs", "sizes",
-                 "rowwise", "geometry", "reference", "out_shape", "_quiet")
+                 "rowwise", "geometry", "reference", "out_shape", "_quiet", "multi_tensor")
 
     def __init__(self, name, family, params):
         self.name, self.family = name, family
@@ -101,7 +106,7 @@ class Kernel:
             raise TypeError(f"{family}.cu: {name}: the last parameters must be `long long n` or "
                             "`long long rows, long long cols`")
         self.geometry = self.sizes[:-1] if not self.rowwise else ()
-        self.reference = self.out_shape = self._quiet = None
+        self.reference = self.out_shape = self._quiet = self.multi_tensor = None
 
     def __repr__(self):
         return f"<kernel {self.name} of {self.family}.cu>"
@@ -184,6 +189,12 @@ def kernel(name: str, reference: Callable, *, out_shape: Callable | None = None)
     if bool(k.geometry) != (out_shape is not None):
         raise TypeError(f"{name}: out_shape is needed exactly for image kernels (geometry {k.geometry})")
     k.reference, k.out_shape, k._quiet = reference, out_shape, _quietly(reference)
+    twin = KERNELS.get(name + "_multi_tensor")
+    if twin is not None:
+        if twin.inputs != ("tensors",) or twin.scalars != k.scalars or twin.outputs:
+            raise TypeError(f"{twin.name} must take (const long long* tensors, the scalars of {name}, long long n)")
+        twin.reference = reference  # (per tensor, the same arithmetic)
+        k.multi_tensor = twin
     return k
 
 
@@ -405,6 +416,13 @@ def _run(k, xp, arrays, scalars, dim, sizes, launcher, cupy_arrays):
     if k.rowwise:
         outs = [xp.moveaxis(o, -1, dim) for o in outs]
     return tuple(outs)
+
+
+def run_multi_tensor(k: Kernel, tensors, n: int, dtype, scalars: dict, launcher=None) -> None:
+    """Launch multi-tensor kernel k (a ``Kernel.multi_tensor``) over the int64 device table `tensors` of n blocks
+    (its layout: kernels/optim.cu), on the current device; scalars go by name and are cast to dtype's T."""
+    args = [tensors, *(dtype.type(scalars[s]) for s in k.scalars), numpy.int64(n)]
+    (launcher or _cupy_launcher)(k, CTYPES[dtype], args, n * BLOCK_SIZE)
 
 
 def _run_image_kernel(k, xp, arrays, scalars, sizes, launcher, cupy_arrays, dtype, ctype):

@@ -1,4 +1,7 @@
-// Fused optimizer updates: one launch per parameter updates it and its state in place.
+// Fused optimizer updates. Each optimizer's update of element i is written once, as a __device__
+// function `<name>_update`, and launched two ways: `<name>_step`, one launch per parameter (its
+// state in place), and `<name>_step_multi_tensor`, one launch for every parameter of a group
+// (foreach=True: the table of the multi-tensor block below).
 // Argument order (the loader relies on it): inputs (the updated ones as `T*`), scalars, n.
 // Each formula is torch.optim's single-tensor step (torch/optim/<name>.py), operation for
 // operation, so rounding matches. Scalars that only depend on the step count (bias
@@ -31,55 +34,261 @@ __device__ __forceinline__ T ag_grad(T g, T p, T weight_decay, T maximize) {
     return g;
 }
 
+// ---------------------------------------------------------------- the updates of element i
+
 // SGD without momentum: p -= lr * g
 template <typename T>
-__global__ void sgd_step(T* __restrict__ p, const T* __restrict__ g, T lr, T weight_decay,
-                         T maximize, long long n) {
-    AG_GRID_STRIDE_LOOP(i, n) {
-        const T pi = p[i];
-        p[i] = pi - lr * ag_grad(g[i], pi, weight_decay, maximize);
-    }
+__device__ __forceinline__ void sgd_update(long long i, T* __restrict__ p, const T* __restrict__ g, T lr,
+                                           T weight_decay, T maximize) {
+    const T pi = p[i];
+    p[i] = pi - lr * ag_grad(g[i], pi, weight_decay, maximize);
 }
 
 // SGD with momentum: buf = g on the first step, else buf * momentum + (1 - dampening) * g;
 // p -= lr * (nesterov ? g + momentum * buf : buf)
 template <typename T>
-__global__ void sgd_momentum_step(T* __restrict__ p, const T* __restrict__ g,
-                                  T* __restrict__ buf, T lr, T weight_decay, T momentum,
-                                  T damp_alpha, T nesterov, T maximize, T first,
-                                  long long n) {
-    AG_GRID_STRIDE_LOOP(i, n) {
-        const T pi = p[i];
-        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
-        const T bi = first != T(0) ? gi : buf[i] * momentum + damp_alpha * gi;
-        buf[i] = bi;
-        p[i] = pi - lr * (nesterov != T(0) ? gi + momentum * bi : bi);
-    }
+__device__ __forceinline__ void sgd_momentum_update(long long i, T* __restrict__ p, const T* __restrict__ g,
+                                                    T* __restrict__ buf, T lr, T weight_decay, T momentum,
+                                                    T damp_alpha, T nesterov, T maximize, T first) {
+    const T pi = p[i];
+    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T bi = first != T(0) ? gi : buf[i] * momentum + damp_alpha * gi;
+    buf[i] = bi;
+    p[i] = pi - lr * (nesterov != T(0) ? gi + momentum * bi : bi);
 }
 
 // Adam / AdamW. decay = 1 - lr * weight_decay for AdamW (1 for Adam, whose weight_decay
 // is the L2 term instead); m = lerp(m, g, 1 - beta1); v = v * beta2 + (1 - beta2) * g * g;
 // p += (-step_size * m) / (sqrt(v) / sqrt(bias_correction2) + eps)
 template <typename T, bool AMSGRAD>
-__device__ __forceinline__ void adam_impl(T* __restrict__ p, const T* __restrict__ g,
-                                          T* __restrict__ exp_avg, T* __restrict__ exp_avg_sq,
-                                          T* __restrict__ max_exp_avg_sq, T beta1_weight,
-                                          T beta2, T one_minus_beta2, T weight_decay, T decay,
-                                          T eps, T neg_step_size, T bias_correction2_sqrt,
-                                          T maximize, long long n) {
+__device__ __forceinline__ void adam_update(long long i, T* __restrict__ p, const T* __restrict__ g,
+                                            T* __restrict__ exp_avg, T* __restrict__ exp_avg_sq,
+                                            T* __restrict__ max_exp_avg_sq, T beta1_weight, T beta2,
+                                            T one_minus_beta2, T weight_decay, T decay, T eps,
+                                            T neg_step_size, T bias_correction2_sqrt, T maximize) {
+    const T pi = p[i] * decay;
+    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
+    T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
+    exp_avg[i] = mi;
+    exp_avg_sq[i] = vi;
+    if (AMSGRAD) {
+        vi = ag_maximum(max_exp_avg_sq[i], vi);
+        max_exp_avg_sq[i] = vi;
+    }
+    const T denom = ag_sqrt(vi) / bias_correction2_sqrt + eps;
+    p[i] = pi + (neg_step_size * mi) / denom;
+}
+
+// RMSprop: sq = sq * alpha + (1 - alpha) * g * g; centered: ga = lerp(ga, g, 1 - alpha),
+// avg = sqrt(sq - ga * ga) + eps, else sqrt(sq) + eps; with momentum:
+// buf = buf * momentum + g / avg, p -= lr * buf; without: p += (-lr * g) / avg
+template <typename T, bool CENTERED, bool MOMENTUM>
+__device__ __forceinline__ void rmsprop_update(long long i, T* __restrict__ p, const T* __restrict__ g,
+                                               T* __restrict__ square_avg, T* __restrict__ grad_avg,
+                                               T* __restrict__ buf, T lr, T alpha, T one_minus_alpha,
+                                               T eps, T weight_decay, T momentum, T maximize) {
+    const T pi = p[i];
+    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T sq = square_avg[i] * alpha + (one_minus_alpha * gi) * gi;
+    square_avg[i] = sq;
+    T avg;
+    if (CENTERED) {
+        const T ga = ag_lerp(grad_avg[i], gi, one_minus_alpha);
+        grad_avg[i] = ga;
+        avg = ag_sqrt(sq - ga * ga) + eps;
+    } else {
+        avg = ag_sqrt(sq) + eps;
+    }
+    if (MOMENTUM) {
+        const T bi = buf[i] * momentum + gi / avg;
+        buf[i] = bi;
+        p[i] = pi - lr * bi;
+    } else {
+        p[i] = pi + (-lr * gi) / avg;
+    }
+}
+
+// Adagrad: sum += g * g; p += (-clr * g) / (sqrt(sum) + eps), clr = lr / (1 + (step - 1) * lr_decay)
+template <typename T>
+__device__ __forceinline__ void adagrad_update(long long i, T* __restrict__ p, const T* __restrict__ g,
+                                               T* __restrict__ sum, T neg_clr, T eps, T weight_decay,
+                                               T maximize) {
+    const T pi = p[i];
+    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T si = sum[i] + gi * gi;
+    sum[i] = si;
+    p[i] = pi + (neg_clr * gi) / (ag_sqrt(si) + eps);
+}
+
+// Adadelta: sq = sq * rho + ((1 - rho) * g) * g; delta = sqrt(acc + eps) / sqrt(sq + eps) * g;
+// acc = acc * rho + ((1 - rho) * delta) * delta; p += -lr * delta
+template <typename T>
+__device__ __forceinline__ void adadelta_update(long long i, T* __restrict__ p, const T* __restrict__ g,
+                                                T* __restrict__ square_avg, T* __restrict__ acc_delta,
+                                                T neg_lr, T rho, T one_minus_rho, T eps, T weight_decay,
+                                                T maximize) {
+    const T pi = p[i];
+    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T sq = square_avg[i] * rho + (one_minus_rho * gi) * gi;
+    square_avg[i] = sq;
+    const T delta = ag_sqrt(acc_delta[i] + eps) / ag_sqrt(sq + eps) * gi;
+    acc_delta[i] = acc_delta[i] * rho + (one_minus_rho * delta) * delta;
+    p[i] = pi + neg_lr * delta;
+}
+
+// ---------------------------------------------------------------- multi-tensor launches (foreach)
+// One launch updates every tensor of a parameter group, as PyTorch's multi_tensor_apply: the
+// grid strides over table blocks, each a chunk of one tensor; a block's threads stride over its
+// chunk. `tensors` is an int64 table on the device (autograd_gpu/optim/optimizer.py builds it):
+//   tensors[0]                          chunk: the elements of one table block
+//   tensors[1 + 2b], tensors[2 + 2b]    block b's tensor t and chunk c: elements [c * chunk, (c + 1) * chunk)
+//   tensors[1 + 2n + t * (D + 1) ...]   tensor t's D array addresses (the per-parameter kernel's order), its size
+// n is the number of table blocks. Scalars are those of the per-parameter kernel, the same for
+// every tensor of the launch.
+template <int D, typename F>
+__device__ __forceinline__ void ag_multi_tensor(const long long* __restrict__ tensors, long long n,
+                                                F update) {
+    const long long chunk = tensors[0];
+    for (long long b = blockIdx.x; b < n; b += gridDim.x) {
+        const long long* t = tensors + 1 + 2 * n + tensors[1 + 2 * b] * (D + 1);
+        const long long begin = tensors[2 + 2 * b] * chunk;
+        const long long end = begin + chunk < t[D] ? begin + chunk : t[D];
+        for (long long i = begin + threadIdx.x; i < end; i += blockDim.x) update(t, i);
+    }
+}
+
+// array k of a table tensor
+template <typename T>
+__device__ __forceinline__ T* ag_array(const long long* t, int k) {
+    return reinterpret_cast<T*>(t[k]);
+}
+
+template <typename T>
+__global__ void sgd_step_multi_tensor(const long long* __restrict__ tensors, T lr, T weight_decay,
+                                      T maximize, long long n) {
+    ag_multi_tensor<2>(tensors, n, [=](const long long* t, long long i) {
+        sgd_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), lr, weight_decay, maximize);
+    });
+}
+
+template <typename T>
+__global__ void sgd_momentum_step_multi_tensor(const long long* __restrict__ tensors, T lr,
+                                               T weight_decay, T momentum, T damp_alpha, T nesterov,
+                                               T maximize, T first, long long n) {
+    ag_multi_tensor<3>(tensors, n, [=](const long long* t, long long i) {
+        sgd_momentum_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2), lr,
+                            weight_decay, momentum, damp_alpha, nesterov, maximize, first);
+    });
+}
+
+template <typename T>
+__global__ void adam_step_multi_tensor(const long long* __restrict__ tensors, T beta1_weight, T beta2,
+                                       T one_minus_beta2, T weight_decay, T decay, T eps,
+                                       T neg_step_size, T bias_correction2_sqrt, T maximize,
+                                       long long n) {
+    ag_multi_tensor<4>(tensors, n, [=](const long long* t, long long i) {
+        adam_update<T, false>(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2),
+                              ag_array<T>(t, 3), nullptr, beta1_weight, beta2, one_minus_beta2,
+                              weight_decay, decay, eps, neg_step_size, bias_correction2_sqrt,
+                              maximize);
+    });
+}
+
+template <typename T>
+__global__ void adam_amsgrad_step_multi_tensor(const long long* __restrict__ tensors, T beta1_weight,
+                                               T beta2, T one_minus_beta2, T weight_decay, T decay,
+                                               T eps, T neg_step_size, T bias_correction2_sqrt,
+                                               T maximize, long long n) {
+    ag_multi_tensor<5>(tensors, n, [=](const long long* t, long long i) {
+        adam_update<T, true>(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2),
+                             ag_array<T>(t, 3), ag_array<T>(t, 4), beta1_weight, beta2,
+                             one_minus_beta2, weight_decay, decay, eps, neg_step_size,
+                             bias_correction2_sqrt, maximize);
+    });
+}
+
+template <typename T>
+__global__ void rmsprop_step_multi_tensor(const long long* __restrict__ tensors, T lr, T alpha,
+                                          T one_minus_alpha, T eps, T weight_decay, T maximize,
+                                          long long n) {
+    ag_multi_tensor<3>(tensors, n, [=](const long long* t, long long i) {
+        rmsprop_update<T, false, false>(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2),
+                                        nullptr, nullptr, lr, alpha, one_minus_alpha, eps,
+                                        weight_decay, T(0), maximize);
+    });
+}
+
+template <typename T>
+__global__ void rmsprop_centered_step_multi_tensor(const long long* __restrict__ tensors, T lr,
+                                                   T alpha, T one_minus_alpha, T eps,
+                                                   T weight_decay, T maximize, long long n) {
+    ag_multi_tensor<4>(tensors, n, [=](const long long* t, long long i) {
+        rmsprop_update<T, true, false>(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2),
+                                       ag_array<T>(t, 3), nullptr, lr, alpha, one_minus_alpha, eps,
+                                       weight_decay, T(0), maximize);
+    });
+}
+
+template <typename T>
+__global__ void rmsprop_momentum_step_multi_tensor(const long long* __restrict__ tensors, T lr,
+                                                   T alpha, T one_minus_alpha, T eps,
+                                                   T weight_decay, T momentum, T maximize,
+                                                   long long n) {
+    ag_multi_tensor<4>(tensors, n, [=](const long long* t, long long i) {
+        rmsprop_update<T, false, true>(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2),
+                                       nullptr, ag_array<T>(t, 3), lr, alpha, one_minus_alpha, eps,
+                                       weight_decay, momentum, maximize);
+    });
+}
+
+template <typename T>
+__global__ void rmsprop_centered_momentum_step_multi_tensor(const long long* __restrict__ tensors,
+                                                            T lr, T alpha, T one_minus_alpha, T eps,
+                                                            T weight_decay, T momentum, T maximize,
+                                                            long long n) {
+    ag_multi_tensor<5>(tensors, n, [=](const long long* t, long long i) {
+        rmsprop_update<T, true, true>(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2),
+                                      ag_array<T>(t, 3), ag_array<T>(t, 4), lr, alpha,
+                                      one_minus_alpha, eps, weight_decay, momentum, maximize);
+    });
+}
+
+template <typename T>
+__global__ void adagrad_step_multi_tensor(const long long* __restrict__ tensors, T neg_clr, T eps,
+                                          T weight_decay, T maximize, long long n) {
+    ag_multi_tensor<3>(tensors, n, [=](const long long* t, long long i) {
+        adagrad_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2), neg_clr, eps,
+                       weight_decay, maximize);
+    });
+}
+
+template <typename T>
+__global__ void adadelta_step_multi_tensor(const long long* __restrict__ tensors, T neg_lr, T rho,
+                                           T one_minus_rho, T eps, T weight_decay, T maximize,
+                                           long long n) {
+    ag_multi_tensor<4>(tensors, n, [=](const long long* t, long long i) {
+        adadelta_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2), ag_array<T>(t, 3),
+                        neg_lr, rho, one_minus_rho, eps, weight_decay, maximize);
+    });
+}
+
+// ---------------------------------------------------------------- one launch per parameter
+
+template <typename T>
+__global__ void sgd_step(T* __restrict__ p, const T* __restrict__ g, T lr, T weight_decay,
+                         T maximize, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) sgd_update(i, p, g, lr, weight_decay, maximize);
+}
+
+template <typename T>
+__global__ void sgd_momentum_step(T* __restrict__ p, const T* __restrict__ g,
+                                  T* __restrict__ buf, T lr, T weight_decay, T momentum,
+                                  T damp_alpha, T nesterov, T maximize, T first,
+                                  long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        const T pi = p[i] * decay;
-        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
-        const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
-        T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
-        exp_avg[i] = mi;
-        exp_avg_sq[i] = vi;
-        if (AMSGRAD) {
-            vi = ag_maximum(max_exp_avg_sq[i], vi);
-            max_exp_avg_sq[i] = vi;
-        }
-        const T denom = ag_sqrt(vi) / bias_correction2_sqrt + eps;
-        p[i] = pi + (neg_step_size * mi) / denom;
+        sgd_momentum_update(i, p, g, buf, lr, weight_decay, momentum, damp_alpha, nesterov, maximize,
+                            first);
     }
 }
 
@@ -88,9 +297,11 @@ __global__ void adam_step(T* __restrict__ p, const T* __restrict__ g, T* __restr
                           T* __restrict__ exp_avg_sq, T beta1_weight, T beta2,
                           T one_minus_beta2, T weight_decay, T decay, T eps, T neg_step_size,
                           T bias_correction2_sqrt, T maximize, long long n) {
-    adam_impl<T, false>(p, g, exp_avg, exp_avg_sq, nullptr, beta1_weight, beta2,
-                        one_minus_beta2, weight_decay, decay, eps, neg_step_size,
-                        bias_correction2_sqrt, maximize, n);
+    AG_GRID_STRIDE_LOOP(i, n) {
+        adam_update<T, false>(i, p, g, exp_avg, exp_avg_sq, nullptr, beta1_weight, beta2,
+                              one_minus_beta2, weight_decay, decay, eps, neg_step_size,
+                              bias_correction2_sqrt, maximize);
+    }
 }
 
 template <typename T>
@@ -100,40 +311,10 @@ __global__ void adam_amsgrad_step(T* __restrict__ p, const T* __restrict__ g,
                                   T one_minus_beta2, T weight_decay, T decay, T eps,
                                   T neg_step_size, T bias_correction2_sqrt, T maximize,
                                   long long n) {
-    adam_impl<T, true>(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1_weight, beta2,
-                       one_minus_beta2, weight_decay, decay, eps, neg_step_size,
-                       bias_correction2_sqrt, maximize, n);
-}
-
-// RMSprop: sq = sq * alpha + (1 - alpha) * g * g; centered: ga = lerp(ga, g, 1 - alpha),
-// avg = sqrt(sq - ga * ga) + eps, else sqrt(sq) + eps; with momentum:
-// buf = buf * momentum + g / avg, p -= lr * buf; without: p += (-lr * g) / avg
-template <typename T, bool CENTERED, bool MOMENTUM>
-__device__ __forceinline__ void rmsprop_impl(T* __restrict__ p, const T* __restrict__ g,
-                                             T* __restrict__ square_avg, T* __restrict__ grad_avg,
-                                             T* __restrict__ buf, T lr, T alpha,
-                                             T one_minus_alpha, T eps, T weight_decay,
-                                             T momentum, T maximize, long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        const T pi = p[i];
-        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
-        const T sq = square_avg[i] * alpha + (one_minus_alpha * gi) * gi;
-        square_avg[i] = sq;
-        T avg;
-        if (CENTERED) {
-            const T ga = ag_lerp(grad_avg[i], gi, one_minus_alpha);
-            grad_avg[i] = ga;
-            avg = ag_sqrt(sq - ga * ga) + eps;
-        } else {
-            avg = ag_sqrt(sq) + eps;
-        }
-        if (MOMENTUM) {
-            const T bi = buf[i] * momentum + gi / avg;
-            buf[i] = bi;
-            p[i] = pi - lr * bi;
-        } else {
-            p[i] = pi + (-lr * gi) / avg;
-        }
+        adam_update<T, true>(i, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1_weight, beta2,
+                             one_minus_beta2, weight_decay, decay, eps, neg_step_size,
+                             bias_correction2_sqrt, maximize);
     }
 }
 
@@ -141,8 +322,10 @@ template <typename T>
 __global__ void rmsprop_step(T* __restrict__ p, const T* __restrict__ g,
                              T* __restrict__ square_avg, T lr, T alpha, T one_minus_alpha,
                              T eps, T weight_decay, T maximize, long long n) {
-    rmsprop_impl<T, false, false>(p, g, square_avg, nullptr, nullptr, lr, alpha,
-                                  one_minus_alpha, eps, weight_decay, T(0), maximize, n);
+    AG_GRID_STRIDE_LOOP(i, n) {
+        rmsprop_update<T, false, false>(i, p, g, square_avg, nullptr, nullptr, lr, alpha,
+                                        one_minus_alpha, eps, weight_decay, T(0), maximize);
+    }
 }
 
 template <typename T>
@@ -150,8 +333,10 @@ __global__ void rmsprop_centered_step(T* __restrict__ p, const T* __restrict__ g
                                       T* __restrict__ square_avg, T* __restrict__ grad_avg,
                                       T lr, T alpha, T one_minus_alpha, T eps, T weight_decay,
                                       T maximize, long long n) {
-    rmsprop_impl<T, true, false>(p, g, square_avg, grad_avg, nullptr, lr, alpha,
-                                 one_minus_alpha, eps, weight_decay, T(0), maximize, n);
+    AG_GRID_STRIDE_LOOP(i, n) {
+        rmsprop_update<T, true, false>(i, p, g, square_avg, grad_avg, nullptr, lr, alpha,
+                                       one_minus_alpha, eps, weight_decay, T(0), maximize);
+    }
 }
 
 template <typename T>
@@ -159,8 +344,10 @@ __global__ void rmsprop_momentum_step(T* __restrict__ p, const T* __restrict__ g
                                       T* __restrict__ square_avg, T* __restrict__ buf, T lr,
                                       T alpha, T one_minus_alpha, T eps, T weight_decay,
                                       T momentum, T maximize, long long n) {
-    rmsprop_impl<T, false, true>(p, g, square_avg, nullptr, buf, lr, alpha, one_minus_alpha,
-                                 eps, weight_decay, momentum, maximize, n);
+    AG_GRID_STRIDE_LOOP(i, n) {
+        rmsprop_update<T, false, true>(i, p, g, square_avg, nullptr, buf, lr, alpha, one_minus_alpha,
+                                       eps, weight_decay, momentum, maximize);
+    }
 }
 
 template <typename T>
@@ -170,37 +357,25 @@ __global__ void rmsprop_centered_momentum_step(T* __restrict__ p, const T* __res
                                                T lr, T alpha, T one_minus_alpha, T eps,
                                                T weight_decay, T momentum, T maximize,
                                                long long n) {
-    rmsprop_impl<T, true, true>(p, g, square_avg, grad_avg, buf, lr, alpha, one_minus_alpha,
-                                eps, weight_decay, momentum, maximize, n);
-}
-
-// Adagrad: sum += g * g; p += (-clr * g) / (sqrt(sum) + eps), clr = lr / (1 + (step - 1) * lr_decay)
-template <typename T>
-__global__ void adagrad_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ sum,
-                             T neg_clr, T eps, T weight_decay, T maximize, long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        const T pi = p[i];
-        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
-        const T si = sum[i] + gi * gi;
-        sum[i] = si;
-        p[i] = pi + (neg_clr * gi) / (ag_sqrt(si) + eps);
+        rmsprop_update<T, true, true>(i, p, g, square_avg, grad_avg, buf, lr, alpha, one_minus_alpha,
+                                      eps, weight_decay, momentum, maximize);
     }
 }
 
-// Adadelta: sq = sq * rho + ((1 - rho) * g) * g; delta = sqrt(acc + eps) / sqrt(sq + eps) * g;
-// acc = acc * rho + ((1 - rho) * delta) * delta; p += -lr * delta
+template <typename T>
+__global__ void adagrad_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ sum,
+                             T neg_clr, T eps, T weight_decay, T maximize, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) adagrad_update(i, p, g, sum, neg_clr, eps, weight_decay, maximize);
+}
+
 template <typename T>
 __global__ void adadelta_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ square_avg,
                               T* __restrict__ acc_delta, T neg_lr, T rho, T one_minus_rho, T eps,
                               T weight_decay, T maximize, long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        const T pi = p[i];
-        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
-        const T sq = square_avg[i] * rho + (one_minus_rho * gi) * gi;
-        square_avg[i] = sq;
-        const T delta = ag_sqrt(acc_delta[i] + eps) / ag_sqrt(sq + eps) * gi;
-        acc_delta[i] = acc_delta[i] * rho + (one_minus_rho * delta) * delta;
-        p[i] = pi + neg_lr * delta;
+        adadelta_update(i, p, g, square_avg, acc_delta, neg_lr, rho, one_minus_rho, eps, weight_decay,
+                        maximize);
     }
 }
 

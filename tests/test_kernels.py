@@ -341,6 +341,49 @@ def test_image_kernel_matches_reference(shim_lib, name, dtype, case):
         assert_ulp_equal(out_got, np.ascontiguousarray(out_want), maxulp=0)
 
 
+# The optimizer kernels with a multi-tensor twin (kernels/optim.cu `<name>_multi_tensor`), and a value for each
+# scalar they take (the trajectories of tests/test_optim.py run them with real hyperparameters)
+MULTI_TENSOR_KERNELS = sorted(n for n, k in K.KERNELS.items() if k.multi_tensor is not None)
+_OPTIM_SCALARS = dict(lr=0.1, weight_decay=0.1, maximize=1.0, momentum=0.9, damp_alpha=0.7, nesterov=1.0, first=0.0,
+                      beta1_weight=0.1, beta2=0.999, one_minus_beta2=0.001, decay=0.99, eps=1e-8, neg_step_size=-0.01,
+                      bias_correction2_sqrt=0.3, alpha=0.9, one_minus_alpha=0.1, neg_clr=-0.1, neg_lr=-0.5, rho=0.9,
+                      one_minus_rho=0.1)
+
+
+def test_every_optimizer_kernel_has_a_multi_tensor_twin():
+    from autograd_gpu import optim  # noqa: F401  (registers the optimizer kernels)
+    twins = {n for n, k in K.KERNELS.items() if k.family == "optim" and n.endswith("_multi_tensor")}
+    assert twins == {K.KERNELS[n].multi_tensor.name for n in MULTI_TENSOR_KERNELS} and twins
+    for name in MULTI_TENSOR_KERNELS:  # the convention the optimizers' per-parameter and foreach paths rely on
+        k = K.KERNELS[name]
+        assert k.inputs[:2] == ("p", "g") and set(k.inplace) == set(k.inputs) - {"g"} and not k.outputs
+
+
+@pytest.mark.parametrize("chunk", [64, 65536])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", MULTI_TENSOR_KERNELS)
+def test_multi_tensor_kernel_matches_the_per_tensor_kernel(shim_lib, name, dtype, chunk):
+    """One launch over several tensors (an empty one, one of many chunks; 3 simulated blocks, so the grid strides
+    over the table's blocks) updates each tensor bit for bit as its own launch of the per-tensor kernel does."""
+    from autograd_gpu.optim.optimizer import multi_tensor_table
+    spec = K.KERNELS[name]
+    launcher = _shim_launcher(shim_lib)
+    scalars = {s: _OPTIM_SCALARS[s] for s in spec.scalars}
+    for flag in ("first", "nesterov", "maximize"):  # both values of the flags the kernels branch on
+        scalars_ = dict(scalars, **{flag: 1.0 - scalars[flag]}) if flag in scalars else scalars
+        sizes = [5, 0, 4097, 1, 300]
+        rng = np.random.default_rng(len(name))
+        tensors = [[_values(rng, (n,), dtype, special=True) for _ in spec.inputs] for n in sizes]
+        copies = [[a.copy() for a in arrays] for arrays in tensors]
+        for arrays in copies:
+            K.run_kernel(name, *arrays, launcher=launcher, **scalars_)
+        table, n = multi_tensor_table([[a.ctypes.data for a in arrays] for arrays in tensors], sizes, chunk)
+        K.run_multi_tensor(spec.multi_tensor, table, n, np.dtype(dtype), scalars_, launcher=launcher)
+        for arrays, want in zip(tensors, copies):
+            for got, expected in zip(arrays, want):
+                assert_ulp_equal(got, expected, maxulp=0)
+
+
 def test_reference_keeps_dtype_and_broadcasts():
     g = np.ones((2, 3), np.float16)
     y = np.full((3,), 0.5, np.float16)

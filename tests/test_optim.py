@@ -96,10 +96,11 @@ def _assert_same_state(opt, topt, ours, theirs, dtype):
                 assert state[key] == tvalue, key
 
 
-def _run(name, options, dtype, steps=10, seed=0, device="cpu"):
+def _run(name, options, dtype, steps=10, seed=0, device="cpu", foreach=None):
     rng = np.random.default_rng(seed)
     ours, theirs = _pair([rng.normal(size=s) for s in SHAPES], dtype, device)
-    opt = getattr(optim, name)(ours, **options)
+    # (foreach: ours only; torch's foreach steps round some of their scalars otherwise)
+    opt = getattr(optim, name)(ours, **options, **({} if foreach is None else {"foreach": foreach}))
     topt = getattr(torch.optim, name)(theirs, **options)
     for step in range(steps):
         # the 0-d parameter gets no gradient on odd steps: it is skipped, state and all
@@ -129,9 +130,10 @@ def test_every_optimizer_kernel_runs_and_matches_its_reference(monkeypatch):
     for name, options in CASES:
         for dtype, tol in ((np.float32, dict(rtol=1e-6, atol=1e-7)), (np.float64, dict(rtol=1e-14, atol=1e-15))):
             on_cpu = _run(name, options, dtype, steps=3, device="cpu")[2]
-            on_gpu = _run(name, options, dtype, steps=3, device="cuda")[2]
-            for p, q in zip(on_cpu, on_gpu):
-                np.testing.assert_allclose(_np(q), _np(p), err_msg=_ids((name, options)), **tol)
+            for foreach in (False, True):  # one launch per parameter, one per group (the multi-tensor kernels)
+                on_gpu = _run(name, options, dtype, steps=3, device="cuda", foreach=foreach)[2]
+                for p, q in zip(on_cpu, on_gpu):
+                    np.testing.assert_allclose(_np(q), _np(p), err_msg=_ids((name, options)), **tol)
     assert launched == set(K.kernel_names("optim"))
 
 

@@ -1,4 +1,4 @@
-"""Optimizers (torch.optim): each parameter's update is one fused kernel on the GPU.
+"""Optimizers (torch.optim): on the GPU a step is fused kernels, one launch per parameter group (foreach).
 
 >>> opt = autograd_gpu.optim.Adam(model.parameters(), lr=1e-3)
 >>> sched = autograd_gpu.optim.lr_scheduler.StepLR(opt, step_size=10)

@@ -1,6 +1,6 @@
 """Adadelta (torch.optim.Adadelta)."""
 from .._kernels import kernel
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad
+from .optimizer import Optimizer, _check_hyperparameter, _grad
 
 __all__ = ["Adadelta"]
 
@@ -31,13 +31,11 @@ class Adadelta(Optimizer):
                     "capturable": capturable, "foreach": foreach, "differentiable": differentiable}
         super().__init__(params, defaults)
 
-    def _update(self, p, group):
+    def _step_args(self, p, group):
         state, _ = self._stepped_state(p, ("square_avg", "acc_delta"))
-        sq, acc = state["square_avg"], state["acc_delta"]
-        _ADADELTA(p._data, p._grad._data, sq._data, acc._data, neg_lr=-group["lr"], rho=group["rho"],
-                  one_minus_rho=1 - group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
-                  maximize=group["maximize"])
-        _bump_version(p, sq, acc)
+        return _ADADELTA, (p, p._grad, state["square_avg"], state["acc_delta"]), dict(
+            neg_lr=-group["lr"], rho=group["rho"], one_minus_rho=1 - group["rho"], eps=group["eps"],
+            weight_decay=group["weight_decay"], maximize=group["maximize"])
 
 
 def _adadelta_ref(xp, p, g, square_avg, acc_delta, *, neg_lr, rho, one_minus_rho, eps, weight_decay, maximize):

@@ -1,6 +1,6 @@
 """Adagrad with learning-rate decay (torch.optim.Adagrad)."""
 from .._kernels import kernel
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _increment_step, _step_tensor, _zeros_like
+from .optimizer import Optimizer, _check_hyperparameter, _grad, _increment_step, _step_tensor, _zeros_like
 
 __all__ = ["Adagrad"]
 
@@ -39,16 +39,15 @@ class Adagrad(Optimizer):
         state["step"] = _step_tensor()
         state["sum"] = _zeros_like(p, group["initial_accumulator_value"])
 
-    def _update(self, p, group):
+    def _step_args(self, p, group):
         state = self.state[p]
         if len(state) == 0:  # a parameter added with add_param_group after construction
             self._init_state(p, group)
         step = _increment_step(state["step"])
-        total = state["sum"]
         clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
-        _ADAGRAD(p._data, p._grad._data, total._data, neg_clr=-clr, eps=group["eps"],
-                 weight_decay=group["weight_decay"], maximize=group["maximize"])
-        _bump_version(p, total)
+        return _ADAGRAD, (p, p._grad, state["sum"]), dict(neg_clr=-clr, eps=group["eps"],
+                                                          weight_decay=group["weight_decay"],
+                                                          maximize=group["maximize"])
 
 
 def _adagrad_ref(xp, p, g, state_sum, *, neg_clr, eps, weight_decay, maximize):

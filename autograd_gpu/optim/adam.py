@@ -1,6 +1,6 @@
 """Adam, with AMSGrad and (decoupled) weight decay (torch.optim.Adam)."""
 from .._kernels import kernel
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _lerp_
+from .optimizer import Optimizer, _check_hyperparameter, _grad, _lerp_
 
 __all__ = ["Adam"]
 
@@ -37,10 +37,10 @@ class Adam(Optimizer):
                     "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
 
-    def _update(self, p, group):
-        state, step = self._stepped_state(p, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")[:3 if group["amsgrad"] else 2])
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        v_max = state["max_exp_avg_sq"] if group["amsgrad"] else None
+    def _step_args(self, p, group):
+        amsgrad = group["amsgrad"]
+        state, step = self._stepped_state(p, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad
+                                          else ("exp_avg", "exp_avg_sq"))
         beta1, beta2 = group["betas"]
         lr, weight_decay = group["lr"], group["weight_decay"]
         # host-side numbers in double precision, as torch.optim computes them in Python
@@ -51,11 +51,9 @@ class Adam(Optimizer):
                        decay=1 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0, eps=group["eps"],
                        neg_step_size=-lr / (1 - beta1 ** step), bias_correction2_sqrt=bias_correction2 ** 0.5,
                        maximize=group["maximize"])
-        if v_max is None:
-            _ADAM(p._data, p._grad._data, m._data, v._data, **scalars)
-        else:
-            _ADAM_AMSGRAD(p._data, p._grad._data, m._data, v._data, v_max._data, **scalars)
-        _bump_version(p, m, v, v_max)
+        if amsgrad:
+            return _ADAM_AMSGRAD, (p, p._grad, state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"]), scalars
+        return _ADAM, (p, p._grad, state["exp_avg"], state["exp_avg_sq"]), scalars
 
 
 def _adam_ref(xp, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, beta1_weight, beta2, one_minus_beta2,

@@ -2,8 +2,14 @@
 
 It owns the parameter groups (each a dict of options and a "params" list), the per-parameter
 state (a defaultdict keyed by the parameter tensor) and the state_dict format. A subclass
-declares its defaults and one method, ``_update(p, group)``, which updates one parameter
-that has a gradient, in place and with no host synchronisation.
+declares its defaults and one method, ``_step_args(p, group)``: for one parameter that has a
+gradient, it makes or advances p's state and returns the kernel of kernels/optim.cu that updates
+p, the tensors it takes (p, p.grad, the state buffers) and its scalars. The base runs it either
+per parameter (``foreach=False``, and on the CPU: the kernel's numpy reference) or, on the GPU,
+with one multi-tensor launch for all the group's parameters of one device and dtype (``foreach``
+True, or None as in torch: on when every parameter with a gradient is on the GPU). Both give the
+same numbers: they run the same per-element update. (A subclass may instead override
+``_update(p, group)``, updating p itself; it then has the per-parameter path only.)
 """
 import warnings
 from collections import defaultdict
@@ -12,7 +18,7 @@ from itertools import chain
 
 import numpy as np
 
-from .. import _device, _dtype
+from .. import _device, _dtype, _kernels
 from ..autograd import grad_mode
 from ..tensor import Tensor
 
@@ -90,6 +96,27 @@ def _bump_version(*tensors):
     for t in tensors:
         if t is not None:
             t._bump_version()
+
+
+#: Elements per block of a multi-tensor launch (PyTorch's multi_tensor_apply kChunkSize).
+CHUNK = 65536
+
+
+def multi_tensor_table(addresses, sizes, chunk=CHUNK):
+    """The table a multi-tensor kernel of kernels/optim.cu walks, as a numpy int64 array, and its number of
+    blocks: ``[chunk, (tensor, chunk index) of each block, then each tensor's array addresses and its size]``.
+    `addresses`: one row of D array addresses per tensor (the kernel's argument order); `sizes`: their lengths."""
+    sizes = np.asarray(sizes, np.int64)
+    counts = -(-sizes // chunk)  # (an empty tensor has no block)
+    starts = np.cumsum(counts) - counts
+    tensor_of_block = np.repeat(np.arange(len(sizes), dtype=np.int64), counts)
+    chunk_of_block = np.arange(len(tensor_of_block), dtype=np.int64) - np.repeat(starts, counts)
+    rows = np.column_stack([np.asarray(addresses, np.int64).reshape(len(sizes), -1), sizes])
+    blocks = np.column_stack([tensor_of_block, chunk_of_block])
+    return np.concatenate([[chunk], blocks.ravel(), rows.ravel()]).astype(np.int64), len(tensor_of_block)
+
+
+_TABLES_KEPT = 8  # device tables cached per optimizer (a group's sets of tensors, alternating steps)
 
 
 class Optimizer:
@@ -203,15 +230,80 @@ class Optimizer:
                 loss = closure()
         with grad_mode.no_grad():
             for group in self.param_groups:
-                for p in group["params"]:
-                    if p._grad is None:
-                        continue
-                    if type(p._data) is np.ndarray:
-                        self._update(p, group)
-                    else:
-                        with p._data.device:  # (its state and kernel on the parameter's GPU)
-                            self._update(p, group)
+                params = [p for p in group["params"] if p._grad is not None]
+                foreach = group.get("foreach")
+                if foreach is None:  # as torch: on when every parameter with a gradient is on the GPU
+                    foreach = all(type(p._data) is not np.ndarray for p in params)
+                if foreach and type(self)._update is Optimizer._update:
+                    self._foreach_update(params, group)
+                else:
+                    for p in params:
+                        self._update_on_its_device(p, group)
         return loss
+
+    def _update_on_its_device(self, p, group):
+        if type(p._data) is np.ndarray:
+            self._update(p, group)
+        else:
+            with p._data.device:  # (its state and kernel on the parameter's GPU)
+                self._update(p, group)
+
+    def _foreach_update(self, params, group):
+        """Update `params` (of `group`, each with a gradient): on the GPU one multi-tensor launch for all those of
+        one device, dtype and kernel scalars (one per device and dtype once their step counts agree); the others
+        (CPU, float16, a kernel without a multi-tensor twin, a non-contiguous buffer) one by one."""
+        launches, seen, again = {}, set(), []
+        for p in params:
+            if id(p) in seen:  # a duplicate parameter: updated again after the launches, as by the other path
+                again.append(p)
+                continue
+            seen.add(id(p))
+            if type(p._data) is np.ndarray:
+                self._update(p, group)
+                continue
+            with p._data.device:  # (state made on the parameter's GPU)
+                k, tensors, scalars = self._step_args(p, group)
+            arrays = [t._data for t in tensors]
+            twin, a0 = k.multi_tensor, arrays[0]
+            mem0 = a0.data
+            if twin is None or a0.dtype not in _kernels.CTYPES or not all(
+                    type(a) is type(a0) and a.dtype == a0.dtype and a.size == a0.size and a.flags.c_contiguous
+                    and a.data.device_id == mem0.device_id for a in arrays):
+                with a0.device:
+                    k(*arrays, **scalars)  # (a buffer on another device raises there, as on the other path)
+                _bump_version(tensors[0], *tensors[2:])
+                continue
+            key = (mem0.device_id, a0.dtype, twin, *scalars.values())
+            launch = launches.get(key)
+            if launch is None:
+                launch = launches[key] = (a0.device, scalars, [], [], [])
+            launch[2].append(tensors)
+            launch[3].append([a.data.ptr for a in arrays])
+            launch[4].append(a0.size)
+        for (_, dtype, twin, *_), (device, scalars, tensors, addresses, sizes) in launches.items():
+            with device:
+                table, n = self._device_table(device.id, addresses, sizes)
+                if n:
+                    _kernels.run_multi_tensor(twin, table, n, dtype, scalars)
+            for ts in tensors:
+                _bump_version(ts[0], *ts[2:])
+        for p in again:
+            self._update_on_its_device(p, group)
+
+    def _device_table(self, device_id, addresses, sizes):
+        """The multi-tensor table of these arrays on the current GPU, uploaded once and reused while the same
+        arrays (addresses and sizes) come again: in a steady state a step copies nothing to the device."""
+        tables = self.__dict__.setdefault("_multi_tensor_tables", {})
+        key = (device_id, CHUNK, tuple(sizes), *(a for row in addresses for a in row))
+        hit = tables.get(key)
+        if hit is None:
+            table, n = multi_tensor_table(addresses, sizes)
+            if len(tables) >= _TABLES_KEPT:
+                del tables[next(iter(tables))]
+            # NOTE: an upload, not a synchronisation: CuPy stages a host array through pinned memory and copies
+            # it asynchronously on the current stream
+            hit = tables[key] = (_device.cupy().asarray(table), n)
+        return hit
 
     def _stepped_state(self, p, buffers, fill=0):
         """p's state, with its step count incremented (returned as a float); made on p's first step: "step"
@@ -223,9 +315,20 @@ class Optimizer:
                 state[name] = _zeros_like(p, fill)
         return state, _increment_step(state["step"])
 
-    def _update(self, p, group):
-        """Update parameter p (whose ``_grad`` is set) and its state in place."""
+    def _step_args(self, p, group):
+        """For parameter p (whose ``_grad`` is set): make or advance its state and return ``(kernel, tensors,
+        scalars)``: the kernel that updates p, its tensors (p, p.grad, then the state buffers it updates in
+        place) and its scalars by name."""
         raise NotImplementedError
+
+    def _update(self, p, group):
+        """Update parameter p (whose ``_grad`` is set) and its state in place: one kernel launch (the numpy
+        reference on the CPU)."""
+        k, tensors, scalars = self._step_args(p, group)
+        k(*[t._data for t in tensors], **scalars)
+        p._bump_version()
+        for t in tensors[2:]:
+            t._bump_version()
 
     # ------------------------------------------------------------------------ state_dict
 

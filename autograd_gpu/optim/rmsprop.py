@@ -1,6 +1,6 @@
 """RMSprop, centered or not, with momentum (torch.optim.RMSprop)."""
 from .._kernels import kernel
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _lerp_
+from .optimizer import Optimizer, _check_hyperparameter, _grad, _lerp_
 
 __all__ = ["RMSprop"]
 
@@ -30,19 +30,18 @@ class RMSprop(Optimizer):
                     "maximize": maximize, "differentiable": differentiable}
         super().__init__(params, defaults)
 
-    def _update(self, p, group):
-        state, _ = self._stepped_state(p, ("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ())
-                                       + (("grad_avg",) if group["centered"] else ()))
-        sq = state["square_avg"]
-        grad_avg = state["grad_avg"] if group["centered"] else None
-        buf = state["momentum_buffer"] if group["momentum"] > 0 else None
+    def _step_args(self, p, group):
+        centered, with_momentum = group["centered"], group["momentum"] > 0
+        state, _ = self._stepped_state(p, ("square_avg",) + (("momentum_buffer",) if with_momentum else ())
+                                       + (("grad_avg",) if centered else ()))
         scalars = dict(lr=group["lr"], alpha=group["alpha"], one_minus_alpha=1 - group["alpha"], eps=group["eps"],
                        weight_decay=group["weight_decay"], maximize=group["maximize"])
-        buffers = [b._data for b in (grad_avg, buf) if b is not None]
-        if buf is not None:
+        if with_momentum:
             scalars["momentum"] = group["momentum"]
-        _RMSPROP[grad_avg is not None, buf is not None](p._data, p._grad._data, sq._data, *buffers, **scalars)
-        _bump_version(p, sq, grad_avg, buf)
+        # the kernel's buffers: square_avg, then grad_avg (centered), then momentum_buffer
+        tensors = ((p, p._grad, state["square_avg"]) + ((state["grad_avg"],) if centered else ())
+                   + ((state["momentum_buffer"],) if with_momentum else ()))
+        return _RMSPROP[centered, with_momentum], tensors, scalars
 
 
 def _rmsprop_ref(centered, with_momentum):

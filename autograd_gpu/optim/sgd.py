@@ -1,6 +1,6 @@
 """SGD with momentum, dampening, Nesterov and weight decay (torch.optim.SGD)."""
 from .._kernels import kernel
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _zeros_like
+from .optimizer import Optimizer, _check_hyperparameter, _grad, _zeros_like
 
 __all__ = ["SGD"]
 
@@ -30,22 +30,19 @@ class SGD(Optimizer):
                     "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
 
-    def _update(self, p, group):
-        buf, first = None, False
-        if group["momentum"] != 0:
-            state = self.state[p]
-            buf = state.get("momentum_buffer")
-            if buf is None:  # the first step sets it to the gradient
-                buf = state["momentum_buffer"] = _zeros_like(p)
-                first = True
-        if buf is None:
-            _SGD(p._data, p._grad._data, lr=group["lr"], weight_decay=group["weight_decay"],
-                 maximize=group["maximize"])
-        else:
-            _SGD_MOMENTUM(p._data, p._grad._data, buf._data, lr=group["lr"], weight_decay=group["weight_decay"],
-                          momentum=group["momentum"], damp_alpha=1 - group["dampening"], nesterov=group["nesterov"],
-                          maximize=group["maximize"], first=first)
-        _bump_version(p, buf)
+    def _step_args(self, p, group):
+        momentum = group["momentum"]
+        if momentum == 0:
+            return _SGD, (p, p._grad), dict(lr=group["lr"], weight_decay=group["weight_decay"],
+                                            maximize=group["maximize"])
+        state = self.state[p]
+        buf = state.get("momentum_buffer")
+        first = buf is None
+        if first:  # the first step sets it to the gradient
+            buf = state["momentum_buffer"] = _zeros_like(p)
+        return _SGD_MOMENTUM, (p, p._grad, buf), dict(
+            lr=group["lr"], weight_decay=group["weight_decay"], momentum=momentum, damp_alpha=1 - group["dampening"],
+            nesterov=group["nesterov"], maximize=group["maximize"], first=first)
 
 
 # The reference steps of the kernels in kernels/optim.cu (numpy/cupy in-place ops, the same operations in the

@@ -6,7 +6,8 @@ module, so the whole CUDA path runs in every CI run. What it models of CuPy 14:
 - arrays of their own type (backed by numpy) that refuse implicit conversion to numpy (`__array__` raises
   TypeError), reject numpy arrays as operands, and know their device (`cuda:0`, `cuda:1`);
 - device-to-host transfers (`.get()`, `asnumpy`, `.item()`, `.tolist()`, `bool/int/float`, printing,
-  boolean-mask indexing) counted in `transfers`, and refused inside `no_host_sync()`;
+  boolean-mask indexing) counted in `transfers["count"]`, and refused inside `no_host_sync()`; host-to-device
+  copies (`asarray`/`array` of host data, `set`, assigning a numpy array) counted in `transfers["to_device"]`;
 - only the names the installed real `cupy` package has (namespace, `ndarray` methods, `random.Generator`,
   `cuda.runtime`): a call of a name CuPy lacks raises AttributeError here as it would on a GPU;
 - CuPy's own behaviours: out-of-range integer-array indices wrap, reductions return 0-d arrays,
@@ -15,7 +16,9 @@ module, so the whole CUDA path runs in every CI run. What it models of CuPy 14:
 - `RawModule` / `RawKernel`: the real kernels/*.cu built with g++ through tests/kernel_shim.h, arguments checked
   against their C types, float32 subnormals flushed as with -ftz=true (see kernels.py).
 What it cannot model: timing, streams and asynchrony, real memory limits, NVRTC-only compile errors (the
-NVRTC compile test covers those), float rounding of the GPU's math library.
+NVRTC compile test covers those), float rounding of the GPU's math library; nor, for a kernel that reaches its
+buffers through a table of addresses (the optimizers' multi-tensor kernels), the checks of those buffers' device
+and the flushing of their float32 subnormals.
 """
 import contextlib
 import functools
@@ -45,8 +48,12 @@ class HostSyncError(RuntimeError):
     """A device-to-host transfer inside no_host_sync()."""
 
 
-transfers = {"count": 0}
+transfers = {"count": 0, "to_device": 0}
 _forbid = [0]
+
+
+def _upload():
+    transfers["to_device"] += 1
 
 
 def _transfer(what):
@@ -309,6 +316,7 @@ class ndarray:
     def set(self, arr, stream=None):
         if not isinstance(arr, np.ndarray) or arr.shape != self.shape:
             raise ValueError("set() needs a numpy array of the same shape")
+        _upload()
         self._a[...] = arr
 
     __hash__ = None
@@ -420,6 +428,8 @@ class ndarray:
 
     def __setitem__(self, key, value):
         devs = set()
+        if isinstance(value, np.ndarray):
+            _upload()
         value = _unwrap(value, devs, host_ok=True)
         _check_devices(devs)
         self._a[self._key(key)] = value
@@ -511,12 +521,14 @@ def asarray(a, dtype=None, order=None, *, blocking=False):
         return a if dtype is None or a.dtype == dtype else a.astype(dtype)
     if isinstance(a, (list, tuple)) and any(type(x) is ndarray for x in a):
         return _call(np.asarray, (a,), {"dtype": dtype})
+    _upload()
     return _wrap(np.array(a, dtype=dtype, order=order or "K"))  # host to device: a copy
 
 
 def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocking=False):
     if type(obj) is ndarray:
         return _call(np.array, (obj,), {"dtype": dtype, "copy": copy, "order": order, "ndmin": ndmin})
+    _upload()
     return _wrap(np.array(obj, dtype=dtype, order=order, ndmin=ndmin))
 
 
