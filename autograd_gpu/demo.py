@@ -12,6 +12,8 @@ import time
 import autograd_gpu as torch
 from autograd_gpu import nn
 from autograd_gpu.utils.data import DataLoader, TensorDataset
+from autograd_gpu import distributed as dist
+from autograd_gpu.utils.data.distributed import DistributedSampler
 
 CHECKPOINT = "checkpoint.safetensors"
 CURVES = "curves.png"
@@ -148,9 +150,6 @@ def main_ddp(args):
     --ddp`. Each rank trains on its DistributedSampler shard (--batch-size rows per rank and step) of a
     DistributedDataParallel model: NCCL, one GPU per rank (LOCAL_RANK), when there are GPUs, else MPI on CPU
     ranks. Rank 0 prints the step time, writes the checkpoint and prints the test accuracy last."""
-    import autograd_gpu.distributed as dist
-    from autograd_gpu.utils.data.distributed import DistributedSampler
-
     cuda = torch.cuda.is_available() and args.device != "cpu"
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     if cuda:

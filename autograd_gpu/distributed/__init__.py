@@ -106,10 +106,10 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     rank = _from_env("RANK", rank)
     world_size = _from_env("WORLD_SIZE", world_size)
     if backend == "mpi":
-        from ._mpi import MPIBackend
+        from ._mpi import MPIBackend  # layering: importing mpi4py.MPI starts MPI: only when it is chosen
         impl = MPIBackend(rank, world_size)
     elif backend == "nccl":
-        from ._nccl import NCCLBackend
+        from ._nccl import NCCLBackend  # layering: it imports CuPy: only when it is chosen
         if rank < 0 or world_size < 0:
             missing = "RANK" if rank < 0 else "WORLD_SIZE"
             raise ValueError(f"Error initializing torch.distributed using env:// rendezvous: environment variable "

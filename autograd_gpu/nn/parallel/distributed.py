@@ -104,6 +104,7 @@ class DistributedDataParallel(Module):
         self._params = params
         self._index = {id(p): k for k, p in enumerate(params)}
         self._ready = set()
+        self._next = 0
         self._syncing = False  # whether the coming backward averages the gradients
         self._queued = False
         self._unfinished = False
@@ -134,6 +135,7 @@ class DistributedDataParallel(Module):
         self._ready.clear()
         for b in self._buckets:
             b.pending, b.work = len(b.params), None
+        self._next = 0  # the first bucket whose all-reduce has not started
         if not self.find_unused_parameters:
             return
         reached = _leaves_reached(out)
@@ -158,17 +160,25 @@ class DistributedDataParallel(Module):
         self._mark_ready(p, b)
 
     def _mark_ready(self, p, b):
+        """p's gradient is in its bucket's slot: start the all-reduces of the buckets now complete."""
         if id(p) in self._ready:
             raise RuntimeError("Expected to mark a variable ready only once. This error is caused by one of the "
                                "following reasons: 1) Use of a module parameter outside the `forward` function. "
                                "2) Reused parameters in multiple reentrant backward passes.")
         self._ready.add(id(p))
         b.pending -= 1
-        if b.pending == 0:
+        # NOTE: the buckets' all-reduces start in bucket order, the same on every rank (collectives must be
+        # called in one order everywhere), even when a later bucket is ready first
+        while self._next < len(self._buckets) and self._buckets[self._next].pending == 0:
+            nb = self._buckets[self._next]
             # PyTorch's default communication: divide by the world size, then sum
-            xp = p._xp
-            xp.true_divide(b.flat._data, self.process_group.size(), out=b.flat._data)
-            b.work = dist.all_reduce(b.flat, async_op=True)
+            p._xp.true_divide(nb.flat._data, self.process_group.size(), out=nb.flat._data)
+            nb.work = dist.all_reduce(nb.flat, async_op=True)
+            self._next += 1
+        for done in self._buckets[:self._next]:
+            # NOTE: MPI moves a nonblocking collective's data only inside MPI calls: asking drives the
+            # started all-reduces on while backward goes on (on the GPU it asks the event, without blocking)
+            done.work.is_completed()
 
     def _finalize(self):
         self._syncing = False
