@@ -1,11 +1,15 @@
 """The single-process parts of data parallelism, against PyTorch: Tensor.register_post_accumulate_grad_hook, the
 engine's queue_callback (what DistributedDataParallel builds on), SyncBatchNorm outside a world and
 convert_sync_batchnorm."""
+import contextlib
+import sys
+
 import numpy as np
 import pytest
 import torch as pt
 
 import autograd_gpu as torch
+from autograd_gpu import distributed as dist
 from autograd_gpu import nn
 from autograd_gpu.autograd import engine
 
@@ -112,3 +116,63 @@ def test_convert_sync_batchnorm_as_pytorch():
     assert ours_sync[1].weight is bn_weight and ours_sync[1].running_mean is bn_mean  # shared, not copied
     assert ours_sync[1].training is False and ours_sync[2][1].training is True
     assert ours_sync[1].momentum == 0.3 and ours_sync[2][1].weight is None
+
+
+class _Loopback:
+    """A world of one process, in this one: what DistributedDataParallel's own arithmetic (bucket packing,
+    averaging, unpacking, gradient views) does on each device can be checked in-process; the collectives themselves
+    are tested across processes in tests/test_distributed.py."""
+    rank, size = 0, 1
+
+    def check_device(self, t):
+        pass
+
+    def close(self):
+        pass
+
+    def all_reduce(self, a, op):
+        return dist.Work()
+
+    def broadcast(self, a, src):
+        return dist.Work()
+
+
+@pytest.fixture
+def world_of_one():
+    dist.group.WORLD = dist.ProcessGroup("loopback", _Loopback())
+    yield
+    dist.group.WORLD = None
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"gradient_as_bucket_view": True, "bucket_cap_mb": 1e-4}])
+def test_ddp_step_on_each_device_equals_the_module_and_makes_no_host_transfer(world_of_one, device, kwargs):
+    def train(wrap):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2)).to(device)
+        net = nn.parallel.DistributedDataParallel(model, **kwargs) if wrap else model
+        opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        x = torch.randn(6, 4, device=device, generator=torch.Generator(device).manual_seed(1))
+        for step in range(3):
+            with no_host_sync(device):
+                opt.zero_grad(set_to_none=step == 1)
+                if step == 2:  # two passes accumulated, the first kept local
+                    with net.no_sync() if wrap else contextlib.nullcontext():
+                        (net(x) ** 2).mean().backward()
+                (net(x) ** 2).mean().backward()
+                opt.step()
+        return model, net
+    (ours, ddp), (plain, _) = train(True), train(False)
+    for (k, a), b in zip(ours.named_parameters(), plain.parameters()):
+        np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(), rtol=1e-6, atol=1e-7,
+                                   err_msg=k)
+    flats = [b.flat._data for b in ddp._buckets]
+    assert len(flats) == (1 if not kwargs else 2)  # (buckets close at 104 bytes: [b2, w2, b1], [w1])
+    views = [any(p.grad._data.base is f for f in flats) for p in ours.parameters()]
+    assert views == [bool(kwargs.get("gradient_as_bucket_view"))] * 4
+
+
+def no_host_sync(device):
+    cupy = sys.modules.get("cupy")
+    if device == "cuda" and hasattr(cupy, "no_host_sync"):
+        return cupy.no_host_sync()
+    return contextlib.nullcontext()

@@ -40,11 +40,12 @@ class _Bucket:
 
 def _assign_buckets(params, bucket_cap_mb):
     """Buckets in reverse parameter order (the order backward roughly produces gradients, as PyTorch assigns
-    them), one dtype and device per bucket, the first one up to 1 MiB, the others up to bucket_cap_mb."""
+    them), one dtype and device per bucket, the first one up to 1 MiB (or bucket_cap_mb, when smaller), the others
+    up to bucket_cap_mb."""
     buckets, current, size, cap = [], {}, {}, {}
     for p in reversed(params):
         key = (p.dtype, p.device)
-        limit = cap.setdefault(key, _FIRST_BUCKET_BYTES)
+        limit = cap.setdefault(key, min(_FIRST_BUCKET_BYTES, bucket_cap_mb * _MiB))
         current.setdefault(key, []).append(p)
         size[key] = size.get(key, 0) + p.numel() * p.element_size()
         if size[key] >= limit:
