@@ -51,6 +51,7 @@ class Tensor:
     _view_version = 0
     _view_no_grad = False  # a view made in no_grad mode: it may not rewrite its base's history
     _hooks = None
+    _post_accumulate_hooks = None
     _accumulate = None
     _retains_grad = False
     __array_priority__ = 1000  # numpy scalars on the left defer to our reflected operators
@@ -336,6 +337,20 @@ class Tensor:
                 self._hooks = _HookDict()
             return add_hook(self._hooks, hook)
         return add_hook(fn._tensor_hooks(self._output_nr), hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Register `hook(tensor)` (a leaf's) to run after backward has accumulated its gradient into `.grad`; it
+        returns None (DistributedDataParallel starts its all-reduces from such hooks).
+
+        >>> h = w.register_post_accumulate_grad_hook(lambda p: print(p.grad)); ...; h.remove()
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = _HookDict()
+        return add_hook(self._post_accumulate_hooks, hook)
 
     def _grad_accumulator(self):
         node = self._accumulate() if self._accumulate is not None else None

@@ -291,12 +291,42 @@ def execute(edges, grads, *, retain_graph, create_graph, targets=None, accumulat
     leaves unless `accumulate` is True.
     """
     g0 = next((g for g in grads if g is not None), None)
-    if g0 is not None and type(g0._data) is not _np_ndarray:
-        # a GPU graph's backward runs on its GPU, whichever is current (ops and kernels also enter their own
-        # arrays' device, so a node of another GPU still runs there)
-        with g0._data.device:
-            return _execute(edges, grads, retain_graph, create_graph, targets, accumulate)
-    return _execute(edges, grads, retain_graph, create_graph, targets, accumulate)
+    callbacks = _final_callbacks()
+    callbacks.append([])
+    try:
+        if g0 is not None and type(g0._data) is not _np_ndarray:
+            # a GPU graph's backward runs on its GPU, whichever is current (ops and kernels also enter their own
+            # arrays' device, so a node of another GPU still runs there)
+            with g0._data.device:
+                out = _execute(edges, grads, retain_graph, create_graph, targets, accumulate)
+        else:
+            out = _execute(edges, grads, retain_graph, create_graph, targets, accumulate)
+        queued = callbacks[-1]
+        while queued:  # (a callback may queue another)
+            queued.pop(0)()
+    finally:
+        callbacks.pop()
+    return out
+
+
+_local = threading.local()
+
+
+def _final_callbacks():
+    """This thread's stack of running backward passes, each a list of its queued final callbacks."""
+    stack = getattr(_local, "callbacks", None)
+    if stack is None:
+        stack = _local.callbacks = []
+    return stack
+
+
+def queue_callback(callback):
+    """Run `callback()` once the backward pass now running has finished (from a hook; PyTorch's
+    `Variable._execution_engine.queue_callback`, which DistributedDataParallel uses to wait for its all-reduces)."""
+    stack = _final_callbacks()
+    if not stack:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    stack[-1].append(callback)
 
 
 def _plan(edges, grads, targets, accumulate):
@@ -421,3 +451,11 @@ def _accumulate_step(node, buf, targets, create_graph):
         if not targets.accumulate:
             return
     node.accumulate(g, create_graph)
+    var = node.variable
+    if var._post_accumulate_hooks:
+        for fn in list(var._post_accumulate_hooks.values()):
+            r = fn(var)
+            if r is not None:
+                if getattr(r, "_data", None) is None:
+                    raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
