@@ -455,3 +455,23 @@ __global__ void asgd_step(T* __restrict__ p, const T* __restrict__ g, T* __restr
         ax[i] = average != T(0) ? ax[i] + (qi - ax[i]) * mu : qi;
     }
 }
+
+// Rprop: s = sign(g * prev); step_size = clamp(step_size * (s > 0 ? etaplus : s < 0 ? etaminus : 1),
+// step_size_min, step_size_max); g = 0 where s < 0; p -= sign(g) * step_size; prev = g.
+// (clamp as ATen's min(max(x, lo), hi), which keeps a NaN.)
+template <typename T>
+__global__ void rprop_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ prev,
+                           T* __restrict__ step_size, T etaminus, T etaplus, T step_size_min,
+                           T step_size_max, T maximize, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) {
+        const T gi = ag_grad(g[i], p[i], T(0), maximize);
+        const T s = ag_sign(gi * prev[i]);
+        T ss = step_size[i] * (s > T(0) ? etaplus : (s < T(0) ? etaminus : T(1)));
+        ss = ss < step_size_min ? step_size_min : ss;
+        ss = ss > step_size_max ? step_size_max : ss;
+        step_size[i] = ss;
+        const T gz = s < T(0) ? T(0) : gi;
+        p[i] = p[i] - ag_sign(gz) * ss;
+        prev[i] = gz;
+    }
+}

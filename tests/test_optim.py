@@ -50,6 +50,8 @@ CASES = [
     ("Adamax", dict(lr=0.01, betas=(0.3, 0.5), eps=1e-3, weight_decay=0.1, maximize=True)),
     ("ASGD", dict()),
     ("ASGD", dict(lr=0.05, lambd=0.1, alpha=0.5, t0=3, weight_decay=0.1, maximize=True)),  # averaging from step 4
+    ("Rprop", dict()),
+    ("Rprop", dict(lr=0.3, etas=(0.3, 1.7), step_sizes=(0.05, 0.6), maximize=True)),  # both clamps reached
 ]
 
 

@@ -16,6 +16,7 @@ from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = ["lr_scheduler"] + [n for n, v in list(globals().items()) if isinstance(v, type) and issubclass(v, Optimizer)]
