@@ -90,7 +90,10 @@ def parse_args(argv=None):
     gpt.add_argument("--block-size", type=int, default=32, help="characters of context (default: 32)")
     gpt.add_argument("--sample-length", type=int, default=300, help="characters to generate (default: 300)")
     p.add_argument("--ddp", action="store_true", help="data-parallel, one rank per process (see main_ddp)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.lr is None:
+        args.lr = 1e-2 if args.model == "gpt" else 3e-3
+    return args
 
 
 def main(argv=None):
@@ -118,7 +121,7 @@ def main(argv=None):
 
     model = make_model(args.model).to(device)
     loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr or 3e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     print(f"training a {args.model} on {len(x_train)} digits ({len(x_test)} held out) on {device}")
 
     history = {"loss": [], "train_acc": [], "test_acc": []}
@@ -273,7 +276,7 @@ def main_gpt(args):
     generator = torch.Generator().manual_seed(args.seed)
 
     model = GPT(len(codec.chars), block_size=args.block_size).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr or 1e-2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     n_params = sum(p.numel() for p in model.parameters())
     print(f"training a {n_params:,}-parameter GPT on {len(text):,} characters of Shakespeare "
           f"({len(codec.chars)} distinct) on {device}")
