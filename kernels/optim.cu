@@ -137,6 +137,94 @@ __device__ __forceinline__ void adadelta_update(long long i, T* __restrict__ p, 
     p[i] = pi + neg_lr * delta;
 }
 
+// NAdam: m = lerp(m, g, 1 - beta1); v = v * beta2 + ((1 - beta2) * g) * g;
+// denom = sqrt(v / bias_correction2) + eps; p += (grad_coef * g) / denom, then
+// p += (exp_avg_coef * m) / denom (two roundings of p, as torch's two addcdiv_).
+// decay = 1 - lr * weight_decay when decoupled (weight_decay, the L2 term, is then 0).
+template <typename T>
+__device__ __forceinline__ void nadam_update(long long i, T* __restrict__ p, const T* __restrict__ g,
+                                             T* __restrict__ exp_avg, T* __restrict__ exp_avg_sq,
+                                             T beta1_weight, T beta2, T one_minus_beta2, T weight_decay,
+                                             T decay, T eps, T bias_correction2, T grad_coef,
+                                             T exp_avg_coef, T maximize) {
+    const T pi = p[i] * decay;
+    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
+    const T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
+    exp_avg[i] = mi;
+    exp_avg_sq[i] = vi;
+    const T denom = ag_sqrt(vi / bias_correction2) + eps;
+    const T q = pi + (grad_coef * gi) / denom;
+    p[i] = q + (exp_avg_coef * mi) / denom;
+}
+
+// RAdam: m, v as Adam; with the variance rectified (rectify != 0, rho_t > 5):
+// p -= ((m / bias_correction1) * lr) * ((1 / (sqrt(v) + eps)) * bias_correction2_sqrt) * rect,
+// else p -= (m / bias_correction1) * lr. (torch's `scalar / tensor` is tensor.reciprocal() * scalar.)
+template <typename T>
+__device__ __forceinline__ void radam_update(long long i, T* __restrict__ p, const T* __restrict__ g,
+                                             T* __restrict__ exp_avg, T* __restrict__ exp_avg_sq,
+                                             T beta1_weight, T beta2, T one_minus_beta2, T weight_decay,
+                                             T decay, T eps, T lr, T bias_correction1,
+                                             T bias_correction2_sqrt, T rect, T rectify, T maximize) {
+    const T pi = p[i] * decay;
+    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
+    const T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
+    exp_avg[i] = mi;
+    exp_avg_sq[i] = vi;
+    const T step = (mi / bias_correction1) * lr;
+    p[i] = rectify != T(0) ? pi - step * ((T(1) / (ag_sqrt(vi) + eps)) * bias_correction2_sqrt) * rect
+                           : pi - step;
+}
+
+// Adamax: m = lerp(m, g, 1 - beta1); u = maximum(u * beta2, |g| + eps); p += (-clr * m) / u,
+// clr = lr / (1 - beta1^step)
+template <typename T>
+__device__ __forceinline__ void adamax_update(long long i, T* __restrict__ p, const T* __restrict__ g,
+                                              T* __restrict__ exp_avg, T* __restrict__ exp_inf,
+                                              T beta1_weight, T beta2, T eps, T weight_decay, T neg_clr,
+                                              T maximize) {
+    const T pi = p[i];
+    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
+    const T ui = ag_maximum(exp_inf[i] * beta2, (gi < T(0) ? -gi : gi) + eps);
+    exp_avg[i] = mi;
+    exp_inf[i] = ui;
+    p[i] = pi + (neg_clr * mi) / ui;
+}
+
+// ASGD: p = p * (1 - lambd * eta) + (-eta) * g; ax = ax + (p - ax) * mu when averaging
+// (mu != 1), else ax = p.
+template <typename T>
+__device__ __forceinline__ void asgd_update(long long i, T* __restrict__ p, const T* __restrict__ g,
+                                            T* __restrict__ ax, T decay, T neg_eta, T mu, T average,
+                                            T weight_decay, T maximize) {
+    const T pi = p[i];
+    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T qi = pi * decay + neg_eta * gi;
+    p[i] = qi;
+    ax[i] = average != T(0) ? ax[i] + (qi - ax[i]) * mu : qi;
+}
+
+// Rprop: s = sign(g * prev); step_size = clamp(step_size * (s > 0 ? etaplus : s < 0 ? etaminus : 1),
+// step_size_min, step_size_max); g = 0 where s < 0; p -= sign(g) * step_size; prev = g.
+// (clamp as ATen's min(max(x, lo), hi), which keeps a NaN.)
+template <typename T>
+__device__ __forceinline__ void rprop_update(long long i, T* __restrict__ p, const T* __restrict__ g,
+                                             T* __restrict__ prev, T* __restrict__ step_size, T etaminus,
+                                             T etaplus, T step_size_min, T step_size_max, T maximize) {
+    const T gi = ag_grad(g[i], p[i], T(0), maximize);
+    const T s = ag_sign(gi * prev[i]);
+    T ss = step_size[i] * (s > T(0) ? etaplus : (s < T(0) ? etaminus : T(1)));
+    ss = ss < step_size_min ? step_size_min : ss;
+    ss = ss > step_size_max ? step_size_max : ss;
+    step_size[i] = ss;
+    const T gz = s < T(0) ? T(0) : gi;
+    p[i] = p[i] - ag_sign(gz) * ss;
+    prev[i] = gz;
+}
+
 // ---------------------------------------------------------------- multi-tensor launches (foreach)
 // One launch updates every tensor of a parameter group, as PyTorch's multi_tensor_apply: the
 // grid strides over table blocks, each a chunk of one tensor; a block's threads stride over its
@@ -273,6 +361,57 @@ __global__ void adadelta_step_multi_tensor(const long long* __restrict__ tensors
     });
 }
 
+template <typename T>
+__global__ void nadam_step_multi_tensor(const long long* __restrict__ tensors, T beta1_weight, T beta2,
+                                        T one_minus_beta2, T weight_decay, T decay, T eps,
+                                        T bias_correction2, T grad_coef, T exp_avg_coef, T maximize,
+                                        long long n) {
+    ag_multi_tensor<4>(tensors, n, [=](const long long* t, long long i) {
+        nadam_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2), ag_array<T>(t, 3),
+                     beta1_weight, beta2, one_minus_beta2, weight_decay, decay, eps, bias_correction2,
+                     grad_coef, exp_avg_coef, maximize);
+    });
+}
+
+template <typename T>
+__global__ void radam_step_multi_tensor(const long long* __restrict__ tensors, T beta1_weight, T beta2,
+                                        T one_minus_beta2, T weight_decay, T decay, T eps, T lr,
+                                        T bias_correction1, T bias_correction2_sqrt, T rect, T rectify,
+                                        T maximize, long long n) {
+    ag_multi_tensor<4>(tensors, n, [=](const long long* t, long long i) {
+        radam_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2), ag_array<T>(t, 3),
+                     beta1_weight, beta2, one_minus_beta2, weight_decay, decay, eps, lr, bias_correction1,
+                     bias_correction2_sqrt, rect, rectify, maximize);
+    });
+}
+
+template <typename T>
+__global__ void adamax_step_multi_tensor(const long long* __restrict__ tensors, T beta1_weight, T beta2,
+                                         T eps, T weight_decay, T neg_clr, T maximize, long long n) {
+    ag_multi_tensor<4>(tensors, n, [=](const long long* t, long long i) {
+        adamax_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2), ag_array<T>(t, 3),
+                      beta1_weight, beta2, eps, weight_decay, neg_clr, maximize);
+    });
+}
+
+template <typename T>
+__global__ void asgd_step_multi_tensor(const long long* __restrict__ tensors, T decay, T neg_eta, T mu,
+                                       T average, T weight_decay, T maximize, long long n) {
+    ag_multi_tensor<3>(tensors, n, [=](const long long* t, long long i) {
+        asgd_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2), decay, neg_eta, mu,
+                    average, weight_decay, maximize);
+    });
+}
+
+template <typename T>
+__global__ void rprop_step_multi_tensor(const long long* __restrict__ tensors, T etaminus, T etaplus,
+                                        T step_size_min, T step_size_max, T maximize, long long n) {
+    ag_multi_tensor<4>(tensors, n, [=](const long long* t, long long i) {
+        rprop_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2), ag_array<T>(t, 3),
+                     etaminus, etaplus, step_size_min, step_size_max, maximize);
+    });
+}
+
 // ---------------------------------------------------------------- one launch per parameter
 
 template <typename T>
@@ -379,10 +518,6 @@ __global__ void adadelta_step(T* __restrict__ p, const T* __restrict__ g, T* __r
     }
 }
 
-// NAdam: m = lerp(m, g, 1 - beta1); v = v * beta2 + ((1 - beta2) * g) * g;
-// denom = sqrt(v / bias_correction2) + eps; p += (grad_coef * g) / denom, then
-// p += (exp_avg_coef * m) / denom (two roundings of p, as torch's two addcdiv_).
-// decay = 1 - lr * weight_decay when decoupled (weight_decay, the L2 term, is then 0).
 template <typename T>
 __global__ void nadam_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ exp_avg,
                            T* __restrict__ exp_avg_sq, T beta1_weight, T beta2,
@@ -390,21 +525,11 @@ __global__ void nadam_step(T* __restrict__ p, const T* __restrict__ g, T* __rest
                            T bias_correction2, T grad_coef, T exp_avg_coef, T maximize,
                            long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        const T pi = p[i] * decay;
-        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
-        const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
-        const T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
-        exp_avg[i] = mi;
-        exp_avg_sq[i] = vi;
-        const T denom = ag_sqrt(vi / bias_correction2) + eps;
-        const T q = pi + (grad_coef * gi) / denom;
-        p[i] = q + (exp_avg_coef * mi) / denom;
+        nadam_update(i, p, g, exp_avg, exp_avg_sq, beta1_weight, beta2, one_minus_beta2, weight_decay,
+                     decay, eps, bias_correction2, grad_coef, exp_avg_coef, maximize);
     }
 }
 
-// RAdam: m, v as Adam; with the variance rectified (rectify != 0, rho_t > 5):
-// p -= ((m / bias_correction1) * lr) * ((1 / (sqrt(v) + eps)) * bias_correction2_sqrt) * rect,
-// else p -= (m / bias_correction1) * lr. (torch's `scalar / tensor` is tensor.reciprocal() * scalar.)
 template <typename T>
 __global__ void radam_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ exp_avg,
                            T* __restrict__ exp_avg_sq, T beta1_weight, T beta2,
@@ -412,66 +537,33 @@ __global__ void radam_step(T* __restrict__ p, const T* __restrict__ g, T* __rest
                            T bias_correction1, T bias_correction2_sqrt, T rect, T rectify,
                            T maximize, long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        const T pi = p[i] * decay;
-        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
-        const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
-        const T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
-        exp_avg[i] = mi;
-        exp_avg_sq[i] = vi;
-        const T step = (mi / bias_correction1) * lr;
-        p[i] = rectify != T(0) ? pi - step * ((T(1) / (ag_sqrt(vi) + eps)) * bias_correction2_sqrt) * rect
-                               : pi - step;
+        radam_update(i, p, g, exp_avg, exp_avg_sq, beta1_weight, beta2, one_minus_beta2, weight_decay,
+                     decay, eps, lr, bias_correction1, bias_correction2_sqrt, rect, rectify, maximize);
     }
 }
 
-// Adamax: m = lerp(m, g, 1 - beta1); u = maximum(u * beta2, |g| + eps); p += (-clr * m) / u,
-// clr = lr / (1 - beta1^step)
 template <typename T>
 __global__ void adamax_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ exp_avg,
                             T* __restrict__ exp_inf, T beta1_weight, T beta2, T eps,
                             T weight_decay, T neg_clr, T maximize, long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        const T pi = p[i];
-        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
-        const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
-        const T ui = ag_maximum(exp_inf[i] * beta2, (gi < T(0) ? -gi : gi) + eps);
-        exp_avg[i] = mi;
-        exp_inf[i] = ui;
-        p[i] = pi + (neg_clr * mi) / ui;
+        adamax_update(i, p, g, exp_avg, exp_inf, beta1_weight, beta2, eps, weight_decay, neg_clr,
+                      maximize);
     }
 }
 
-// ASGD: p = p * (1 - lambd * eta) + (-eta) * g; ax = ax + (p - ax) * mu when averaging
-// (mu != 1), else ax = p.
 template <typename T>
 __global__ void asgd_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ ax,
                           T decay, T neg_eta, T mu, T average, T weight_decay, T maximize,
                           long long n) {
-    AG_GRID_STRIDE_LOOP(i, n) {
-        const T pi = p[i];
-        const T gi = ag_grad(g[i], pi, weight_decay, maximize);
-        const T qi = pi * decay + neg_eta * gi;
-        p[i] = qi;
-        ax[i] = average != T(0) ? ax[i] + (qi - ax[i]) * mu : qi;
-    }
+    AG_GRID_STRIDE_LOOP(i, n) asgd_update(i, p, g, ax, decay, neg_eta, mu, average, weight_decay, maximize);
 }
 
-// Rprop: s = sign(g * prev); step_size = clamp(step_size * (s > 0 ? etaplus : s < 0 ? etaminus : 1),
-// step_size_min, step_size_max); g = 0 where s < 0; p -= sign(g) * step_size; prev = g.
-// (clamp as ATen's min(max(x, lo), hi), which keeps a NaN.)
 template <typename T>
 __global__ void rprop_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ prev,
                            T* __restrict__ step_size, T etaminus, T etaplus, T step_size_min,
                            T step_size_max, T maximize, long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        const T gi = ag_grad(g[i], p[i], T(0), maximize);
-        const T s = ag_sign(gi * prev[i]);
-        T ss = step_size[i] * (s > T(0) ? etaplus : (s < T(0) ? etaminus : T(1)));
-        ss = ss < step_size_min ? step_size_min : ss;
-        ss = ss > step_size_max ? step_size_max : ss;
-        step_size[i] = ss;
-        const T gz = s < T(0) ? T(0) : gi;
-        p[i] = p[i] - ag_sign(gz) * ss;
-        prev[i] = gz;
+        rprop_update(i, p, g, prev, step_size, etaminus, etaplus, step_size_min, step_size_max, maximize);
     }
 }

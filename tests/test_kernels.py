@@ -347,7 +347,9 @@ MULTI_TENSOR_KERNELS = sorted(n for n, k in K.KERNELS.items() if k.multi_tensor 
 _OPTIM_SCALARS = dict(lr=0.1, weight_decay=0.1, maximize=1.0, momentum=0.9, damp_alpha=0.7, nesterov=1.0, first=0.0,
                       beta1_weight=0.1, beta2=0.999, one_minus_beta2=0.001, decay=0.99, eps=1e-8, neg_step_size=-0.01,
                       bias_correction2_sqrt=0.3, alpha=0.9, one_minus_alpha=0.1, neg_clr=-0.1, neg_lr=-0.5, rho=0.9,
-                      one_minus_rho=0.1)
+                      one_minus_rho=0.1, bias_correction2=0.05, grad_coef=-0.02, exp_avg_coef=-0.05,
+                      bias_correction1=0.2, rect=0.7, rectify=1.0, neg_eta=-0.05, mu=0.3, average=1.0, etaminus=0.5,
+                      etaplus=1.2, step_size_min=0.01, step_size_max=1.5)
 
 
 def test_every_optimizer_kernel_has_a_multi_tensor_twin():
@@ -369,7 +371,7 @@ def test_multi_tensor_kernel_matches_the_per_tensor_kernel(shim_lib, name, dtype
     spec = K.KERNELS[name]
     launcher = _shim_launcher(shim_lib)
     scalars = {s: _OPTIM_SCALARS[s] for s in spec.scalars}
-    for flag in ("first", "nesterov", "maximize"):  # both values of the flags the kernels branch on
+    for flag in ("first", "nesterov", "maximize", "rectify", "average"):  # both values of the flags they branch on
         scalars_ = dict(scalars, **{flag: 1.0 - scalars[flag]}) if flag in scalars else scalars
         sizes = [5, 0, 4097, 1, 300]
         rng = np.random.default_rng(len(name))

@@ -1,7 +1,7 @@
 """Adamax: Adam with the infinity norm (torch.optim.Adamax)."""
 from .._kernels import kernel
 from .nadam import _check_betas
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _lerp_
+from .optimizer import Optimizer, _check_hyperparameter, _grad, _lerp_
 
 __all__ = ["Adamax"]
 
@@ -30,14 +30,12 @@ class Adamax(Optimizer):
                     "maximize": maximize, "differentiable": differentiable, "capturable": capturable}
         super().__init__(params, defaults)
 
-    def _update(self, p, group):
+    def _step_args(self, p, group):
         state, step = self._stepped_state(p, ("exp_avg", "exp_inf"))
-        m, u = state["exp_avg"], state["exp_inf"]
         beta1, beta2 = group["betas"]
-        _ADAMAX(p._data, p._grad._data, m._data, u._data, beta1_weight=1 - beta1, beta2=beta2, eps=group["eps"],
-                weight_decay=group["weight_decay"], neg_clr=-(group["lr"] / (1 - beta1 ** step)),
-                maximize=group["maximize"])
-        _bump_version(p, m, u)
+        return _ADAMAX, (p, p._grad, state["exp_avg"], state["exp_inf"]), dict(
+            beta1_weight=1 - beta1, beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"],
+            neg_clr=-(group["lr"] / (1 - beta1 ** step)), maximize=group["maximize"])
 
 
 def _adamax_ref(xp, p, g, exp_avg, exp_inf, *, beta1_weight, beta2, eps, weight_decay, neg_clr, maximize):

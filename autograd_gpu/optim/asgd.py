@@ -45,7 +45,7 @@ class ASGD(Optimizer):
                     "capturable": capturable}
         super().__init__(params, defaults)
 
-    def _update(self, p, group):
+    def _step_args(self, p, group):
         state = self.state[p]
         if len(state) == 0:
             state["step"] = _scalar_like(p, 0.0)
@@ -58,8 +58,10 @@ class ASGD(Optimizer):
         step, eta_value, mu_value = self._host_scalars(p, step_t, eta, mu)
         lr, lambd = group["lr"], group["lambd"]
         step += 1
-        _ASGD(p._data, p._grad._data, ax._data, decay=1 - lambd * eta_value, neg_eta=-eta_value, mu=mu_value,
-              average=mu_value != 1, weight_decay=group["weight_decay"], maximize=group["maximize"])
+        # this step's scalars are the last step's eta and mu; the new ones are written to the state before the
+        # launch (their own 0-d buffers, which the kernel does not read)
+        scalars = dict(decay=1 - lambd * eta_value, neg_eta=-eta_value, mu=mu_value, average=mu_value != 1,
+                       weight_decay=group["weight_decay"], maximize=group["maximize"])
         # the new values rounded to the scalar dtype first (torch.as_tensor of a float), whatever the state's dtype
         rounded = _scalar_dtype()
         eta_value = float(rounded(lr / ((1 + lambd * lr * step) ** group["alpha"])))
@@ -67,8 +69,9 @@ class ASGD(Optimizer):
         step_t._data += 1
         eta._data[...] = eta_value
         mu._data[...] = mu_value
-        _bump_version(p, ax, step_t, eta, mu)
+        _bump_version(step_t, eta, mu)
         self._host[p] = (step_t, eta, mu, step, eta_value, mu_value)
+        return _ASGD, (p, p._grad, ax), scalars
 
     def _host_scalars(self, p, step_t, eta, mu):
         """p's step count, eta and mu as Python numbers. torch (capturable=False) reads eta and mu back from the

@@ -1,6 +1,6 @@
 """NAdam, with decoupled weight decay and momentum decay (torch.optim.NAdam)."""
 from .._kernels import kernel
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _lerp_, _step_tensor
+from .optimizer import Optimizer, _check_hyperparameter, _grad, _lerp_, _step_tensor
 
 __all__ = ["NAdam"]
 
@@ -40,7 +40,7 @@ class NAdam(Optimizer):
                     "differentiable": differentiable}
         super().__init__(params, defaults)
 
-    def _update(self, p, group):
+    def _step_args(self, p, group):
         state, step = self._stepped_state(p, ("exp_avg", "exp_avg_sq"))
         if "mu_product" not in state:  # (a CPU tensor of the scalar dtype, like "step")
             state["mu_product"] = _step_tensor()
@@ -57,12 +57,12 @@ class NAdam(Optimizer):
         mu_product._bump_version()
         # NOTE: a CPU tensor (no wait); one loaded onto the GPU by load_state_dict is read back, as in torch
         mu_product_value = mu_product.item()
-        _NADAM(p._data, p._grad._data, m._data, v._data, beta1_weight=1 - beta1, beta2=beta2,
-               one_minus_beta2=1 - beta2, weight_decay=0.0 if decoupled else weight_decay,
-               decay=1 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0, eps=group["eps"],
-               bias_correction2=1 - beta2 ** step, grad_coef=-lr * (1.0 - mu) / (1.0 - mu_product_value),
-               exp_avg_coef=(-lr * mu_next) / (1.0 - mu_product_value * mu_next), maximize=group["maximize"])
-        _bump_version(p, m, v)
+        return _NADAM, (p, p._grad, m, v), dict(
+            beta1_weight=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2,
+            weight_decay=0.0 if decoupled else weight_decay,
+            decay=1 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0, eps=group["eps"],
+            bias_correction2=1 - beta2 ** step, grad_coef=-lr * (1.0 - mu) / (1.0 - mu_product_value),
+            exp_avg_coef=(-lr * mu_next) / (1.0 - mu_product_value * mu_next), maximize=group["maximize"])
 
 
 def _nadam_ref(xp, p, g, exp_avg, exp_avg_sq, *, beta1_weight, beta2, one_minus_beta2, weight_decay, decay, eps,

@@ -1,7 +1,7 @@
 """RAdam, with decoupled weight decay (torch.optim.RAdam)."""
 from .._kernels import kernel
 from .nadam import _check_betas
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _lerp_
+from .optimizer import Optimizer, _check_hyperparameter, _grad, _lerp_
 
 __all__ = ["RAdam"]
 
@@ -33,7 +33,7 @@ class RAdam(Optimizer):
                     "differentiable": differentiable}
         super().__init__(params, defaults)
 
-    def _update(self, p, group):
+    def _step_args(self, p, group):
         state, step = self._stepped_state(p, ("exp_avg", "exp_avg_sq"))
         m, v = state["exp_avg"], state["exp_avg_sq"]
         beta1, beta2 = group["betas"]
@@ -47,12 +47,12 @@ class RAdam(Optimizer):
         rect = 1.0
         if rectify:
             rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-        _RADAM(p._data, p._grad._data, m._data, v._data, beta1_weight=1 - beta1, beta2=beta2,
-               one_minus_beta2=1 - beta2, weight_decay=0.0 if decoupled else weight_decay,
-               decay=1 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0, eps=group["eps"], lr=lr,
-               bias_correction1=1 - beta1 ** step, bias_correction2_sqrt=bias_correction2 ** 0.5, rect=rect,
-               rectify=rectify, maximize=group["maximize"])
-        _bump_version(p, m, v)
+        return _RADAM, (p, p._grad, m, v), dict(
+            beta1_weight=1 - beta1, beta2=beta2, one_minus_beta2=1 - beta2,
+            weight_decay=0.0 if decoupled else weight_decay,
+            decay=1 - lr * weight_decay if decoupled and weight_decay != 0 else 1.0, eps=group["eps"], lr=lr,
+            bias_correction1=1 - beta1 ** step, bias_correction2_sqrt=bias_correction2 ** 0.5, rect=rect,
+            rectify=rectify, maximize=group["maximize"])
 
 
 def _radam_ref(xp, p, g, exp_avg, exp_avg_sq, *, beta1_weight, beta2, one_minus_beta2, weight_decay, decay, eps, lr,

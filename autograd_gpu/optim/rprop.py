@@ -1,6 +1,6 @@
 """Rprop, resilient backpropagation (torch.optim.Rprop)."""
 from .._kernels import kernel
-from .optimizer import Optimizer, _bump_version, _check_hyperparameter, _grad, _increment_step, _step_tensor, _zeros_like
+from .optimizer import Optimizer, _check_hyperparameter, _grad, _increment_step, _step_tensor, _zeros_like
 
 __all__ = ["Rprop"]
 
@@ -28,18 +28,17 @@ class Rprop(Optimizer):
                     "differentiable": differentiable, "capturable": capturable}
         super().__init__(params, defaults)
 
-    def _update(self, p, group):
+    def _step_args(self, p, group):
         state = self.state[p]
         if len(state) == 0:
             state["step"] = _step_tensor()
             state["prev"] = _zeros_like(p)
             state["step_size"] = _zeros_like(p, group["lr"])
         _increment_step(state["step"])
-        prev, step_size = state["prev"], state["step_size"]
         (etaminus, etaplus), (step_size_min, step_size_max) = group["etas"], group["step_sizes"]
-        _RPROP(p._data, p._grad._data, prev._data, step_size._data, etaminus=etaminus, etaplus=etaplus,
-               step_size_min=step_size_min, step_size_max=step_size_max, maximize=group["maximize"])
-        _bump_version(p, prev, step_size)
+        return _RPROP, (p, p._grad, state["prev"], state["step_size"]), dict(
+            etaminus=etaminus, etaplus=etaplus, step_size_min=step_size_min, step_size_max=step_size_max,
+            maximize=group["maximize"])
 
 
 def _sign(xp, x):
