@@ -297,3 +297,77 @@ def test_factory_kwargs_as_torch():
         with pytest.raises(TypeError) as ours:
             nn.factory_kwargs(kwargs)
         assert str(ours.value) == str(theirs.value)
+
+
+# ---- fuse_conv_bn_eval, fuse_linear_bn_eval ---------------------------------------------------------------------
+def _trained_bn(bn_t, bn_a, affine):
+    """Give torch's BatchNorm non-trivial statistics and affine parameters, and copy them into ours."""
+    with torch.no_grad():
+        bn_t.running_mean.copy_(torch.tensor(_rng.standard_normal(bn_t.num_features)))
+        bn_t.running_var.copy_(torch.tensor(_rng.uniform(0.5, 2.0, bn_t.num_features)))
+        if affine:
+            bn_t.weight.copy_(torch.tensor(_rng.uniform(0.5, 1.5, bn_t.num_features)))
+            bn_t.bias.copy_(torch.tensor(_rng.standard_normal(bn_t.num_features)))
+    bn_a.load_state_dict({k: ag.tensor(v.numpy()) for k, v in bn_t.state_dict().items()})
+
+
+FUSE = [
+    ("conv2d", lambda m: m.Conv2d(3, 4, 3), lambda m: m.BatchNorm2d(4), (2, 3, 5, 5), False),
+    ("conv1d-nobias", lambda m: m.Conv1d(3, 4, 2, bias=False), lambda m: m.BatchNorm1d(4), (2, 3, 6), False),
+    ("conv2d-bn-noaffine", lambda m: m.Conv2d(2, 3, 1), lambda m: m.BatchNorm2d(3, affine=False), (1, 2, 3, 3),
+     False),
+    ("conv-transpose2d", lambda m: m.ConvTranspose2d(3, 4, 2), lambda m: m.BatchNorm2d(4), (2, 3, 3, 3), True),
+    ("linear", lambda m: m.Linear(5, 4), lambda m: m.BatchNorm1d(4), (6, 5), None),
+    ("linear-nobias", lambda m: m.Linear(5, 4, bias=False), lambda m: m.BatchNorm1d(4), (6, 5), None),
+    ("linear-bn-one-feature", lambda m: m.Linear(5, 4), lambda m: m.BatchNorm1d(1), (6, 1, 5), None),
+]
+
+
+@pytest.mark.parametrize("name,layer,norm,shape,transpose", FUSE, ids=[f[0] for f in FUSE])
+def test_fuse_bn_as_torch(name, layer, norm, shape, transpose, device):
+    torch.manual_seed(0)
+    lt, bn_t = layer(torch.nn).double().eval(), norm(torch.nn).double().eval()
+    la, bn_a = layer(nn).double().eval(), norm(nn).double().eval()
+    la.load_state_dict({k: ag.tensor(v.numpy()) for k, v in lt.state_dict().items()})
+    _trained_bn(bn_t, bn_a, bn_t.affine)
+    la, bn_a = la.to(device), bn_a.to(device)
+    if transpose is None:
+        ft, fa = torch.nn.utils.fuse_linear_bn_eval(lt, bn_t), nn.utils.fuse_linear_bn_eval(la, bn_a)
+    else:
+        ft, fa = (torch.nn.utils.fuse_conv_bn_eval(lt, bn_t, transpose),
+                  nn.utils.fuse_conv_bn_eval(la, bn_a, transpose))
+    assert type(fa) is type(la) and fa is not la and repr(fa) == repr(ft)
+    assert list(fa.state_dict()) == list(ft.state_dict())
+    for (n, p), (_, q) in zip(fa.named_parameters(), ft.named_parameters()):
+        assert isinstance(p, nn.Parameter) and p.requires_grad == q.requires_grad, n
+        np.testing.assert_allclose(_np(p), q.detach().numpy(), rtol=1e-13, atol=1e-15, err_msg=n)
+    x = _rng.standard_normal(shape)
+    np.testing.assert_allclose(_np(fa(ag.tensor(x, device=device))), bn_t(lt(torch.tensor(x))).detach().numpy(),
+                               rtol=1e-10, atol=1e-12)  # the fused layer is bn(layer(x))
+    assert la.weight is not fa.weight and np.array_equal(_np(la.weight), lt.weight.detach().numpy())
+
+
+def test_fuse_bn_weights_dtypes_and_errors(device):
+    w, b = ag.randn(4, 3, device=device), ag.randn(4, device=device, dtype=ag.float64)
+    rm, rv = ag.zeros(4, device=device, dtype=ag.float64), ag.ones(4, device=device, dtype=ag.float64)
+    tw, tb = torch.tensor(_np(w)), torch.tensor(_np(b))
+    for ours, theirs in [(nn.utils.fuse_linear_bn_weights(w, b, rm, rv, 1e-5, rv, rm),
+                          torch.nn.utils.fuse_linear_bn_weights(tw, tb, torch.zeros(4, dtype=torch.float64),
+                                                                torch.ones(4, dtype=torch.float64), 1e-5,
+                                                                torch.ones(4, dtype=torch.float64),
+                                                                torch.zeros(4, dtype=torch.float64))),
+                         (nn.utils.fuse_conv_bn_weights(w, None, rm, rv, 1e-5, None, None),
+                          torch.nn.utils.fuse_conv_bn_weights(tw, None, torch.zeros(4, dtype=torch.float64),
+                                                              torch.ones(4, dtype=torch.float64), 1e-5, None, None))]:
+        for p, q in zip(ours, theirs):
+            assert str(p.dtype) == str(q.dtype) and p.requires_grad == q.requires_grad
+            np.testing.assert_allclose(_np(p), q.detach().numpy(), rtol=1e-6)
+    for m in (nn, torch.nn):
+        with pytest.raises(AssertionError, match="^Fusion only for eval!$"):
+            m.utils.fuse_conv_bn_eval(m.Conv2d(2, 2, 1), m.BatchNorm2d(2).eval())
+        with pytest.raises(AssertionError, match="^Fusion only for eval!$"):
+            m.utils.fuse_linear_bn_eval(m.Linear(2, 2).eval(), m.BatchNorm1d(2))
+        with pytest.raises(AssertionError, match=r"linear.out_features=2 and bn.num_features=3$"):
+            m.utils.fuse_linear_bn_eval(m.Linear(2, 2).eval(), m.BatchNorm1d(3).eval())
+        with pytest.raises(AssertionError, match="^bn.running_mean and bn.running_var must not be None$"):
+            m.utils.fuse_conv_bn_eval(m.Conv2d(2, 2, 1).eval(), m.BatchNorm2d(2, track_running_stats=False).eval())
