@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from .. import _device, _dtype, _random
+from .. import _device, _dtype, _random, creation
 from ..autograd import grad_mode
 from ..ops import activation as _act, nn_ops
 from ..ops.activation import log_softmax as _log_softmax, softmax as _softmax
@@ -209,6 +209,24 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return _softmax(-input, _implicit_dim("softmin", input, dim, _stacklevel), dtype=dtype)
 
 
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + g) / tau) with g ~ Gumbel(0, 1) (-log of Exp(1) draws, as PyTorch); hard=True returns
+    the one-hot of its argmax, with the soft sample's gradient (straight-through).
+
+    >>> F.gumbel_softmax(torch.randn(2, 5), tau=0.5, hard=True).sum(-1)
+    tensor([1., 1.])
+    """
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    gumbels = -creation.empty_like(logits).exponential_().log()
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = creation.zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return input / input.norm(p, dim, keepdim=True).clamp(min=eps).expand_as(input)
 
@@ -284,6 +302,46 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if bias is not None:
         out = out + bias
     return out
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """input * rsqrt(mean(input ** 2 over the last len(normalized_shape) dims) + eps), times weight; computed in
+    float32 for float16 / bfloat16 input and cast back, as PyTorch's composite. eps None: the machine epsilon of
+    that computation dtype (float32's, or float64's for float64 input).
+
+    >>> F.rms_norm(torch.tensor([[3.0, 4.0]]), (2,), eps=0.0)
+    tensor([[0.8485, 1.1314]])
+    """
+    if not isinstance(normalized_shape, (tuple, list)):
+        raise TypeError("rms_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+                        f"{type(normalized_shape).__name__}")
+    for pos, n in enumerate(normalized_shape):
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            raise TypeError("rms_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, but found "
+                            f"element of type {type(n).__name__} at pos {pos}")
+    shape = [int(n) for n in normalized_shape]
+    k = len(shape)
+    if k == 0:
+        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., containing at least one "
+                           "element, but got normalized_shape = []")
+    if weight is not None and list(weight.shape) != shape:
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+                           f"{list(weight.shape)} and normalized_shape = {shape}")
+    if input.ndim < k:
+        raise ValueError(f"Input tensor must have at least {k} dimensions, but got {input.ndim}")
+    if list(input.shape[input.ndim - k:]) != shape:
+        raise RuntimeError(f"Given normalized_shape={shape}, expected input with shape [*{', '.join(map(str, shape))}"
+                           f"], but got input of size{list(input.shape)}")
+    if not input.is_floating_point():
+        raise _dtype.not_implemented("rms_norm", input.dtype)
+    opmath = _dtype.float64 if input.dtype == _dtype.float64 else _dtype.float32
+    if eps is None:
+        eps = float(np.finfo(opmath.np).eps)
+    x = input.to(opmath)
+    out = x * x.pow(2).mean(tuple(range(input.ndim - k, input.ndim)), keepdim=True).add(eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out.to(input.dtype)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):

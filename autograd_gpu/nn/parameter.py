@@ -1,4 +1,4 @@
-"""nn.Parameter: a leaf Tensor that a Module registers as one of its parameters."""
+"""nn.Parameter and nn.Buffer: tensors that a Module registers as a parameter or a buffer when assigned."""
 from ..tensor import Tensor
 from ..creation import empty
 
@@ -43,3 +43,30 @@ class Parameter(Tensor):
 
 def _rebuild_parameter(data, requires_grad):
     return Parameter(data, requires_grad)
+
+
+class _BufferMeta(type):
+    # isinstance(t, Buffer) is True for the tensors Buffer(...) returns (plain Tensors flagged _is_buffer)
+    def __instancecheck__(cls, instance):
+        if cls is Buffer and isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False):
+            return True
+        return super().__instancecheck__(instance)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """A tensor that a Module registers as a buffer when assigned as its attribute (persistent: in state_dict).
+
+    As PyTorch's, it returns data detached (same memory, same requires_grad), flagged as a buffer.
+
+    >>> m = nn.Module(); m.scale = nn.Buffer(torch.ones(3), persistent=False)
+    >>> [n for n, _ in m.named_buffers()], list(m.state_dict())
+    (['scale'], [])
+    """
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            data = empty(0)
+        t = data.detach().requires_grad_(data.requires_grad)
+        t.persistent = persistent
+        t._is_buffer = True
+        return t

@@ -814,7 +814,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not {type(ord).__name__}")
     if dtype is not None:
         x = x.to(dtype)
-    if x._data.dtype.kind != "f":
+    if not x.is_floating_point():  # (bfloat16's numpy kind is "V")
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
                            f"{SCALAR_TYPE_NAMES.get(x.dtype.name, x.dtype.name)}")
     if isinstance(dim, int):

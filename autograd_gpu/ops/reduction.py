@@ -488,6 +488,10 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None):
 
 
 def _norm_fwd(xp, x, p, dims, keepdim):
+    # NOTE: float16 / bfloat16 accumulate in float32 and round once, as PyTorch's: in float16 a sum of squares
+    # overflows past 65504 (the norm of 100000 threes is 948.5, not inf)
+    if x.dtype.itemsize == 2:
+        return _norm_fwd(xp, x.astype("float32"), p, dims, keepdim).astype(x.dtype)
     ax = _axis(dims, x.ndim)
     a = xp.abs(x)
     if p == 2:

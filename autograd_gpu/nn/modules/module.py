@@ -7,7 +7,7 @@ from ... import _dtype
 from ...autograd import grad_mode
 from ...autograd.engine import RemovableHandle, _HookDict, add_hook
 from ...tensor import Tensor
-from ..parameter import Parameter
+from ..parameter import Buffer, Parameter
 from ...ops.core import apply
 from ...ops.nn_ops import BACKWARD_HOOK
 from ...tensor import _legacy_type_name
@@ -268,11 +268,13 @@ class Module:
                 raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
                                 "(torch.nn.Module or None expected)")
             d["_modules"][name] = None
-        elif "_buffers" in d and name in d["_buffers"]:
+        elif isinstance(value, Buffer) or ("_buffers" in d and name in d["_buffers"]):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
                                 "(torch.nn.Buffer, torch.Tensor or None expected)")
-            d["_buffers"][name] = value
+            persistent = (value.persistent if isinstance(value, Buffer)
+                          else name not in d["_non_persistent_buffers_set"])
+            self.register_buffer(name, value, persistent)
         else:
             object.__setattr__(self, name, value)
 

@@ -1,4 +1,6 @@
-"""BatchNorm1d/2d/3d (running statistics as buffers), LayerNorm and GroupNorm."""
+"""BatchNorm1d/2d/3d (running statistics as buffers), LayerNorm, GroupNorm, RMSNorm and LocalResponseNorm."""
+import numbers
+
 from ... import _dtype, creation
 from ...autograd import grad_mode
 from .. import functional as F
@@ -158,6 +160,38 @@ class GroupNorm(Module):
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """Root mean square normalization over the last dims (normalized_shape), times an elementwise weight.
+
+    >>> nn.RMSNorm([2, 3])(torch.randn(4, 2, 3)).shape
+    torch.Size([4, 2, 3])
+    """
+
+    __constants__ = ["normalized_shape", "eps", "elementwise_affine"]
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(creation.empty(self.normalized_shape, device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.elementwise_affine:
+            init.ones_(self.weight)
+
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
 class LocalResponseNorm(Module):
