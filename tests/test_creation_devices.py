@@ -39,7 +39,7 @@ def test_to_dtype_and_device_and_their_grads():
         (y * y).sum().backward()
         return [y, y.grad_fn, z, z.requires_grad, w, x.grad, x.grad.dtype, x.to("cpu") is x, x.to(L.float32) is x,
                 x.to(x) is x, x.cpu() is x, x.to(L.float32, copy=True) is x, x.to(device="cpu", dtype=L.float64),
-                x.double().dtype, x.float() is x, x.half().dtype, x.int(), x.long(), x.bool(), x.type_as(z),
+                x.double().dtype, x.float() is x, x.half().dtype, x.int(), x.long(), x.bool(), x.bfloat16().dtype, x.detach().abs().byte(), x.char(), x.short(), x.type_as(z),
                 x.to(L.device("cpu")) is x, x.type(), z.type(), x.type(L.float64).dtype]
     same(scenario)
 

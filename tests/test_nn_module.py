@@ -474,3 +474,15 @@ def test_deepcopy_module(device):
     assert clone.features[0].weight.device == ours.features[0].weight.device
     np.testing.assert_array_equal(_np(clone.features[0].weight), _np(ours.features[0].weight))
     assert isinstance(clone.features[0].weight, nn.Parameter)
+
+
+@pytest.mark.parametrize("cast", ["half", "bfloat16", "float", "double"])
+def test_module_float_casts_as_torch(cast, device):
+    """Module.half/bfloat16/float/double cast floating parameters and buffers only, as torch's."""
+    import torch
+    ours = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)).to(device)
+    theirs = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    assert getattr(ours, cast)() is ours
+    getattr(theirs, cast)()
+    got = {k: str(v.dtype) for k, v in ours.state_dict().items()}
+    assert got == {k: str(v.dtype) for k, v in theirs.state_dict().items()}

@@ -474,6 +474,9 @@ class Module:
     def half(self):
         return self._apply(lambda t: t.half(), floats_only=True)
 
+    def bfloat16(self):
+        return self._apply(lambda t: t.bfloat16(), floats_only=True)
+
     # ---- state dict --------------------------------------------------------------------------------
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         for name, p in self._parameters.items():
