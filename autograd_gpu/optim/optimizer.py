@@ -360,7 +360,8 @@ class Optimizer:
             if found_inf is None:
                 zeros = self.__dict__.setdefault("_no_inf", {})
                 if where not in zeros:
-                    zeros[where] = _step_tensor(fused_for=p)._data
+                    with _device.on(p.device):
+                        zeros[where] = p._xp.zeros((), np.float32)
                 hit = (None, zeros[where])
             else:
                 hit = (None if grad_scale is None else _float32_on(grad_scale, p), _float32_on(found_inf, p))
@@ -400,13 +401,13 @@ class Optimizer:
             key = (mem0.device_id, a0.dtype, twin, *(a.data.ptr for a in shared_arrays), *scalars.values())
             launch = launches.get(key)
             if launch is None:
-                launch = launches[key] = (a0.device, k, scalars, shared_arrays, [], [], [], [])
-            launch[4].append(tensors)
-            launch[5].append([a.data.ptr for a in rows])
-            launch[6].append(a0.size)
+                launch = launches[key] = (a0.device, scalars, shared_arrays, [], [], [], [])
+            launch[3].append(tensors)
+            launch[4].append([a.data.ptr for a in rows])
+            launch[5].append(a0.size)
             if fused and "step" in k.inputs:
-                launch[7].append(named["step"].data.ptr)
-        for (_, dtype, twin, *_), (device, k, scalars, shared_arrays, tensors, addresses, sizes, steps) in \
+                launch[6].append(named["step"].data.ptr)
+        for (_, dtype, twin, *_), (device, scalars, shared_arrays, tensors, addresses, sizes, steps) in \
                 launches.items():
             with device:
                 if steps:  # counted before the update kernel reads them
