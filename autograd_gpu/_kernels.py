@@ -4,7 +4,9 @@ A kernel is declared once, in its ``.cu`` file, as ``template <typename T> __glo
 Its parameter list says everything the launcher needs, in this order:
 
 * inputs: ``const T*`` (``const bool*``, ``const long long*`` for masks and indices); a ``T*`` among
-  them is state the kernel updates in place (an optimizer's parameter and moments);
+  them is state the kernel updates in place (an optimizer's parameter and moments); a ``float*`` (``const`` or
+  not) is a device scalar, a one-element float32 array read at [0] and never broadcast (an optimizer's step
+  count, GradScaler's scale and found_inf flag);
 * scalars: ``T lo``, ``T lr``, ...: passed by name, cast to T;
 * outputs: the ``T*`` after every input and scalar, allocated by the launcher;
 * sizes: ``long long n`` (elementwise), ``long long rows, long long cols`` (row-wise, over one axis
@@ -18,9 +20,10 @@ and the GPU fallback; the tests run both on the same inputs. Nothing here touche
 each family's ``cupy.RawModule`` is built on its first launch.
 
 An optimizer kernel ``name`` may have a multi-tensor twin, ``name_multi_tensor(const long long* tensors,
-<the same scalars>, long long n)``, which updates many tensors in one launch through a device table of their
-addresses (kernels/optim.cu); ``kernel()`` links it (``Kernel.multi_tensor``) and ``run_multi_tensor``
-launches it.
+<shared device scalars>, <the same scalars>, long long n)``, which updates many tensors in one launch through a
+device table of their addresses (kernels/optim.cu): one row per tensor of the arrays of ``name``'s inputs, but
+for the shared device scalars (GradScaler's scale and flag, the same for every tensor), passed once. ``kernel()``
+links it (``Kernel.multi_tensor``) and ``run_multi_tensor`` launches it.
 
     >>> (gx,) = run_kernel("tanh_bwd", g, y)
     >>> run_kernel("sgd_step", p, g, lr=0.1, weight_decay=0.0, maximize=False)   # updates p in place
@@ -53,7 +56,8 @@ COMPILE_OPTIONS = ("--std=c++14", "--fmad=false")
 BLOCK_SIZE = 256
 
 # the numpy dtype of each pointer's element type (None: T, the kernel's float type)
-_POINTER_DTYPES = {"T": None, "bool": numpy.dtype(bool), "long long": numpy.dtype(numpy.int64)}
+_POINTER_DTYPES = {"T": None, "bool": numpy.dtype(bool), "long long": numpy.dtype(numpy.int64),
+                   "float": numpy.dtype(numpy.float32)}  # (float: a device scalar)
 _RESERVED = {"dim", "sizes", "launcher"}  # run_kernel's own keywords: no scalar may take these names
 
 
@@ -61,8 +65,8 @@ class Kernel:
     """One ``__global__`` kernel: its parameters as the source declares them, and its reference formula
     ``reference(xp, *inputs, **scalars)`` (row-wise kernels also get ``dim``, image kernels the geometry),
     which returns the output (a tuple for several) and updates in-place state with in-place array ops."""
-    __slots__ = ("name", "family", "inputs", "input_dtypes", "inplace", "scalars", "outputs", "sizes",
-                 "rowwise", "geometry", "reference", "out_shape", "_quiet", "multi_tensor")
+    __slots__ = ("name", "family", "inputs", "input_dtypes", "inplace", "device_scalars", "scalars", "outputs",
+                 "sizes", "rowwise", "geometry", "reference", "out_shape", "_quiet", "multi_tensor")
 
     def __init__(self, name, family, params):
         self.name, self.family = name, family
@@ -100,6 +104,7 @@ class Kernel:
             if c != "T":
                 raise TypeError(f"{family}.cu: {name}: output {n} must be T*")
         self.inputs, self.input_dtypes, self.inplace = tuple(inputs), dtypes, tuple(inplace)
+        self.device_scalars = tuple(n for n in inputs if dtypes[n] == numpy.float32)
         self.scalars, self.sizes = tuple(scalars), tuple(sizes)
         self.rowwise = self.sizes == ("rows", "cols")
         if not (self.rowwise or self.sizes[-1:] == ("n",)):
@@ -191,8 +196,10 @@ def kernel(name: str, reference: Callable, *, out_shape: Callable | None = None)
     k.reference, k.out_shape, k._quiet = reference, out_shape, _quietly(reference)
     twin = KERNELS.get(name + "_multi_tensor")
     if twin is not None:
-        if twin.inputs != ("tensors",) or twin.scalars != k.scalars or twin.outputs:
-            raise TypeError(f"{twin.name} must take (const long long* tensors, the scalars of {name}, long long n)")
+        if (twin.inputs[:1] != ("tensors",) or not set(twin.inputs[1:]) <= set(k.device_scalars)
+                or twin.scalars != k.scalars or twin.outputs):
+            raise TypeError(f"{twin.name} must take (const long long* tensors, device scalars of {name} shared by "
+                            f"every tensor, the scalars of {name}, long long n)")
         twin.reference = reference  # (per tensor, the same arithmetic)
         k.multi_tensor = twin
     return k
@@ -377,12 +384,16 @@ def _run(k, xp, arrays, scalars, dim, sizes, launcher, cupy_arrays):
         return _run_image_kernel(k, xp, arrays, scalars, sizes, launcher, cupy_arrays, dtype, ctype)
     shape = arrays[0].shape
     if any(a.shape != shape for a in arrays):  # NOTE: the common same-shape case skips broadcasting (hot path)
-        shape = numpy.broadcast_shapes(*(a.shape for a in arrays))
+        fixed = set(k.inplace) | set(k.device_scalars)  # (updated in place, or read at [0]: never broadcast)
+        shape = numpy.broadcast_shapes(*(a.shape for n, a in zip(k.inputs, arrays) if n not in k.device_scalars))
         for n, a in zip(k.inputs, arrays):
-            if n in k.inplace and a.shape != shape:
+            if n in k.inplace and n not in k.device_scalars and a.shape != shape:
                 raise ValueError(f"{k.name}: {n} is updated in place, so it needs the shape {shape}, got {a.shape}")
-        arrays = [a if n in k.inplace else xp.broadcast_to(a, shape) for n, a in zip(k.inputs, arrays)]
-    if k.inplace and any(arrays[k.inputs.index(n)].dtype != dtype for n in k.inplace):
+        arrays = [a if n in fixed else xp.broadcast_to(a, shape) for n, a in zip(k.inputs, arrays)]
+    if k.device_scalars and any(a.dtype != numpy.float32 or a.size != 1
+                                for n, a in zip(k.inputs, arrays) if n in k.device_scalars):
+        raise ValueError(f"{k.name}: {', '.join(k.device_scalars)} must be one-element float32 arrays")
+    if k.inplace and any(arrays[k.inputs.index(n)].dtype != dtype for n in k.inplace if n not in k.device_scalars):
         raise ValueError(f"{k.name}: the buffers updated in place need dtype {dtype}")
     if launcher is None and (not cupy_arrays or ctype is None):
         outs = _as_tuple(k._quiet(xp, *arrays, **scalars, dim=dim) if k.rowwise else k._quiet(xp, *arrays, **scalars))
@@ -398,7 +409,7 @@ def _run(k, xp, arrays, scalars, dim, sizes, launcher, cupy_arrays):
     work_shape = arrays[0].shape
     # NOTE: an in-place buffer is passed as is when contiguous (ascontiguousarray would copy
     # a 0-d array), else through a contiguous copy that is written back after the launch.
-    ins = [a if n in k.inplace and a.flags.c_contiguous
+    ins = [a if (n in k.inplace or n in k.device_scalars) and a.flags.c_contiguous
            else xp.ascontiguousarray(a, dtype=k.input_dtypes[n] or dtype) for n, a in zip(k.inputs, arrays)]
     outs = [xp.empty(work_shape, dtype) for _ in k.outputs]
     size = math.prod(work_shape)
@@ -418,10 +429,11 @@ def _run(k, xp, arrays, scalars, dim, sizes, launcher, cupy_arrays):
     return tuple(outs)
 
 
-def run_multi_tensor(k: Kernel, tensors, n: int, dtype, scalars: dict, launcher=None) -> None:
+def run_multi_tensor(k: Kernel, tensors, n: int, dtype, scalars: dict, shared=(), launcher=None) -> None:
     """Launch multi-tensor kernel k (a ``Kernel.multi_tensor``) over the int64 device table `tensors` of n blocks
-    (its layout: kernels/optim.cu), on the current device; scalars go by name and are cast to dtype's T."""
-    args = [tensors, *(dtype.type(scalars[s]) for s in k.scalars), numpy.int64(n)]
+    (its layout: kernels/optim.cu), on the current device; `shared`: the arrays of its shared device scalars, in
+    order; scalars go by name and are cast to dtype's T."""
+    args = [tensors, *shared, *(dtype.type(scalars[s]) for s in k.scalars), numpy.int64(n)]
     (launcher or _cupy_launcher)(k, CTYPES[dtype], args, n * BLOCK_SIZE)
 
 

@@ -16,6 +16,8 @@
 // precisions (the *f functions for float keep float math in single precision).
 __device__ __forceinline__ float ag_exp(float x) { return expf(x); }
 __device__ __forceinline__ double ag_exp(double x) { return exp(x); }
+__device__ __forceinline__ float ag_expm1(float x) { return expm1f(x); }
+__device__ __forceinline__ double ag_expm1(double x) { return expm1(x); }
 __device__ __forceinline__ float ag_log(float x) { return logf(x); }
 __device__ __forceinline__ double ag_log(double x) { return log(x); }
 __device__ __forceinline__ float ag_pow(float x, float y) { return powf(x, y); }

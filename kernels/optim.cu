@@ -1,7 +1,9 @@
 // Fused optimizer updates. Each optimizer's update of element i is written once, as a __device__
-// function `<name>_update`, and launched two ways: `<name>_step`, one launch per parameter (its
-// state in place), and `<name>_step_multi_tensor`, one launch for every parameter of a group
-// (foreach=True: the table of the multi-tensor block below).
+// function `<name>_update` (given the element's gradient), and launched two ways: `<name>_step`, one
+// launch per parameter (its state in place), and `<name>_step_multi_tensor`, one launch for every
+// parameter of a group (foreach=True: the table of the multi-tensor block below). SGD, Adam and
+// Adagrad also have a fused step, `<name>_fused_step` (and its multi-tensor twin), that decides on
+// the device, as PyTorch's fused optimizers: see "fused steps" below.
 // Argument order (the loader relies on it): inputs (the updated ones as `T*`), scalars, n.
 // Each formula is torch.optim's single-tensor step (torch/optim/<name>.py), operation for
 // operation, so rounding matches. Scalars that only depend on the step count (bias
@@ -38,20 +40,20 @@ __device__ __forceinline__ T ag_grad(T g, T p, T weight_decay, T maximize) {
 
 // SGD without momentum: p -= lr * g
 template <typename T>
-__device__ __forceinline__ void sgd_update(long long i, T* __restrict__ p, const T* __restrict__ g, T lr,
-                                           T weight_decay, T maximize) {
+__device__ __forceinline__ void sgd_update(long long i, T* __restrict__ p, T g, T lr, T weight_decay,
+                                           T maximize) {
     const T pi = p[i];
-    p[i] = pi - lr * ag_grad(g[i], pi, weight_decay, maximize);
+    p[i] = pi - lr * ag_grad(g, pi, weight_decay, maximize);
 }
 
 // SGD with momentum: buf = g on the first step, else buf * momentum + (1 - dampening) * g;
 // p -= lr * (nesterov ? g + momentum * buf : buf)
 template <typename T>
-__device__ __forceinline__ void sgd_momentum_update(long long i, T* __restrict__ p, const T* __restrict__ g,
-                                                    T* __restrict__ buf, T lr, T weight_decay, T momentum,
-                                                    T damp_alpha, T nesterov, T maximize, T first) {
+__device__ __forceinline__ void sgd_momentum_update(long long i, T* __restrict__ p, T g, T* __restrict__ buf,
+                                                    T lr, T weight_decay, T momentum, T damp_alpha,
+                                                    T nesterov, T maximize, T first) {
     const T pi = p[i];
-    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T gi = ag_grad(g, pi, weight_decay, maximize);
     const T bi = first != T(0) ? gi : buf[i] * momentum + damp_alpha * gi;
     buf[i] = bi;
     p[i] = pi - lr * (nesterov != T(0) ? gi + momentum * bi : bi);
@@ -61,13 +63,13 @@ __device__ __forceinline__ void sgd_momentum_update(long long i, T* __restrict__
 // is the L2 term instead); m = lerp(m, g, 1 - beta1); v = v * beta2 + (1 - beta2) * g * g;
 // p += (-step_size * m) / (sqrt(v) / sqrt(bias_correction2) + eps)
 template <typename T, bool AMSGRAD>
-__device__ __forceinline__ void adam_update(long long i, T* __restrict__ p, const T* __restrict__ g,
+__device__ __forceinline__ void adam_update(long long i, T* __restrict__ p, T g,
                                             T* __restrict__ exp_avg, T* __restrict__ exp_avg_sq,
                                             T* __restrict__ max_exp_avg_sq, T beta1_weight, T beta2,
                                             T one_minus_beta2, T weight_decay, T decay, T eps,
                                             T neg_step_size, T bias_correction2_sqrt, T maximize) {
     const T pi = p[i] * decay;
-    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T gi = ag_grad(g, pi, weight_decay, maximize);
     const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
     T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
     exp_avg[i] = mi;
@@ -84,12 +86,12 @@ __device__ __forceinline__ void adam_update(long long i, T* __restrict__ p, cons
 // avg = sqrt(sq - ga * ga) + eps, else sqrt(sq) + eps; with momentum:
 // buf = buf * momentum + g / avg, p -= lr * buf; without: p += (-lr * g) / avg
 template <typename T, bool CENTERED, bool MOMENTUM>
-__device__ __forceinline__ void rmsprop_update(long long i, T* __restrict__ p, const T* __restrict__ g,
-                                               T* __restrict__ square_avg, T* __restrict__ grad_avg,
-                                               T* __restrict__ buf, T lr, T alpha, T one_minus_alpha,
-                                               T eps, T weight_decay, T momentum, T maximize) {
+__device__ __forceinline__ void rmsprop_update(long long i, T* __restrict__ p, T g, T* __restrict__ square_avg,
+                                               T* __restrict__ grad_avg, T* __restrict__ buf, T lr, T alpha,
+                                               T one_minus_alpha, T eps, T weight_decay, T momentum,
+                                               T maximize) {
     const T pi = p[i];
-    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T gi = ag_grad(g, pi, weight_decay, maximize);
     const T sq = square_avg[i] * alpha + (one_minus_alpha * gi) * gi;
     square_avg[i] = sq;
     T avg;
@@ -111,11 +113,10 @@ __device__ __forceinline__ void rmsprop_update(long long i, T* __restrict__ p, c
 
 // Adagrad: sum += g * g; p += (-clr * g) / (sqrt(sum) + eps), clr = lr / (1 + (step - 1) * lr_decay)
 template <typename T>
-__device__ __forceinline__ void adagrad_update(long long i, T* __restrict__ p, const T* __restrict__ g,
-                                               T* __restrict__ sum, T neg_clr, T eps, T weight_decay,
-                                               T maximize) {
+__device__ __forceinline__ void adagrad_update(long long i, T* __restrict__ p, T g, T* __restrict__ sum,
+                                               T neg_clr, T eps, T weight_decay, T maximize) {
     const T pi = p[i];
-    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T gi = ag_grad(g, pi, weight_decay, maximize);
     const T si = sum[i] + gi * gi;
     sum[i] = si;
     p[i] = pi + (neg_clr * gi) / (ag_sqrt(si) + eps);
@@ -124,12 +125,12 @@ __device__ __forceinline__ void adagrad_update(long long i, T* __restrict__ p, c
 // Adadelta: sq = sq * rho + ((1 - rho) * g) * g; delta = sqrt(acc + eps) / sqrt(sq + eps) * g;
 // acc = acc * rho + ((1 - rho) * delta) * delta; p += -lr * delta
 template <typename T>
-__device__ __forceinline__ void adadelta_update(long long i, T* __restrict__ p, const T* __restrict__ g,
+__device__ __forceinline__ void adadelta_update(long long i, T* __restrict__ p, T g,
                                                 T* __restrict__ square_avg, T* __restrict__ acc_delta,
                                                 T neg_lr, T rho, T one_minus_rho, T eps, T weight_decay,
                                                 T maximize) {
     const T pi = p[i];
-    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T gi = ag_grad(g, pi, weight_decay, maximize);
     const T sq = square_avg[i] * rho + (one_minus_rho * gi) * gi;
     square_avg[i] = sq;
     const T delta = ag_sqrt(acc_delta[i] + eps) / ag_sqrt(sq + eps) * gi;
@@ -233,17 +234,27 @@ __device__ __forceinline__ void rprop_update(long long i, T* __restrict__ p, con
 //   tensors[1 + 2b], tensors[2 + 2b]    block b's tensor t and chunk c: elements [c * chunk, (c + 1) * chunk)
 //   tensors[1 + 2n + t * (D + 1) ...]   tensor t's D array addresses (the per-parameter kernel's order), its size
 // n is the number of table blocks. Scalars are those of the per-parameter kernel, the same for
-// every tensor of the launch.
-template <int D, typename F>
-__device__ __forceinline__ void ag_multi_tensor(const long long* __restrict__ tensors, long long n,
-                                                F update) {
+// every tensor of the launch (and so are the device scalars a fused step shares: passed once).
+// `per_tensor(t)` is evaluated once per block, for what depends on the tensor alone (a fused step's
+// bias corrections, from its step count), and handed to `update(t, that, i)`.
+template <int D, typename P, typename F>
+__device__ __forceinline__ void ag_multi_tensor_each(const long long* __restrict__ tensors, long long n,
+                                                     P per_tensor, F update) {
     const long long chunk = tensors[0];
     for (long long b = blockIdx.x; b < n; b += gridDim.x) {
         const long long* t = tensors + 1 + 2 * n + tensors[1 + 2 * b] * (D + 1);
         const long long begin = tensors[2 + 2 * b] * chunk;
         const long long end = begin + chunk < t[D] ? begin + chunk : t[D];
-        for (long long i = begin + threadIdx.x; i < end; i += blockDim.x) update(t, i);
+        const auto own = per_tensor(t);
+        for (long long i = begin + threadIdx.x; i < end; i += blockDim.x) update(t, own, i);
     }
+}
+
+template <int D, typename F>
+__device__ __forceinline__ void ag_multi_tensor(const long long* __restrict__ tensors, long long n,
+                                                F update) {
+    ag_multi_tensor_each<D>(tensors, n, [](const long long*) { return 0; },
+                            [=](const long long* t, int, long long i) { update(t, i); });
 }
 
 // array k of a table tensor
@@ -256,7 +267,7 @@ template <typename T>
 __global__ void sgd_step_multi_tensor(const long long* __restrict__ tensors, T lr, T weight_decay,
                                       T maximize, long long n) {
     ag_multi_tensor<2>(tensors, n, [=](const long long* t, long long i) {
-        sgd_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), lr, weight_decay, maximize);
+        sgd_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1)[i], lr, weight_decay, maximize);
     });
 }
 
@@ -265,7 +276,7 @@ __global__ void sgd_momentum_step_multi_tensor(const long long* __restrict__ ten
                                                T weight_decay, T momentum, T damp_alpha, T nesterov,
                                                T maximize, T first, long long n) {
     ag_multi_tensor<3>(tensors, n, [=](const long long* t, long long i) {
-        sgd_momentum_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2), lr,
+        sgd_momentum_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1)[i], ag_array<T>(t, 2), lr,
                             weight_decay, momentum, damp_alpha, nesterov, maximize, first);
     });
 }
@@ -276,7 +287,7 @@ __global__ void adam_step_multi_tensor(const long long* __restrict__ tensors, T 
                                        T neg_step_size, T bias_correction2_sqrt, T maximize,
                                        long long n) {
     ag_multi_tensor<4>(tensors, n, [=](const long long* t, long long i) {
-        adam_update<T, false>(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2),
+        adam_update<T, false>(i, ag_array<T>(t, 0), ag_array<T>(t, 1)[i], ag_array<T>(t, 2),
                               ag_array<T>(t, 3), nullptr, beta1_weight, beta2, one_minus_beta2,
                               weight_decay, decay, eps, neg_step_size, bias_correction2_sqrt,
                               maximize);
@@ -289,7 +300,7 @@ __global__ void adam_amsgrad_step_multi_tensor(const long long* __restrict__ ten
                                                T eps, T neg_step_size, T bias_correction2_sqrt,
                                                T maximize, long long n) {
     ag_multi_tensor<5>(tensors, n, [=](const long long* t, long long i) {
-        adam_update<T, true>(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2),
+        adam_update<T, true>(i, ag_array<T>(t, 0), ag_array<T>(t, 1)[i], ag_array<T>(t, 2),
                              ag_array<T>(t, 3), ag_array<T>(t, 4), beta1_weight, beta2,
                              one_minus_beta2, weight_decay, decay, eps, neg_step_size,
                              bias_correction2_sqrt, maximize);
@@ -301,7 +312,7 @@ __global__ void rmsprop_step_multi_tensor(const long long* __restrict__ tensors,
                                           T one_minus_alpha, T eps, T weight_decay, T maximize,
                                           long long n) {
     ag_multi_tensor<3>(tensors, n, [=](const long long* t, long long i) {
-        rmsprop_update<T, false, false>(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2),
+        rmsprop_update<T, false, false>(i, ag_array<T>(t, 0), ag_array<T>(t, 1)[i], ag_array<T>(t, 2),
                                         nullptr, nullptr, lr, alpha, one_minus_alpha, eps,
                                         weight_decay, T(0), maximize);
     });
@@ -312,7 +323,7 @@ __global__ void rmsprop_centered_step_multi_tensor(const long long* __restrict__
                                                    T alpha, T one_minus_alpha, T eps,
                                                    T weight_decay, T maximize, long long n) {
     ag_multi_tensor<4>(tensors, n, [=](const long long* t, long long i) {
-        rmsprop_update<T, true, false>(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2),
+        rmsprop_update<T, true, false>(i, ag_array<T>(t, 0), ag_array<T>(t, 1)[i], ag_array<T>(t, 2),
                                        ag_array<T>(t, 3), nullptr, lr, alpha, one_minus_alpha, eps,
                                        weight_decay, T(0), maximize);
     });
@@ -324,7 +335,7 @@ __global__ void rmsprop_momentum_step_multi_tensor(const long long* __restrict__
                                                    T weight_decay, T momentum, T maximize,
                                                    long long n) {
     ag_multi_tensor<4>(tensors, n, [=](const long long* t, long long i) {
-        rmsprop_update<T, false, true>(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2),
+        rmsprop_update<T, false, true>(i, ag_array<T>(t, 0), ag_array<T>(t, 1)[i], ag_array<T>(t, 2),
                                        nullptr, ag_array<T>(t, 3), lr, alpha, one_minus_alpha, eps,
                                        weight_decay, momentum, maximize);
     });
@@ -336,7 +347,7 @@ __global__ void rmsprop_centered_momentum_step_multi_tensor(const long long* __r
                                                             T weight_decay, T momentum, T maximize,
                                                             long long n) {
     ag_multi_tensor<5>(tensors, n, [=](const long long* t, long long i) {
-        rmsprop_update<T, true, true>(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2),
+        rmsprop_update<T, true, true>(i, ag_array<T>(t, 0), ag_array<T>(t, 1)[i], ag_array<T>(t, 2),
                                       ag_array<T>(t, 3), ag_array<T>(t, 4), lr, alpha,
                                       one_minus_alpha, eps, weight_decay, momentum, maximize);
     });
@@ -346,7 +357,7 @@ template <typename T>
 __global__ void adagrad_step_multi_tensor(const long long* __restrict__ tensors, T neg_clr, T eps,
                                           T weight_decay, T maximize, long long n) {
     ag_multi_tensor<3>(tensors, n, [=](const long long* t, long long i) {
-        adagrad_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2), neg_clr, eps,
+        adagrad_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1)[i], ag_array<T>(t, 2), neg_clr, eps,
                        weight_decay, maximize);
     });
 }
@@ -356,7 +367,7 @@ __global__ void adadelta_step_multi_tensor(const long long* __restrict__ tensors
                                            T one_minus_rho, T eps, T weight_decay, T maximize,
                                            long long n) {
     ag_multi_tensor<4>(tensors, n, [=](const long long* t, long long i) {
-        adadelta_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1), ag_array<T>(t, 2), ag_array<T>(t, 3),
+        adadelta_update(i, ag_array<T>(t, 0), ag_array<T>(t, 1)[i], ag_array<T>(t, 2), ag_array<T>(t, 3),
                         neg_lr, rho, one_minus_rho, eps, weight_decay, maximize);
     });
 }
@@ -417,7 +428,7 @@ __global__ void rprop_step_multi_tensor(const long long* __restrict__ tensors, T
 template <typename T>
 __global__ void sgd_step(T* __restrict__ p, const T* __restrict__ g, T lr, T weight_decay,
                          T maximize, long long n) {
-    AG_GRID_STRIDE_LOOP(i, n) sgd_update(i, p, g, lr, weight_decay, maximize);
+    AG_GRID_STRIDE_LOOP(i, n) sgd_update(i, p, g[i], lr, weight_decay, maximize);
 }
 
 template <typename T>
@@ -426,7 +437,7 @@ __global__ void sgd_momentum_step(T* __restrict__ p, const T* __restrict__ g,
                                   T damp_alpha, T nesterov, T maximize, T first,
                                   long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        sgd_momentum_update(i, p, g, buf, lr, weight_decay, momentum, damp_alpha, nesterov, maximize,
+        sgd_momentum_update(i, p, g[i], buf, lr, weight_decay, momentum, damp_alpha, nesterov, maximize,
                             first);
     }
 }
@@ -437,7 +448,7 @@ __global__ void adam_step(T* __restrict__ p, const T* __restrict__ g, T* __restr
                           T one_minus_beta2, T weight_decay, T decay, T eps, T neg_step_size,
                           T bias_correction2_sqrt, T maximize, long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        adam_update<T, false>(i, p, g, exp_avg, exp_avg_sq, nullptr, beta1_weight, beta2,
+        adam_update<T, false>(i, p, g[i], exp_avg, exp_avg_sq, nullptr, beta1_weight, beta2,
                               one_minus_beta2, weight_decay, decay, eps, neg_step_size,
                               bias_correction2_sqrt, maximize);
     }
@@ -451,7 +462,7 @@ __global__ void adam_amsgrad_step(T* __restrict__ p, const T* __restrict__ g,
                                   T neg_step_size, T bias_correction2_sqrt, T maximize,
                                   long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        adam_update<T, true>(i, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1_weight, beta2,
+        adam_update<T, true>(i, p, g[i], exp_avg, exp_avg_sq, max_exp_avg_sq, beta1_weight, beta2,
                              one_minus_beta2, weight_decay, decay, eps, neg_step_size,
                              bias_correction2_sqrt, maximize);
     }
@@ -462,7 +473,7 @@ __global__ void rmsprop_step(T* __restrict__ p, const T* __restrict__ g,
                              T* __restrict__ square_avg, T lr, T alpha, T one_minus_alpha,
                              T eps, T weight_decay, T maximize, long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        rmsprop_update<T, false, false>(i, p, g, square_avg, nullptr, nullptr, lr, alpha,
+        rmsprop_update<T, false, false>(i, p, g[i], square_avg, nullptr, nullptr, lr, alpha,
                                         one_minus_alpha, eps, weight_decay, T(0), maximize);
     }
 }
@@ -473,7 +484,7 @@ __global__ void rmsprop_centered_step(T* __restrict__ p, const T* __restrict__ g
                                       T lr, T alpha, T one_minus_alpha, T eps, T weight_decay,
                                       T maximize, long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        rmsprop_update<T, true, false>(i, p, g, square_avg, grad_avg, nullptr, lr, alpha,
+        rmsprop_update<T, true, false>(i, p, g[i], square_avg, grad_avg, nullptr, lr, alpha,
                                        one_minus_alpha, eps, weight_decay, T(0), maximize);
     }
 }
@@ -484,7 +495,7 @@ __global__ void rmsprop_momentum_step(T* __restrict__ p, const T* __restrict__ g
                                       T alpha, T one_minus_alpha, T eps, T weight_decay,
                                       T momentum, T maximize, long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        rmsprop_update<T, false, true>(i, p, g, square_avg, nullptr, buf, lr, alpha, one_minus_alpha,
+        rmsprop_update<T, false, true>(i, p, g[i], square_avg, nullptr, buf, lr, alpha, one_minus_alpha,
                                        eps, weight_decay, momentum, maximize);
     }
 }
@@ -497,7 +508,7 @@ __global__ void rmsprop_centered_momentum_step(T* __restrict__ p, const T* __res
                                                T weight_decay, T momentum, T maximize,
                                                long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        rmsprop_update<T, true, true>(i, p, g, square_avg, grad_avg, buf, lr, alpha, one_minus_alpha,
+        rmsprop_update<T, true, true>(i, p, g[i], square_avg, grad_avg, buf, lr, alpha, one_minus_alpha,
                                       eps, weight_decay, momentum, maximize);
     }
 }
@@ -505,7 +516,7 @@ __global__ void rmsprop_centered_momentum_step(T* __restrict__ p, const T* __res
 template <typename T>
 __global__ void adagrad_step(T* __restrict__ p, const T* __restrict__ g, T* __restrict__ sum,
                              T neg_clr, T eps, T weight_decay, T maximize, long long n) {
-    AG_GRID_STRIDE_LOOP(i, n) adagrad_update(i, p, g, sum, neg_clr, eps, weight_decay, maximize);
+    AG_GRID_STRIDE_LOOP(i, n) adagrad_update(i, p, g[i], sum, neg_clr, eps, weight_decay, maximize);
 }
 
 template <typename T>
@@ -513,7 +524,7 @@ __global__ void adadelta_step(T* __restrict__ p, const T* __restrict__ g, T* __r
                               T* __restrict__ acc_delta, T neg_lr, T rho, T one_minus_rho, T eps,
                               T weight_decay, T maximize, long long n) {
     AG_GRID_STRIDE_LOOP(i, n) {
-        adadelta_update(i, p, g, square_avg, acc_delta, neg_lr, rho, one_minus_rho, eps, weight_decay,
+        adadelta_update(i, p, g[i], square_avg, acc_delta, neg_lr, rho, one_minus_rho, eps, weight_decay,
                         maximize);
     }
 }
@@ -566,4 +577,212 @@ __global__ void rprop_step(T* __restrict__ p, const T* __restrict__ g, T* __rest
     AG_GRID_STRIDE_LOOP(i, n) {
         rprop_update(i, p, g, prev, step_size, etaminus, etaplus, step_size_min, step_size_max, maximize);
     }
+}
+
+// ---------------------------------------------------------------- fused steps (GradScaler, fused=True)
+// PyTorch's fused optimizers (torch/optim/adam.py _fused_adam, sgd.py _fused_sgd, adagrad.py
+// _fused_adagrad; aten/src/ATen/native/cuda/fused_adam_utils.cuh): the step decides on the device.
+// found_inf (GradScaler's flag; 0 outside a GradScaler) set: the kernel returns at once, leaving the
+// parameter, its state and its (still scaled) gradient as they are. Else, with `unscale`, the gradient
+// is divided by grad_scale and written back unscaled, and the element update above runs, given the
+// scalars of the step count computed here, in T, from the device step (which fused_step_count has
+// counted before). step, grad_scale and found_inf are device scalars: one-element float32 arrays.
+
+__device__ __forceinline__ bool ag_skipped(const float* found_inf) { return found_inf[0] != 0.0f; }
+
+// g[i], divided by the scale when unscaling (and so written back)
+template <typename T>
+__device__ __forceinline__ T ag_unscaled(long long i, T* g, const float* grad_scale, T unscale) {
+    T gi = g[i];
+    if (unscale != T(0)) {
+        gi = gi / T(grad_scale[0]);
+        g[i] = gi;
+    }
+    return gi;
+}
+
+// The count of a fused step, before its update reads it (PyTorch: _foreach_add_(steps, 1), and after
+// the kernel _foreach_sub_(steps, found_inf)): one more, unless the step is skipped.
+__device__ __forceinline__ void ag_count_step(float* step, const float* found_inf) {
+    step[0] = (step[0] + 1.0f) - (ag_skipped(found_inf) ? 1.0f : 0.0f);
+}
+
+// Adam's -lr / bias_correction1 and sqrt(bias_correction2) at step t.
+// NOTE: 1 - beta^t as -expm1(t * log(beta)): beta rounded to float would move 1 - 0.999^t by 1e-5.
+template <typename T>
+struct ag_adam_bias {
+    T neg_step_size, bias_correction2_sqrt;
+};
+
+template <typename T>
+__device__ __forceinline__ ag_adam_bias<T> adam_bias(const float* step, T neg_lr, T log_beta1, T log_beta2) {
+    const T t = T(step[0]);
+    return {neg_lr / -ag_expm1(t * log_beta1), ag_sqrt(-ag_expm1(t * log_beta2))};
+}
+
+// Adagrad's -clr at step t: -lr / (1 + (t - 1) * lr_decay)
+template <typename T>
+__device__ __forceinline__ T adagrad_neg_clr(const float* step, T neg_lr, T lr_decay) {
+    return neg_lr / (T(1) + (T(step[0]) - T(1)) * lr_decay);
+}
+
+template <typename T>
+__global__ void fused_step_count(float* __restrict__ step, const float* __restrict__ found_inf, long long n) {
+    AG_GRID_STRIDE_LOOP(i, n) ag_count_step(step + i, found_inf);
+}
+
+template <typename T>
+__global__ void fused_step_count_multi_tensor(const long long* __restrict__ tensors,
+                                              const float* __restrict__ found_inf, long long n) {
+    ag_multi_tensor<1>(tensors, n, [=](const long long* t, long long i) {
+        ag_count_step(ag_array<float>(t, 0) + i, found_inf);
+    });
+}
+
+template <typename T>
+__global__ void sgd_fused_step(T* __restrict__ p, T* __restrict__ g, const float* __restrict__ grad_scale,
+                               const float* __restrict__ found_inf, T lr, T weight_decay, T maximize,
+                               T unscale, long long n) {
+    if (ag_skipped(found_inf)) return;
+    AG_GRID_STRIDE_LOOP(i, n) {
+        sgd_update(i, p, ag_unscaled(i, g, grad_scale, unscale), lr, weight_decay, maximize);
+    }
+}
+
+template <typename T>
+__global__ void sgd_fused_step_multi_tensor(const long long* __restrict__ tensors,
+                                            const float* __restrict__ grad_scale,
+                                            const float* __restrict__ found_inf, T lr, T weight_decay,
+                                            T maximize, T unscale, long long n) {
+    if (ag_skipped(found_inf)) return;
+    ag_multi_tensor<2>(tensors, n, [=](const long long* t, long long i) {
+        sgd_update(i, ag_array<T>(t, 0), ag_unscaled(i, ag_array<T>(t, 1), grad_scale, unscale), lr,
+                   weight_decay, maximize);
+    });
+}
+
+template <typename T>
+__global__ void sgd_momentum_fused_step(T* __restrict__ p, T* __restrict__ g,
+                                        const float* __restrict__ grad_scale,
+                                        const float* __restrict__ found_inf, T* __restrict__ buf, T lr,
+                                        T weight_decay, T momentum, T damp_alpha, T nesterov, T maximize,
+                                        T first, T unscale, long long n) {
+    if (ag_skipped(found_inf)) return;
+    AG_GRID_STRIDE_LOOP(i, n) {
+        sgd_momentum_update(i, p, ag_unscaled(i, g, grad_scale, unscale), buf, lr, weight_decay, momentum,
+                            damp_alpha, nesterov, maximize, first);
+    }
+}
+
+template <typename T>
+__global__ void sgd_momentum_fused_step_multi_tensor(const long long* __restrict__ tensors,
+                                                     const float* __restrict__ grad_scale,
+                                                     const float* __restrict__ found_inf, T lr,
+                                                     T weight_decay, T momentum, T damp_alpha,
+                                                     T nesterov, T maximize, T first, T unscale,
+                                                     long long n) {
+    if (ag_skipped(found_inf)) return;
+    ag_multi_tensor<3>(tensors, n, [=](const long long* t, long long i) {
+        sgd_momentum_update(i, ag_array<T>(t, 0), ag_unscaled(i, ag_array<T>(t, 1), grad_scale, unscale),
+                            ag_array<T>(t, 2), lr, weight_decay, momentum, damp_alpha, nesterov, maximize,
+                            first);
+    });
+}
+
+template <typename T>
+__global__ void adam_fused_step(T* __restrict__ p, T* __restrict__ g, const float* __restrict__ step,
+                                const float* __restrict__ grad_scale, const float* __restrict__ found_inf,
+                                T* __restrict__ exp_avg, T* __restrict__ exp_avg_sq, T beta1_weight,
+                                T beta2, T one_minus_beta2, T weight_decay, T decay, T eps, T neg_lr,
+                                T log_beta1, T log_beta2, T maximize, T unscale, long long n) {
+    if (ag_skipped(found_inf)) return;
+    const ag_adam_bias<T> b = adam_bias(step, neg_lr, log_beta1, log_beta2);
+    AG_GRID_STRIDE_LOOP(i, n) {
+        adam_update<T, false>(i, p, ag_unscaled(i, g, grad_scale, unscale), exp_avg, exp_avg_sq, nullptr,
+                              beta1_weight, beta2, one_minus_beta2, weight_decay, decay, eps,
+                              b.neg_step_size, b.bias_correction2_sqrt, maximize);
+    }
+}
+
+template <typename T>
+__global__ void adam_fused_step_multi_tensor(const long long* __restrict__ tensors,
+                                             const float* __restrict__ grad_scale,
+                                             const float* __restrict__ found_inf, T beta1_weight, T beta2,
+                                             T one_minus_beta2, T weight_decay, T decay, T eps, T neg_lr,
+                                             T log_beta1, T log_beta2, T maximize, T unscale,
+                                             long long n) {
+    if (ag_skipped(found_inf)) return;
+    ag_multi_tensor_each<5>(
+        tensors, n,
+        [=](const long long* t) { return adam_bias(ag_array<const float>(t, 2), neg_lr, log_beta1, log_beta2); },
+        [=](const long long* t, const ag_adam_bias<T>& b, long long i) {
+            adam_update<T, false>(i, ag_array<T>(t, 0), ag_unscaled(i, ag_array<T>(t, 1), grad_scale, unscale),
+                                  ag_array<T>(t, 3), ag_array<T>(t, 4), nullptr, beta1_weight, beta2,
+                                  one_minus_beta2, weight_decay, decay, eps, b.neg_step_size,
+                                  b.bias_correction2_sqrt, maximize);
+        });
+}
+
+template <typename T>
+__global__ void adam_amsgrad_fused_step(T* __restrict__ p, T* __restrict__ g, const float* __restrict__ step,
+                                        const float* __restrict__ grad_scale,
+                                        const float* __restrict__ found_inf, T* __restrict__ exp_avg,
+                                        T* __restrict__ exp_avg_sq, T* __restrict__ max_exp_avg_sq,
+                                        T beta1_weight, T beta2, T one_minus_beta2, T weight_decay, T decay,
+                                        T eps, T neg_lr, T log_beta1, T log_beta2, T maximize, T unscale,
+                                        long long n) {
+    if (ag_skipped(found_inf)) return;
+    const ag_adam_bias<T> b = adam_bias(step, neg_lr, log_beta1, log_beta2);
+    AG_GRID_STRIDE_LOOP(i, n) {
+        adam_update<T, true>(i, p, ag_unscaled(i, g, grad_scale, unscale), exp_avg, exp_avg_sq,
+                             max_exp_avg_sq, beta1_weight, beta2, one_minus_beta2, weight_decay, decay, eps,
+                             b.neg_step_size, b.bias_correction2_sqrt, maximize);
+    }
+}
+
+template <typename T>
+__global__ void adam_amsgrad_fused_step_multi_tensor(const long long* __restrict__ tensors,
+                                                     const float* __restrict__ grad_scale,
+                                                     const float* __restrict__ found_inf, T beta1_weight,
+                                                     T beta2, T one_minus_beta2, T weight_decay, T decay,
+                                                     T eps, T neg_lr, T log_beta1, T log_beta2, T maximize,
+                                                     T unscale, long long n) {
+    if (ag_skipped(found_inf)) return;
+    ag_multi_tensor_each<6>(
+        tensors, n,
+        [=](const long long* t) { return adam_bias(ag_array<const float>(t, 2), neg_lr, log_beta1, log_beta2); },
+        [=](const long long* t, const ag_adam_bias<T>& b, long long i) {
+            adam_update<T, true>(i, ag_array<T>(t, 0), ag_unscaled(i, ag_array<T>(t, 1), grad_scale, unscale),
+                                 ag_array<T>(t, 3), ag_array<T>(t, 4), ag_array<T>(t, 5), beta1_weight, beta2,
+                                 one_minus_beta2, weight_decay, decay, eps, b.neg_step_size,
+                                 b.bias_correction2_sqrt, maximize);
+        });
+}
+
+template <typename T>
+__global__ void adagrad_fused_step(T* __restrict__ p, T* __restrict__ g, const float* __restrict__ step,
+                                   const float* __restrict__ grad_scale, const float* __restrict__ found_inf,
+                                   T* __restrict__ sum, T neg_lr, T lr_decay, T eps, T weight_decay,
+                                   T maximize, T unscale, long long n) {
+    if (ag_skipped(found_inf)) return;
+    const T neg_clr = adagrad_neg_clr(step, neg_lr, lr_decay);
+    AG_GRID_STRIDE_LOOP(i, n) {
+        adagrad_update(i, p, ag_unscaled(i, g, grad_scale, unscale), sum, neg_clr, eps, weight_decay,
+                       maximize);
+    }
+}
+
+template <typename T>
+__global__ void adagrad_fused_step_multi_tensor(const long long* __restrict__ tensors,
+                                                const float* __restrict__ grad_scale,
+                                                const float* __restrict__ found_inf, T neg_lr, T lr_decay,
+                                                T eps, T weight_decay, T maximize, T unscale,
+                                                long long n) {
+    if (ag_skipped(found_inf)) return;
+    ag_multi_tensor_each<4>(
+        tensors, n, [=](const long long* t) { return adagrad_neg_clr(ag_array<const float>(t, 2), neg_lr, lr_decay); },
+        [=](const long long* t, T neg_clr, long long i) {
+            adagrad_update(i, ag_array<T>(t, 0), ag_unscaled(i, ag_array<T>(t, 1), grad_scale, unscale),
+                           ag_array<T>(t, 3), neg_clr, eps, weight_decay, maximize);
+        });
 }

@@ -2,6 +2,8 @@
 graph; GradScaler's scale / unscale_ / step / update sequences and state dict; a mixed-precision train step of the
 demo CNN. On cuda the CUDA op lists apply (PyTorch's, where they differ from the CPU ones: noted per case), and
 GradScaler's device work is checked to make no host transfer."""
+import contextlib
+import copy
 import math
 
 import numpy as np
@@ -12,6 +14,7 @@ import autograd_gpu as ag
 import autograd_gpu.nn.functional as F
 from autograd_gpu import _device, demo
 from autograd_gpu.amp import grad_scaler as ag_scaler
+from test_cuda_device import OPTIMIZERS
 
 cupy = _device.cupy()
 SIM = hasattr(cupy, "no_host_sync")
@@ -268,9 +271,15 @@ def _scaler_run(lib, device, opt_cls, unscale_first, **scaler_kwargs):
     return trace, scaler.state_dict()
 
 
+def _fused(lib):
+    """torch's fused=True: the step ours takes under a GradScaler (tests below); ours with its defaults."""
+    return {"fused": True} if lib is torch else {}
+
+
 OPTS = {
-    "SGD": lambda lib, ps: lib.optim.SGD(ps, lr=0.1, momentum=0.9),
-    "Adam": lambda lib, ps: lib.optim.Adam(ps, lr=0.1),
+    "SGD": lambda lib, ps: lib.optim.SGD(ps, lr=0.1, momentum=0.9, **_fused(lib)),
+    "Adam": lambda lib, ps: lib.optim.Adam(ps, lr=0.1, **_fused(lib)),
+    "RMSprop": lambda lib, ps: lib.optim.RMSprop(ps, lr=0.01),  # (skipped by a host read, in both)
 }
 
 
@@ -418,6 +427,272 @@ def test_scaler_device_work_makes_no_host_transfer():
         step(True)
         step(False)
     assert cupy.transfers["count"] == before
+
+
+# ---- the fused steps: GradScaler.step decides on the device for SGD, Adam, AdamW, Adagrad --------------------------
+# ours with their defaults (fused=None) against torch's fused=True, both under their GradScaler; a small model whose
+# gradients overflow (y huge: inf) or turn NaN (an x NaN) on some steps
+FUSED_CASES = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.01, weight_decay=0.1, maximize=True)),  # (ascent on a square loss: a small lr)
+    ("SGD", dict(lr=0.05, momentum=0.9)),
+    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=0.01)),
+    ("SGD", dict(lr=0.01, momentum=0.8, nesterov=True, maximize=True)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    ("Adam", dict(lr=0.02, betas=(0.3, 0.5), eps=1e-6, maximize=True)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.5, amsgrad=True, maximize=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.5, eps=1e-6)),
+]
+# per step: "ok", "inf" or "nan"; the scale backs off at each bad step and grows after 3 clean ones
+BAD_STEPS = ["ok", "ok", "inf", "ok", "ok", "ok", "ok", "nan", "inf", "ok", "ok", "ok", "ok", "nan"]
+# a first step skipped: the step count stays 0. (Not for SGD with momentum: torch's fused SGD then leaves an
+# uninitialised momentum buffer, and its next step reads it; ours a zero one, see the README.)
+FIRST_BAD = ["nan"] + BAD_STEPS[:9]
+
+
+def _case_id(case):
+    name, options = case
+    return name + "-" + ("-".join(f"{k}={v}" for k, v in options.items()) or "default")
+
+
+def _fused_run(lib, device, name, options, schedule, unscale_first, foreach=None):
+    """After each step: the scale, the growth tracker, the parameters, their gradients and the optimizer state;
+    and the scale the step's gradients had."""
+    rng = np.random.default_rng(0)
+    init = [rng.normal(size=s).astype(np.float32) for s in [(3, 4), (3,), (2, 3), (2,)]]
+    ps = [lib.tensor(a, device=device, requires_grad=True) for a in init]
+    extra = dict(fused=True) if lib is torch else ({} if foreach is None else dict(foreach=foreach))
+    opt = getattr(lib.optim, name)(ps, **options, **extra)
+    scaler = lib.amp.GradScaler(device, init_scale=2.0 ** 10, growth_interval=3)
+    trace = []
+    for kind in schedule:
+        x = rng.normal(size=(5, 4)).astype(np.float32)
+        y = rng.normal(size=(5, 2)).astype(np.float32)
+        if kind == "nan":
+            x[1, 2] = np.nan
+        elif kind == "inf":
+            y[0, 0] = np.inf
+        xt, yt = lib.tensor(x, device=device), lib.tensor(y, device=device)
+        opt.zero_grad()
+        out = lib.tanh(xt @ ps[0].T + ps[1]) @ ps[2].T + ps[3]
+        scaler.scale(((out - yt) ** 2).mean()).backward()
+        if unscale_first:
+            scaler.unscale_(opt)
+        scaled_by = scaler.get_scale()
+        scaler.step(opt)
+        scaler.update()
+        state = [{k: v.detach().cpu().numpy().copy() for k, v in opt.state[p].items()} for p in ps]
+        trace.append((scaler.get_scale(), scaler._get_growth_tracker(),
+                      [p.detach().cpu().numpy().copy() for p in ps], [p.grad.cpu().numpy().copy() for p in ps],
+                      state, scaled_by if kind != "ok" else 1.0))
+    return trace, opt, ps
+
+
+def _assert_same_fused_trace(got, want):
+    for step, ((s, gt, ps, gs, state, scaled), (ts, tgt, tps, tgs, tstate, _)) in enumerate(zip(got, want)):
+        assert (s, gt) == (ts, tgt), step
+        for a, b in zip(ps, tps):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6, err_msg=f"step {step}")
+        for a, b in zip(gs, tgs):  # (unscaled by the step, but where it was skipped: still times the scale)
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6 * scaled, err_msg=f"grad, step {step}")
+        for st, tst in zip(state, tstate):
+            assert list(st) == list(tst), step
+            for key in tst:
+                assert st[key].dtype == tst[key].dtype, key
+                np.testing.assert_allclose(st[key], tst[key], rtol=2e-5, atol=1e-6, err_msg=f"{key} step {step}")
+    assert len(got) == len(want)
+
+
+@pytest.mark.parametrize("unscale_first", [False, True], ids=["step-unscales", "unscale_-then-step"])
+@pytest.mark.parametrize("case", FUSED_CASES, ids=[_case_id(c) for c in FUSED_CASES])
+def test_grad_scaler_fused_steps_match_torch_fused(case, unscale_first, device):
+    name, options = case
+    schedules = [BAD_STEPS] + ([FIRST_BAD] if not options.get("momentum") else [])
+    for schedule in schedules:
+        want, _, _ = _fused_run(torch, "cpu", name, options, schedule, unscale_first)
+        got, opt, ps = _fused_run(ag, device, name, options, schedule, unscale_first)
+        _assert_same_fused_trace(got, want)
+        scales = [2.0 ** 10] + [s for s, *_ in want]  # (backed off and grown)
+        assert any(b < a for a, b in zip(scales, scales[1:])) and any(b > a for a, b in zip(scales, scales[1:]))
+        if "step" in opt.state[ps[0]]:  # torch's fused place for it: float32 on the parameter's device
+            step = opt.state[ps[0]]["step"]
+            assert step.dtype is ag.float32 and step.device == ps[0].device and step.shape == ()
+
+
+@pytest.mark.parametrize("case", [c for c in FUSED_CASES if c[0] != "AdamW"][::2],
+                         ids=[_case_id(c) for c in FUSED_CASES if c[0] != "AdamW"][::2])
+def test_fused_steps_one_launch_per_parameter_give_the_same_numbers(case, device):
+    """foreach=False: the fused kernel launched per parameter (on the CPU both run its reference), bit for bit."""
+    name, options = case
+    grouped, _, _ = _fused_run(ag, device, name, options, BAD_STEPS[:9], False)
+    per_param, _, _ = _fused_run(ag, device, name, options, BAD_STEPS[:9], False, foreach=False)
+    for (s, gt, ps, gs, state, _), (s2, gt2, ps2, gs2, state2, _) in zip(grouped, per_param):
+        assert (s, gt) == (s2, gt2)
+        for a, b in zip(ps + gs + [v for st in state for v in st.values()],
+                        ps2 + gs2 + [v for st in state2 for v in st.values()]):
+            np.testing.assert_array_equal(a, b)
+
+
+# the no-sync train steps' optimizers (tests/test_cuda_device.py): those with a fused step decide on the device
+FUSED_OPTS = {k: v for k, v in OPTIMIZERS.items() if getattr(ag.optim, k.split("-")[0])._step_supports_amp_scaling}
+NO_SYNC_OPTS = dict(FUSED_OPTS, **{"Adam-foreach=False": lambda ps: ag.optim.Adam(ps, lr=1e-3, foreach=False),
+                                   "SGD-momentum-fused=True": lambda ps: ag.optim.SGD(ps, lr=0.1, momentum=0.9,
+                                                                                      fused=True)})
+HOST_READ_OPTS = {k: v for k, v in OPTIMIZERS.items() if k not in FUSED_OPTS}
+
+
+def _scaled_train_step(make_opt):
+    """A GradScaler train step of the demo CNN on cuda (x made NaN for one step when asked); the model, optimizer
+    and scaler are its attributes."""
+    ag.manual_seed(0)
+    model = demo.make_model("cnn").to("cuda")
+    opt = make_opt(model.parameters())
+    scaler = ag.amp.GradScaler("cuda", init_scale=2.0 ** 8, growth_interval=2)
+    x, y = ag.randn(4, 1, 8, 8, device="cuda"), ag.tensor([0, 1, 2, 3], device="cuda")
+    bad = x * float("nan")
+
+    def step(nan=False, unscale_first=False):
+        opt.zero_grad()
+        with ag.autocast("cuda"):
+            loss = F.cross_entropy(model(bad if nan else x), y)
+        scaler.scale(loss).backward()
+        if unscale_first:
+            scaler.unscale_(opt)
+        scaler.step(opt)
+        scaler.update()
+    step.model, step.opt, step.scaler = model, opt, scaler
+    return step
+
+
+@pytest.mark.skipif(not SIM, reason="counting host transfers needs the CuPy stand-in")
+@pytest.mark.parametrize("opt", list(NO_SYNC_OPTS))
+def test_grad_scaler_step_of_a_fused_optimizer_never_synchronises(opt):
+    step = _scaled_train_step(NO_SYNC_OPTS[opt])
+    step()  # warm-up: state made, kernels built, tables uploaded
+    weights = [p.detach().cpu().numpy().copy() for p in step.model.parameters()]
+    before = cupy.transfers["count"]
+    with cupy.no_host_sync():  # the whole step: scale, backward, the device-decided skip, update
+        step(nan=True)
+        step()
+        step(unscale_first=True)
+        step(nan=True, unscale_first=True)
+    assert cupy.transfers["count"] == before
+    assert step.scaler.get_scale() == 2.0 ** 7  # (256: backed off, grown after two clean steps, backed off)
+    state = step.opt.state[next(iter(step.model.parameters()))]
+    if "step" in state:
+        assert state["step"].item() == 3 and state["step"].device.type == "cuda"  # (the skipped steps not counted)
+    assert any(not np.array_equal(p.detach().cpu().numpy(), w) for p, w in zip(step.model.parameters(), weights))
+
+
+@pytest.mark.skipif(not SIM, reason="counting host transfers needs the CuPy stand-in")
+@pytest.mark.parametrize("opt", list(HOST_READ_OPTS))
+def test_grad_scaler_step_of_another_optimizer_reads_the_flag_on_the_host(opt):
+    """The optimizers PyTorch does not fuse keep the host read of found_inf (GradScaler._maybe_opt_step): the guard
+    catches it."""
+    assert sorted(FUSED_OPTS) == ["Adagrad", "Adam", "Adam-amsgrad-wd", "AdamW", "SGD", "SGD-momentum-nesterov-wd"]
+    step = _scaled_train_step(HOST_READ_OPTS[opt])
+    step()
+    assert not step.opt._step_supports_amp_scaling
+    with cupy.no_host_sync():
+        with pytest.raises(RuntimeError, match="inside no_host_sync"):
+            step()
+
+
+def test_fused_step_launches_once_per_group_and_one_more_to_count_the_steps(monkeypatch):
+    from autograd_gpu import _kernels as K
+    for make, want in (
+            (lambda ps: ag.optim.Adam(ps), ["fused_step_count_multi_tensor", "adam_fused_step_multi_tensor"]),
+            (lambda ps: ag.optim.SGD(ps, lr=0.1, momentum=0.9), ["sgd_momentum_fused_step_multi_tensor"]),
+            (lambda ps: ag.optim.Adagrad(ps), ["fused_step_count_multi_tensor", "adagrad_fused_step_multi_tensor"]),
+            (lambda ps: ag.optim.Adam(ps, foreach=False), ["fused_step_count", "adam_fused_step"] * 6)):
+        step = _scaled_train_step(make)
+        step()
+        step.opt.zero_grad()
+        loss = F.cross_entropy(step.model(ag.randn(4, 1, 8, 8, device="cuda")), ag.tensor([0, 1, 2, 3], device="cuda"))
+        step.scaler.scale(loss).backward()
+        launched = []
+        real = K._cupy_launcher
+        monkeypatch.setattr(K, "_cupy_launcher", lambda k, *args: launched.append(k.name) or real(k, *args))
+        step.scaler.step(step.opt)  # (the scaler's own check launches outside run_kernel's launcher)
+        monkeypatch.setattr(K, "_cupy_launcher", real)
+        step.scaler.update()
+        assert launched == want
+
+
+def test_fused_state_dict_loads_back_and_resumes(device):
+    """A state made by GradScaler steps (torch's fused keys and step tensors) saves and loads back: into an
+    optimizer of the default path, whose step count then returns to the CPU, and into a fused=True one, which keeps
+    it as float32 on the parameter's device (torch's load rule)."""
+    runs = {}
+    for lib in (torch, ag):
+        dev = "cpu" if lib is torch else device
+        rng = np.random.default_rng(1)
+        p = lib.tensor(rng.normal(size=5).astype(np.float32), device=dev, requires_grad=True)
+        opt = lib.optim.Adam([p], lr=0.1, **_fused(lib))
+        scaler = lib.amp.GradScaler(dev, init_scale=4.0)
+        for g in (1.0, math.inf, -2.0, 0.5):
+            opt.zero_grad()
+            scaler.scale((p * p).sum() * g).backward()  # (inf, not NaN: torch warns of neither)
+            scaler.step(opt)
+            scaler.update()
+        runs[lib] = (p, opt)
+    (tp, topt), (p, opt) = runs[torch], runs[ag]
+    sd, tsd = opt.state_dict(), topt.state_dict()
+    assert sd["param_groups"][0].keys() == tsd["param_groups"][0].keys()
+    assert list(sd["state"][0]) == list(tsd["state"][0]) == ["step", "exp_avg", "exp_avg_sq"]
+    assert sd["state"][0]["step"].item() == tsd["state"][0]["step"].item() == 3.0
+    for fused in (None, True):
+        q = p.detach().clone().requires_grad_()
+        again = ag.optim.Adam([q], lr=0.5, fused=fused)
+        # (a copy each: as torch, a loaded "step" is the saved tensor itself)
+        again.load_state_dict({"state": {0: {k: v.detach().clone() for k, v in sd["state"][0].items()}},
+                               "param_groups": [dict(sd["param_groups"][0], fused=fused)]})  # (the saved options)
+        step = again.state[q]["step"]
+        assert step.dtype is ag.float32 and step.device == q.device
+        q.grad = ag.tensor([0.3, -0.1, 0.2, 0.4, -0.5], device=device)
+        again.step()  # no GradScaler: the default path (fused=None) or the fused one
+        tq = tp.detach().clone().requires_grad_()
+        tagain = torch.optim.Adam([tq], lr=0.5, fused=True)
+        tagain.load_state_dict(copy.deepcopy(topt.state_dict()))
+        tq.grad = torch.tensor([0.3, -0.1, 0.2, 0.4, -0.5])
+        tagain.step()
+        np.testing.assert_allclose(q.detach().cpu().numpy(), tq.detach().numpy(), rtol=2e-5, atol=1e-6)
+        step = again.state[q]["step"]
+        assert step.item() == 4.0 and step.device.type == ("cpu" if fused is None else q.device.type)
+
+
+@pytest.mark.parametrize("name,options", [("Adam", dict(amsgrad=True)), ("SGD", dict(momentum=0.9)), ("Adagrad", {})])
+def test_fused_steps_of_float16_parameters(name, options, device):
+    """float16 parameters (no kernel: the fused step's reference, and GradScaler's check, run as array ops on the
+    device, still without a host read) as torch's fused=True ones, within float16 noise (torch's math is float32)."""
+    results = []
+    for lib in (torch, ag):
+        dev = "cpu" if lib is torch else device
+        p = lib.tensor([1.0, -2.0, 0.5, 3.0], dtype=lib.float16, device=dev, requires_grad=True)
+        opt = getattr(lib.optim, name)([p], lr=0.1, **options, **_fused(lib))
+        scaler = lib.amp.GradScaler(dev, init_scale=256.0)
+        trace = []
+        for g in (1.0, math.inf, 2.0, -1.0, math.nan, 0.5):
+            opt.zero_grad()
+            scaler.scale((p.float() * p.float()).sum() * g).backward()
+            with cupy.no_host_sync() if SIM and dev == "cuda" else contextlib.nullcontext():
+                scaler.step(opt)
+                scaler.update()
+            trace.append((scaler.get_scale(), p.detach().float().cpu().numpy().copy()))
+        results.append(trace)
+    for (s, p), (ts, tp) in zip(results[1], results[0]):
+        assert s == ts
+        np.testing.assert_allclose(p, tp, rtol=5e-3, atol=1e-3)
+
+
+def test_fused_and_foreach_together_are_refused_as_torch():
+    for lib in (torch, ag):
+        for name in ("SGD", "Adam", "AdamW", "Adagrad"):
+            with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together."):
+                getattr(lib.optim, name)([lib.ones(2, requires_grad=True)], lr=0.1, fused=True, foreach=True)
 
 
 def test_amp_kernels_match_their_references(device):

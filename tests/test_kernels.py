@@ -349,16 +349,50 @@ _OPTIM_SCALARS = dict(lr=0.1, weight_decay=0.1, maximize=1.0, momentum=0.9, damp
                       bias_correction2_sqrt=0.3, alpha=0.9, one_minus_alpha=0.1, neg_clr=-0.1, neg_lr=-0.5, rho=0.9,
                       one_minus_rho=0.1, bias_correction2=0.05, grad_coef=-0.02, exp_avg_coef=-0.05,
                       bias_correction1=0.2, rect=0.7, rectify=1.0, neg_eta=-0.05, mu=0.3, average=1.0, etaminus=0.5,
-                      etaplus=1.2, step_size_min=0.01, step_size_max=1.5)
+                      etaplus=1.2, step_size_min=0.01, step_size_max=1.5, log_beta1=math.log(0.9),
+                      log_beta2=math.log(0.999), lr_decay=0.1, unscale=1.0)
+_FLAGS = ("first", "nesterov", "maximize", "unscale", "rectify", "average")  # the flags the kernels branch on
+# the fused steps (GradScaler's, fused=True): their device scalars are one-element float32 arrays; steps differ per
+# tensor (so do their bias corrections), the scale and found_inf are shared by every tensor of a launch
+FUSED_KERNELS = sorted(n for n, k in K.KERNELS.items() if "found_inf" in k.inputs and k.family == "optim"
+                       and not n.endswith("_multi_tensor"))
 
 
 def test_every_optimizer_kernel_has_a_multi_tensor_twin():
     from autograd_gpu import optim  # noqa: F401  (registers the optimizer kernels)
     twins = {n for n, k in K.KERNELS.items() if k.family == "optim" and n.endswith("_multi_tensor")}
     assert twins == {K.KERNELS[n].multi_tensor.name for n in MULTI_TENSOR_KERNELS} and twins
+    assert FUSED_KERNELS == ["adagrad_fused_step", "adam_amsgrad_fused_step", "adam_fused_step", "fused_step_count",
+                             "sgd_fused_step", "sgd_momentum_fused_step"]
     for name in MULTI_TENSOR_KERNELS:  # the convention the optimizers' per-parameter and foreach paths rely on
         k = K.KERNELS[name]
-        assert k.inputs[:2] == ("p", "g") and set(k.inplace) == set(k.inputs) - {"g"} and not k.outputs
+        assert not k.outputs and set(k.multi_tensor.inputs[1:]) <= set(k.device_scalars)
+        if name == "fused_step_count":
+            assert k.inputs == ("step", "found_inf") and k.inplace == ("step",)
+            assert k.multi_tensor.inputs == ("tensors", "found_inf")
+        elif name in FUSED_KERNELS:  # p, g, (step,) GradScaler's scale and flag (shared), then the state; the
+            # unscaled gradient is written back
+            assert k.inputs[:2] == ("p", "g") and k.multi_tensor.inputs == ("tensors", "grad_scale", "found_inf")
+            assert k.inputs[2:2 + len(k.device_scalars)] == k.device_scalars
+            assert set(k.device_scalars) - {"step"} == {"grad_scale", "found_inf"}
+            assert set(k.inplace) == set(k.inputs) - set(k.device_scalars) and k.scalars[-1] == "unscale"
+        else:
+            assert k.inputs[:2] == ("p", "g") and set(k.inplace) == set(k.inputs) - {"g"}
+            assert not k.device_scalars and k.multi_tensor.inputs == ("tensors",)
+
+
+def _optim_case(spec, dtype, rng, sizes, found_inf):
+    """Each tensor's inputs of optimizer kernel `spec` (its device scalars: a step of its own, the shared scale and
+    flag), and the shared arrays."""
+    shared = {"grad_scale": np.array([8.0], np.float32), "found_inf": np.array([found_inf], np.float32)}
+    tensors = [[shared[name] if name in shared else np.array([j + 1.0], np.float32) if name == "step"
+                else _values(rng, (size,), dtype, special=True) for name in spec.inputs]
+               for j, size in enumerate(sizes)]
+    return tensors, shared
+
+
+def _flag_cases(scalars):
+    return [dict(scalars, **{flag: 1.0 - scalars[flag]}) if flag in scalars else scalars for flag in _FLAGS]
 
 
 @pytest.mark.parametrize("chunk", [64, 65536])
@@ -366,24 +400,53 @@ def test_every_optimizer_kernel_has_a_multi_tensor_twin():
 @pytest.mark.parametrize("name", MULTI_TENSOR_KERNELS)
 def test_multi_tensor_kernel_matches_the_per_tensor_kernel(shim_lib, name, dtype, chunk):
     """One launch over several tensors (an empty one, one of many chunks; 3 simulated blocks, so the grid strides
-    over the table's blocks) updates each tensor bit for bit as its own launch of the per-tensor kernel does."""
+    over the table's blocks) updates each tensor bit for bit as its own launch of the per-tensor kernel does; a
+    fused step also with found_inf set (then nothing changes)."""
     from autograd_gpu.optim.optimizer import multi_tensor_table
     spec = K.KERNELS[name]
     launcher = _shim_launcher(shim_lib)
     scalars = {s: _OPTIM_SCALARS[s] for s in spec.scalars}
-    for flag in ("first", "nesterov", "maximize", "rectify", "average"):  # both values of the flags they branch on
-        scalars_ = dict(scalars, **{flag: 1.0 - scalars[flag]}) if flag in scalars else scalars
-        sizes = [5, 0, 4097, 1, 300]
-        rng = np.random.default_rng(len(name))
-        tensors = [[_values(rng, (n,), dtype, special=True) for _ in spec.inputs] for n in sizes]
-        copies = [[a.copy() for a in arrays] for arrays in tensors]
-        for arrays in copies:
-            K.run_kernel(name, *arrays, launcher=launcher, **scalars_)
-        table, n = multi_tensor_table([[a.ctypes.data for a in arrays] for arrays in tensors], sizes, chunk)
-        K.run_multi_tensor(spec.multi_tensor, table, n, np.dtype(dtype), scalars_, launcher=launcher)
-        for arrays, want in zip(tensors, copies):
-            for got, expected in zip(arrays, want):
-                assert_ulp_equal(got, expected, maxulp=0)
+    shared_names = spec.multi_tensor.inputs[1:]
+    sizes = [1] * 5 if name == "fused_step_count" else [5, 0, 4097, 1, 300]  # (a step count has one element)
+    for found_inf in ((0.0, 1.0) if "found_inf" in spec.inputs else (0.0,)):
+        for scalars_ in _flag_cases(scalars):
+            rng = np.random.default_rng(len(name))
+            tensors, shared = _optim_case(spec, dtype, rng, sizes, found_inf)
+            before = [[a.copy() for a in arrays] for arrays in tensors]
+            copies = [[a.copy() for a in arrays] for arrays in tensors]
+            for arrays in copies:
+                K.run_kernel(name, *arrays, launcher=launcher, **scalars_)
+            rows = [[a.ctypes.data for n, a in zip(spec.inputs, arrays) if n not in shared_names] for arrays in tensors]
+            table, n = multi_tensor_table(rows, sizes, chunk)
+            K.run_multi_tensor(spec.multi_tensor, table, n, np.dtype(dtype), scalars_,
+                               shared=[shared[s] for s in shared_names], launcher=launcher)
+            for arrays, want, old in zip(tensors, copies, before):
+                for input_name, got, expected, was in zip(spec.inputs, arrays, want, old):
+                    assert_ulp_equal(got, expected, maxulp=0)
+                    if found_inf and input_name != "step":  # skipped: nothing written (the count is put back)
+                        assert_ulp_equal(got, was, maxulp=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", FUSED_KERNELS)
+def test_fused_step_kernel_matches_its_reference(shim_lib, name, dtype):
+    """A fused step's arithmetic (g++) against its numpy reference (optim/<name>.py): the unscaled gradient written
+    back, the bias corrections from the step, the skip when found_inf is set (the count then put back)."""
+    from autograd_gpu import optim  # noqa: F401  (registers the optimizer kernels)
+    spec = K.KERNELS[name]
+    scalars = {s: _OPTIM_SCALARS[s] for s in spec.scalars}
+    for found_inf in (0.0, 1.0):
+        for scalars_ in _flag_cases(scalars):
+            results = []
+            for launcher in (_shim_launcher(shim_lib), None):
+                tensors, _ = _optim_case(spec, dtype, np.random.default_rng(7), [1] if "p" not in spec.inputs
+                                         else [4097], found_inf)
+                K.run_kernel(name, *tensors[0], launcher=launcher, **scalars_)
+                results.append(tensors[0])
+            for input_name, got, want in zip(spec.inputs, *results):
+                assert_ulp_equal(got, want, maxulp=0)
+            if name == "fused_step_count":
+                assert results[0][0].tolist() == [1.0 + (not found_inf)]
 
 
 def test_reference_keeps_dtype_and_broadcasts():

@@ -52,7 +52,17 @@ CASES = [
     ("ASGD", dict(lr=0.05, lambd=0.1, alpha=0.5, t0=3, weight_decay=0.1, maximize=True)),  # averaging from step 4
     ("Rprop", dict()),
     ("Rprop", dict(lr=0.3, etas=(0.3, 1.7), step_sizes=(0.05, 0.6), maximize=True)),  # both clamps reached
+    # the fused steps (the ones a GradScaler takes; tests/test_amp.py), against torch's fused=True
+    ("SGD", dict(lr=0.1, weight_decay=0.1, maximize=True, fused=True)),
+    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=0.01, fused=True)),
+    ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True, maximize=True, fused=True)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, fused=True)),
+    ("Adam", dict(lr=0.02, betas=(0.3, 0.5), eps=1e-6, amsgrad=True, maximize=True, fused=True)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.5, amsgrad=True, fused=True)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.1, weight_decay=0.1, initial_accumulator_value=0.5, eps=1e-6, fused=True)),
 ]
+#: the cases without fused=True (torch refuses fused=True beside foreach=True, as we do)
+UNFUSED_CASES = [c for c in CASES if not c[1].get("fused")]
 
 
 def _ids(case):
@@ -132,7 +142,8 @@ def test_every_optimizer_kernel_runs_and_matches_its_reference(monkeypatch):
     for name, options in CASES:
         for dtype, tol in ((np.float32, dict(rtol=1e-6, atol=1e-7)), (np.float64, dict(rtol=1e-14, atol=1e-15))):
             on_cpu = _run(name, options, dtype, steps=3, device="cpu")[2]
-            for foreach in (False, True):  # one launch per parameter, one per group (the multi-tensor kernels)
+            # one launch per parameter, one per group (the multi-tensor kernels; fused=True: by default)
+            for foreach in (False, None if options.get("fused") else True):
                 on_gpu = _run(name, options, dtype, steps=3, device="cuda", foreach=foreach)[2]
                 for p, q in zip(on_cpu, on_gpu):
                     np.testing.assert_allclose(_np(q), _np(p), err_msg=_ids((name, options)), **tol)

@@ -6,9 +6,9 @@ _amp_foreach_non_finite_check_and_unscale_) and `update` its amp_update_scale (_
 anything back to the host.
 
 `step` skips the optimizer's step when found_inf is set. An optimizer that declares
-``_step_supports_amp_scaling = True`` is handed the flag (``optimizer.found_inf``, and ``optimizer.grad_scale``
-when its gradients are still scaled) and decides on the device, as PyTorch's fused optimizers do; that step never
-waits for the GPU. For any other optimizer the skip is a Python branch on the flag, a host read, as in PyTorch's
+``_step_supports_amp_scaling = True`` (ours: SGD, Adam, AdamW, Adagrad) is handed the flag (``optimizer.found_inf``,
+and ``optimizer.grad_scale`` when its gradients are still scaled) and decides on the device, as PyTorch's fused
+optimizers do; that step never waits for the GPU. For any other optimizer the skip is a Python branch on the flag, a host read, as in PyTorch's
 GradScaler (its ``_maybe_opt_step``): a skipped step must not move the optimizer's host-side step count.
 
 >>> scaler = torch.amp.GradScaler("cuda")
@@ -85,6 +85,11 @@ def _check_and_unscale(g, found_inf, inv_scale):
     # one has zero strides: no place to write) is unscaled into a contiguous copy.
     if not g.flags.c_contiguous:
         g = _device.cupy().ascontiguousarray(g)
+    if g.dtype not in _kernels.CTYPES:  # (float16, of a fused step's parameter: no kernel; the same, branch-free)
+        xp = _device.cupy()
+        found_inf[...] = xp.where(xp.isfinite(g).all(), found_inf, 1)
+        g *= inv_scale.reshape(-1)[0]
+        return g
     device_id = g.device.id
     grid, block = _kernels.launch_config(g.size, _kernels._max_blocks(device_id))
     fn = _kernels._function("amp_non_finite_check_and_unscale", _kernels.CTYPES[g.dtype], device_id)

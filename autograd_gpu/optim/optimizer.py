@@ -10,6 +10,13 @@ with one multi-tensor launch for all the group's parameters of one device and dt
 True, or None as in torch: on when every parameter with a gradient is on the GPU). Both give the
 same numbers: they run the same per-element update. (A subclass may instead override
 ``_update(p, group)``, updating p itself; it then has the per-parameter path only.)
+
+A subclass with ``_step_supports_amp_scaling = True`` (SGD, Adam, AdamW, Adagrad: those PyTorch fuses) also has
+a fused step, ``_step_args(p, group, fused=True)``, taken under a GradScaler (which then sets ``found_inf`` and
+``grad_scale`` on the optimizer) and for ``fused=True``: PyTorch's fused optimizers, deciding on the device. Its
+kernel takes GradScaler's scale and flag (put in by the base, per device) and skips the step when found_inf is
+set; the step count is a float32 tensor on the parameter's device, which the base counts on the device
+(fused_step_count) before the kernel computes the bias corrections from it. No host read.
 """
 import warnings
 from collections import defaultdict
@@ -50,23 +57,43 @@ def _check_hyperparameter(name, value, message):
         raise ValueError(f"{message}: {value}")
 
 
+def _check_fused(fused, foreach):
+    """torch's refusal of fused=True beside foreach=True (our fused step still launches once per group)."""
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
 def _zeros_like(p, fill=0):
     """A state tensor like p (same device, dtype and memory layout), outside autograd."""
     with _device.on(p.device):
         return Tensor._make(p._xp.full_like(p._data, fill))
 
 
-def _step_tensor():
+def _step_tensor(fused_for=None):
     # NOTE: as torch (capturable=False), the step count is a 0-d float tensor on the CPU, so
-    # reading it for the bias corrections never waits for the GPU.
+    # reading it for the bias corrections never waits for the GPU. A fused step (`fused_for`: its parameter)
+    # keeps it as torch's fused optimizers do: a float32 tensor on the parameter's device, read there.
+    if fused_for is not None:
+        with _device.on(fused_for.device):
+            return Tensor._make(fused_for._xp.zeros((), np.float32))
     dt = np.float64 if _dtype.get_default_dtype() == _dtype.float64 else np.float32
     return Tensor._make(np.zeros((), dt))
+
+
+def _fused_step_tensor(state, p):
+    """state["step"] as a fused step keeps it (a float32 tensor on p's device), moved there once (an upload, no
+    synchronisation) when a step of the default path left it on the CPU."""
+    step = state["step"]
+    a, pa = step._data, p._data
+    if type(a) is not type(pa) or a.dtype != np.float32 or (type(a) is not np.ndarray and a.device != pa.device):
+        step = state["step"] = step.to(device=p.device, dtype=_dtype.float32)
+    return step
 
 
 def _increment_step(step_t):
     """step_t += 1 in place; returns the new count as a Python float."""
     data = step_t._data
-    if type(data) is not np.ndarray:  # a step tensor moved to the GPU by hand
+    if type(data) is not np.ndarray:  # a step tensor moved to the GPU by hand, or by a fused step (read once)
         data = data.get()
         step_t._data = data
     data += 1
@@ -98,6 +125,39 @@ def _bump_version(*tensors):
             t._bump_version()
 
 
+def _fused_reference(reference, step_scalars=None):
+    """The reference of a fused kernel (kernels/optim.cu, "fused steps") made from `reference`, its default
+    kernel's: the inputs are the default kernel's with (step,) grad_scale, found_inf after p and g, and the scalars
+    with `unscale` (and, given step_scalars, those that `step_scalars(xp, t, **scalars)` turns into the default
+    kernel's step-count scalars at step t). Written without a branch on the flag: the device decides, and the
+    reference also runs on GPU arrays (float16)."""
+    def fused(xp, p, g, *arrays, unscale, **scalars):
+        if step_scalars is not None:
+            step, *arrays = arrays
+            scalars = step_scalars(xp, step.astype(p.dtype), **scalars)
+        grad_scale, found_inf, *state = arrays
+        keep = found_inf == 0
+        if unscale:  # (float16 in float32, as torch's opmath)
+            wide = np.promote_types(g.dtype, np.float32)
+            unscaled = (g.astype(wide, copy=False) / grad_scale.astype(wide)).astype(g.dtype, copy=False)
+            xp.copyto(g, unscaled, where=keep)
+            g = unscaled
+        new = [p.copy(), *(b.copy() for b in state)]
+        reference(xp, new[0], g, *new[1:], **scalars)
+        for old, value in zip([p, *state], new):
+            xp.copyto(old, value, where=keep)
+    return fused
+
+
+def _count_step_ref(xp, step, found_inf):
+    """The step of kernels/optim.cu's fused_step_count: one more, unless found_inf is set."""
+    step += 1
+    step -= (found_inf != 0).astype(step.dtype)
+
+
+_COUNT_STEP = _kernels.kernel("fused_step_count", _count_step_ref)
+
+
 #: Elements per block of a multi-tensor launch (PyTorch's multi_tensor_apply kChunkSize).
 CHUNK = 65536
 
@@ -117,6 +177,22 @@ def multi_tensor_table(addresses, sizes, chunk=CHUNK):
 
 
 _TABLES_KEPT = 8  # device tables cached per optimizer (a group's sets of tensors, alternating steps)
+
+
+def _launch(k, tensors, arrays, scalars, fused):
+    """One parameter's update by kernel k (its reference on the CPU): a fused step counts its step first."""
+    if fused and "step" in k.inputs:
+        _COUNT_STEP(arrays[k.inputs.index("step")], arrays[k.inputs.index("found_inf")])
+    k(*arrays, **scalars)
+    _bump_version(tensors[0], *tensors[1 if fused else 2:])  # (a fused step writes the unscaled gradient too)
+
+
+def _float32_on(t, p):
+    """The array of one-element tensor t (GradScaler's scale or flag) as a float32 array on p's device."""
+    a, pa = t._data, p._data
+    if type(a) is type(pa) and a.dtype == np.float32 and (type(a) is np.ndarray or a.device == pa.device):
+        return a
+    return t.to(device=p.device, dtype=_dtype.float32)._data
 
 
 class Optimizer:
@@ -229,29 +305,74 @@ class Optimizer:
             with grad_mode.enable_grad():
                 loss = closure()
         with grad_mode.no_grad():
+            amp = {}  # a fused step's GradScaler inputs, per device
             for group in self.param_groups:
                 params = [p for p in group["params"] if p._grad is not None]
+                # fused: under a GradScaler (it set found_inf) or asked for, where the optimizer has a fused step
+                fused = self._step_supports_amp_scaling and (hasattr(self, "found_inf") or bool(group.get("fused")))
                 foreach = group.get("foreach")
                 if foreach is None:  # as torch: on when every parameter with a gradient is on the GPU
                     foreach = all(type(p._data) is not np.ndarray for p in params)
-                if foreach and type(self)._update is Optimizer._update:
-                    self._foreach_update(params, group)
+                if foreach and (fused or type(self)._update is Optimizer._update):
+                    self._foreach_update(params, group, fused, amp)
                 else:
                     for p in params:
-                        self._update_on_its_device(p, group)
+                        self._update_on_its_device(p, group, fused, amp)
         return loss
 
-    def _update_on_its_device(self, p, group):
+    #: True where ``_step_args`` has a fused step (GradScaler hands such an optimizer found_inf and grad_scale)
+    _step_supports_amp_scaling = False
+
+    def _update_on_its_device(self, p, group, fused=False, amp=None):
         if type(p._data) is np.ndarray:
-            self._update(p, group)
+            self._update_one(p, group, fused, amp)
         else:
             with p._data.device:  # (its state and kernel on the parameter's GPU)
-                self._update(p, group)
+                self._update_one(p, group, fused, amp)
 
-    def _foreach_update(self, params, group):
+    def _update_one(self, p, group, fused, amp):
+        if fused:
+            _launch(*self._kernel_args(p, group, True, amp), True)
+        else:
+            self._update(p, group)
+
+    def _kernel_args(self, p, group, fused, amp):
+        """``(kernel, tensors, arrays, scalars)`` of p's update: `_step_args`, and the kernel's arrays; for a fused
+        step with GradScaler's scale and flag put in (before the state buffers) and the `unscale` flag."""
+        if not fused:
+            k, tensors, scalars = self._step_args(p, group)
+            return k, tensors, [t._data for t in tensors], scalars
+        k, tensors, scalars = self._step_args(p, group, fused=True)
+        grad_scale, found_inf = self._amp_inputs(p, amp)
+        arrays = [t._data for t in tensors]
+        at = k.inputs.index("grad_scale")
+        arrays[at:at] = [found_inf if grad_scale is None else grad_scale, found_inf]
+        return k, tensors, arrays, dict(scalars, unscale=grad_scale is not None)
+
+    def _amp_inputs(self, p, amp):
+        """GradScaler's scale (None once unscale_ ran) and found_inf as p's fused kernel takes them: one-element
+        float32 arrays on p's device, copied there once a step (cached in `amp`). Outside a GradScaler
+        (fused=True) found_inf is a zero kept for the device."""
+        where = None if type(p._data) is np.ndarray else p._data.device.id
+        hit = amp.get(where)
+        if hit is None:
+            found_inf, grad_scale = getattr(self, "found_inf", None), getattr(self, "grad_scale", None)
+            if found_inf is None:
+                zeros = self.__dict__.setdefault("_no_inf", {})
+                if where not in zeros:
+                    with _device.on(p.device):
+                        zeros[where] = p._xp.zeros((), np.float32)
+                hit = (None, zeros[where])
+            else:
+                hit = (None if grad_scale is None else _float32_on(grad_scale, p), _float32_on(found_inf, p))
+            amp[where] = hit
+        return hit
+
+    def _foreach_update(self, params, group, fused=False, amp=None):
         """Update `params` (of `group`, each with a gradient): on the GPU one multi-tensor launch for all those of
-        one device, dtype and kernel scalars (one per device and dtype once their step counts agree); the others
-        (CPU, float16, a kernel without a multi-tensor twin, a non-contiguous buffer) one by one."""
+        one device, dtype and kernel scalars (one per device and dtype once their step counts agree; a fused step,
+        whose kernel reads the step counts, one launch more to count them); the others (CPU, float16, a kernel
+        without a multi-tensor twin, a non-contiguous buffer) one by one."""
         launches, seen, again = {}, set(), []
         for p in params:
             if id(p) in seen:  # a duplicate parameter: updated again after the launches, as by the other path
@@ -259,36 +380,48 @@ class Optimizer:
                 continue
             seen.add(id(p))
             if type(p._data) is np.ndarray:
-                self._update(p, group)
+                self._update_one(p, group, fused, amp)
                 continue
             with p._data.device:  # (state made on the parameter's GPU)
-                k, tensors, scalars = self._step_args(p, group)
-            arrays = [t._data for t in tensors]
+                k, tensors, arrays, scalars = self._kernel_args(p, group, fused, amp)
             twin, a0 = k.multi_tensor, arrays[0]
+            shared = () if twin is None else twin.inputs[1:]
+            rows = [a for n, a in zip(k.inputs, arrays) if n not in shared]
             mem0 = a0.data
             if twin is None or a0.dtype not in _kernels.CTYPES or not all(
-                    type(a) is type(a0) and a.dtype == a0.dtype and a.size == a0.size and a.flags.c_contiguous
-                    and a.data.device_id == mem0.device_id for a in arrays):
+                    type(a) is type(a0) and a.flags.c_contiguous and a.data.device_id == mem0.device_id
+                    and ((a.dtype == np.float32 and a.size == 1) if n in k.device_scalars
+                         else (a.dtype == a0.dtype and a.size == a0.size))
+                    for n, a in zip(k.inputs, arrays) if n not in shared):
                 with a0.device:
-                    k(*arrays, **scalars)  # (a buffer on another device raises there, as on the other path)
-                _bump_version(tensors[0], *tensors[2:])
+                    _launch(k, tensors, arrays, scalars, fused)  # (a buffer on another device raises there)
                 continue
-            key = (mem0.device_id, a0.dtype, twin, *scalars.values())
+            named = dict(zip(k.inputs, arrays))
+            shared_arrays = [named[n] for n in shared]
+            key = (mem0.device_id, a0.dtype, twin, *(a.data.ptr for a in shared_arrays), *scalars.values())
             launch = launches.get(key)
             if launch is None:
-                launch = launches[key] = (a0.device, scalars, [], [], [])
-            launch[2].append(tensors)
-            launch[3].append([a.data.ptr for a in arrays])
-            launch[4].append(a0.size)
-        for (_, dtype, twin, *_), (device, scalars, tensors, addresses, sizes) in launches.items():
+                launch = launches[key] = (a0.device, scalars, shared_arrays, [], [], [], [])
+            launch[3].append(tensors)
+            launch[4].append([a.data.ptr for a in rows])
+            launch[5].append(a0.size)
+            if fused and "step" in k.inputs:
+                launch[6].append(named["step"].data.ptr)
+        for (_, dtype, twin, *_), (device, scalars, shared_arrays, tensors, addresses, sizes, steps) in \
+                launches.items():
             with device:
+                if steps:  # counted before the update kernel reads them
+                    table, n = self._device_table(device.id, [[s] for s in steps], [1] * len(steps))
+                    found_inf = shared_arrays[twin.inputs[1:].index("found_inf")]
+                    _kernels.run_multi_tensor(_COUNT_STEP.multi_tensor, table, n, np.dtype(np.float32), {},
+                                              shared=[found_inf])
                 table, n = self._device_table(device.id, addresses, sizes)
                 if n:
-                    _kernels.run_multi_tensor(twin, table, n, dtype, scalars)
+                    _kernels.run_multi_tensor(twin, table, n, dtype, scalars, shared=shared_arrays)
             for ts in tensors:
-                _bump_version(ts[0], *ts[2:])
+                _bump_version(ts[0], *ts[1 if fused else 2:])
         for p in again:
-            self._update_on_its_device(p, group)
+            self._update_on_its_device(p, group, fused, amp)
 
     def _device_table(self, device_id, addresses, sizes):
         """The multi-tensor table of these arrays on the current GPU, uploaded once and reused while the same
@@ -305,30 +438,32 @@ class Optimizer:
             hit = tables[key] = (_device.cupy().asarray(table), n)
         return hit
 
-    def _stepped_state(self, p, buffers, fill=0):
+    def _stepped_state(self, p, buffers, fill=0, fused=False):
         """p's state, with its step count incremented (returned as a float); made on p's first step: "step"
-        (a CPU tensor) and, for each name in `buffers`, a tensor like p filled with `fill`."""
+        (a CPU tensor) and, for each name in `buffers`, a tensor like p filled with `fill`. For a fused step the
+        count is the device's (None is returned): "step" is then a float32 tensor on p's device."""
         state = self.state[p]
         if len(state) == 0:
-            state["step"] = _step_tensor()
+            state["step"] = _step_tensor(p if fused else None)
             for name in buffers:
                 state[name] = _zeros_like(p, fill)
+        if fused:
+            _fused_step_tensor(state, p)
+            return state, None
         return state, _increment_step(state["step"])
 
     def _step_args(self, p, group):
         """For parameter p (whose ``_grad`` is set): make or advance its state and return ``(kernel, tensors,
         scalars)``: the kernel that updates p, its tensors (p, p.grad, then the state buffers it updates in
-        place) and its scalars by name."""
+        place) and its scalars by name. With ``fused=True`` (where the optimizer has a fused step): the fused
+        kernel, its tensors (p, p.grad, the step tensor if it reads one, the state buffers) and its scalars but
+        `unscale`; the base puts in GradScaler's inputs."""
         raise NotImplementedError
 
     def _update(self, p, group):
         """Update parameter p (whose ``_grad`` is set) and its state in place: one kernel launch (the numpy
         reference on the CPU)."""
-        k, tensors, scalars = self._step_args(p, group)
-        k(*[t._data for t in tensors], **scalars)
-        p._bump_version()
-        for t in tensors[2:]:
-            t._bump_version()
+        _launch(*self._kernel_args(p, group, False, None), False)
 
     # ------------------------------------------------------------------------ state_dict
 
@@ -352,7 +487,8 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Load a state from :meth:`state_dict` (of an optimizer with groups of the same sizes).
-        State tensors are moved to their parameter's device and dtype; "step" stays as is."""
+        State tensors are moved to their parameter's device and dtype; "step" stays as is (as torch: float32 on
+        the parameter's device for a ``fused`` group)."""
         groups = self.param_groups
         saved_groups = deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -363,15 +499,18 @@ class Optimizer:
         id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
                           chain.from_iterable(g["params"] for g in groups)))
 
-        def cast(param, value, key=None):
+        # as torch: "step" stays as it is, but for a fused (or capturable) group: float32 on the parameter's device
+        on_device = {i for g in saved_groups if g.get("fused") or g.get("capturable") for i in g["params"]}
+
+        def cast(param, value, key=None, step_on_device=False):
             if isinstance(value, Tensor):
                 if key == "step":
-                    return value
+                    return value.to(dtype=_dtype.float32, device=param.device) if step_on_device else value
                 if param.is_floating_point():
                     return value.to(dtype=param.dtype, device=param.device)
                 return value.to(device=param.device)
             if isinstance(value, dict):
-                return {k: cast(param, v, key=k) for k, v in value.items()}
+                return {k: cast(param, v, key=k, step_on_device=step_on_device) for k, v in value.items()}
             if isinstance(value, (list, tuple)):
                 return type(value)(cast(param, v) for v in value)
             return value
@@ -379,7 +518,7 @@ class Optimizer:
         state = defaultdict(dict)
         for k, v in state_dict["state"].items():
             if k in id_map:
-                state[id_map[k]] = cast(id_map[k], v)
+                state[id_map[k]] = cast(id_map[k], v, step_on_device=k in on_device)
             else:
                 state[k] = v
 
