@@ -1,5 +1,12 @@
 """What the multi-process tests run, shared by the ranks (tests/distributed_worker.py, started by the launcher)
-and by the single-process references in tests/test_distributed.py."""
+and by the tests (tests/test_distributed.py, tests/test_distributed_nccl.py): the inputs, the single-process
+references and how a job is started and its results read."""
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 
 import autograd_gpu as torch
@@ -57,4 +64,88 @@ DDP_CASES = {
 
 
 def params(model):
-    return {k: v.detach().numpy().copy() for k, v in model.named_parameters()}
+    return {k: v.detach().cpu().numpy().copy() for k, v in model.named_parameters()}
+
+
+# ---- the tests' side -------------------------------------------------------------------------------------------
+TESTS = Path(__file__).parent
+WORKER = TESTS / "distributed_worker.py"
+SIM = TESTS / "cuda_sim_script.py"  # (the "nccl" ranks run on the CuPy stand-in's GPUs and NCCL)
+TIMEOUT = 120
+
+
+def free_port(n=1):
+    """A port p of 127.0.0.1 with p .. p + n - 1 free now."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            for k in range(1, n):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port + k))
+            return port
+        except OSError:
+            continue
+
+
+def command(nproc, scenario, outdir, backend="mpi", *options):
+    """The launcher's command line for `scenario` on `nproc` ranks of this node."""
+    target = [str(WORKER), scenario, str(outdir), backend]
+    if backend == "nccl":
+        target.insert(0, str(SIM))
+    return [sys.executable, "-m", "autograd_gpu.distributed.run", "--nproc-per-node", str(nproc), *options] + target
+
+
+def launch(nproc, scenario, outdir, backend="mpi", timeout=TIMEOUT):
+    cmd = command(nproc, scenario, outdir, backend, "--master-port", str(free_port()))
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def results(outdir, scenario, n):
+    for r in range(n):
+        yield np.load(outdir / f"{scenario}-{r}.npz"), json.loads((outdir / f"{scenario}-{r}.json").read_text())
+
+
+def reference(name, n):
+    """One process training on the concatenated batches: what DDP at n ranks must reproduce."""
+    kind, _, micro = DDP_CASES[name]
+    model = make_model(kind, seed=0)
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9)
+    xs, ys = data(n, micro=micro)
+    for step in range(STEPS):
+        opt.zero_grad()
+        for m in range(micro):
+            x, y = torch.from_numpy(xs[step, m]), torch.from_numpy(ys[step, m])
+            if kind == "branchy":  # rank 0's part goes through `extra` too; the loss is the ranks' mean
+                rows = [slice(r * B, (r + 1) * B) for r in range(n)]
+                loss = sum(nn.functional.mse_loss(model(x[s], r == 0), y[s]) for r, s in enumerate(rows)) / n
+            else:
+                loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+        opt.step()
+    return model
+
+
+def check_ddp(ranks, n):
+    """The `ddp` scenario's results of n ranks against one process on the whole batch."""
+    for name, (kind, _, _) in DDP_CASES.items():
+        ref = reference(name, n)
+        want = params(ref)
+        want.update({f"buffer/{k}": v.numpy() for k, v in ref.named_buffers()})
+        start = params(make_model(kind, seed=0))
+        for got, info in ranks:
+            assert info[f"{name}_keys"] == ["module." + k for k in ref.state_dict()]
+            for k, v in want.items():
+                np.testing.assert_allclose(got[f"{name}/{k}"], v, rtol=1e-4, atol=2e-6, err_msg=f"{name}/{k}")
+            moved = [k for k, v in start.items() if not np.allclose(want[k], v)]
+            assert len(moved) >= len(start) - 2  # (`never`; a bias before a BatchNorm gets no gradient)
+            for k in moved:  # (so the test sees training, from rank 0's initial values on every rank)
+                assert not np.allclose(got[f"{name}/{k}"], start[k]), f"{name}/{k} did not train"
+        if kind == "branchy":
+            assert all(info["never_grad_is_none"] for _, info in ranks)
+            np.testing.assert_array_equal(ranks[0][0]["unused/never.weight"], want["never.weight"])
+    # buffers: each rank's own update, then rank 0's everywhere after the next forward
+    assert not np.allclose(ranks[0][0]["buffers/after_local_update"], ranks[1][0]["buffers/after_local_update"])
+    for got, _ in ranks:
+        np.testing.assert_array_equal(got["buffers/after_broadcast"], ranks[0][0]["buffers/after_local_update"])
