@@ -224,16 +224,21 @@ def host_waits_device(dev):
 def issue(dev):
     """One operation queued on the current stream of `dev`."""
     q = current_queue(dev)
+    _legacy_order(q)
     q.ops += 1
-    if q.blocking and len(_queues.get(dev, ())) > 1:  # CUDA's legacy null stream orders blocking streams
+    return q
+
+
+def _legacy_order(q):
+    """CUDA's legacy null stream: work queued on it waits for the blocking streams' work, and theirs for its."""
+    if q.blocking and len(_queues.get(q.dev, ())) > 1:
         with _lock:
-            if q.name == "the null stream":
-                for b in list(_queues[dev]):
+            if q is _null.get(q.dev):
+                for b in list(_queues[q.dev]):
                     if b.blocking and b is not q:
                         _merge(q.knows, b.clock())
             else:
-                _merge(q.knows, _null_queue(dev).clock())
-    return q
+                _merge(q.knows, _null_queue(q.dev).clock())
 
 
 # ---- the marks of a collective's buffers ----------------------------------------------------------------------
@@ -251,6 +256,7 @@ def check(root, dev, write):
     if mark is None:
         return
     q = current_queue(dev)
+    _legacy_order(q)
     w = mark.writer
     if w is not None:
         if not _knows(q, *w):
@@ -272,6 +278,7 @@ def check(root, dev, write):
 def collective(q, inputs, outputs):
     """A collective issued on queue `q`: ordered after all work queued on the device's other streams (its inputs
     may come from any of them), it reads `inputs` and writes `outputs` (arrays' owners)."""
+    _legacy_order(q)
     with _lock:
         for other in list(_queues.get(q.dev, ())):
             if other is not q and other.ops and not _knows(q, other, other.ops):
