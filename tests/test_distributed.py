@@ -106,21 +106,33 @@ def test_distributed_sampler_shuffles_with_seed_and_epoch():
         pt.utils.data.distributed.DistributedSampler(range(11), 3, 3)
 
 
-def test_gpu_checks_script_on_cpu_ranks():
-    """tools/ddp_check.py, which make gpu-check runs on NCCL, here on 2 MPI ranks."""
+def on_two_ranks(backend, *target):
+    """The launcher's run of `target` on 2 ranks: CPU ones for "mpi", simulated GPUs for "nccl"."""
+    sim = [str(cases.SIM)] if backend == "nccl" else []
+    return subprocess.run([sys.executable, "-m", "autograd_gpu.distributed.run", "--nproc-per-node", "2",
+                           "--master-port", str(cases.free_port()), *sim, *target], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gpu_checks_script(backend):
+    """tools/ddp_check.py, which make gpu-check runs on NCCL, here on 2 MPI ranks and on 2 simulated GPUs."""
     script = Path(__file__).resolve().parents[1] / "tools" / "ddp_check.py"
-    proc = subprocess.run([sys.executable, "-m", "autograd_gpu.distributed.run", "--nproc-per-node", "2", str(script),
-                           "--backend", "mpi", "--device", "cpu"], capture_output=True, text=True, timeout=TIMEOUT)
+    device = "cpu" if backend == "mpi" else "cuda"
+    proc = on_two_ranks(backend, str(script), "--backend", backend, "--device", device)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count(f"({backend}, {device}") == 2
     assert proc.stdout.count("collectives and DDP training ok") == 2
 
 
-def test_demo_ddp_on_two_cpu_ranks(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "autograd_gpu.distributed.run", "--nproc-per-node", "2", "-m",
-                           "autograd_gpu.demo", "--ddp", "--device", "cpu", "--model", "mlp", "--epochs", "1",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=TIMEOUT)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_demo_ddp_on_two_ranks(tmp_path, backend):
+    """The demo's --ddp: MPI ranks on CPUs, NCCL ranks on the GPUs (as make gpu-check runs it)."""
+    device = "cpu" if backend == "mpi" else "cuda"
+    proc = on_two_ranks(backend, "-m", "autograd_gpu.demo", "--ddp", "--device", device, "--model", "mlp",
+                        "--epochs", "1", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert "2 ranks (mpi)" in lines[0] and any(line.startswith("step time:") for line in lines)
+    assert f"2 ranks ({backend}) on {device}" in lines[0] and any(line.startswith("step time:") for line in lines)
     assert lines[-1].startswith("test accuracy: ") and float(lines[-1].split(": ")[1]) >= 0.7
     assert torch.load(tmp_path / "checkpoint.safetensors")["model_kind"] == "mlp"

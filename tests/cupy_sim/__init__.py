@@ -14,8 +14,11 @@ module, so the whole CUDA path runs in every CI run. What it models of CuPy 14:
   `cupyx.scatter_add` takes only 32/64-bit ints and floats, an op on an array of another device than the
   current one raises ValueError;
 - `RawModule` / `RawKernel`: the real kernels/*.cu built with g++ through tests/kernel_shim.h, arguments checked
-  against their C types, float32 subnormals flushed as with -ftz=true (see kernels.py).
-What it cannot model: timing, streams and asynchrony, real memory limits, NVRTC-only compile errors (the
+  against their C types, float32 subnormals flushed as with -ftz=true (see kernels.py);
+- `cuda.Stream` / `Event` / `get_current_stream`: work runs at once, but the order CUDA guarantees between
+  streams is tracked and checked for the buffers of collectives (streams.py);
+- `cupy.cuda.nccl` and `cupyx.distributed.NCCLBackend`, one process per rank, over TCP (nccl.py).
+What it cannot model: timing and asynchrony, real memory limits, NVRTC-only compile errors (the
 NVRTC compile test covers those), float rounding of the GPU's math library; nor, for a kernel that reaches its
 buffers through a table of addresses (the optimizers' multi-tensor kernels), the checks of those buffers' device
 and the flushing of their float32 subnormals.

@@ -30,6 +30,7 @@ import socket
 import struct
 import threading
 import time
+import weakref
 
 import numpy as np
 
@@ -192,6 +193,15 @@ class _Hub:
         self.server.close()
 
 
+_links = weakref.WeakSet()  # the links of this process (the in-process tests' worlds have several)
+
+
+@atexit.register
+def _close_all():
+    for link in sorted(_links, key=lambda k: k.hub is not None):  # (rank 0's last: it serves the others)
+        link.close()
+
+
 class _Link:
     """A rank's connection to the server and its mailbox: (source, key) -> queued values."""
     RETRIES, DELAY = 50, 0.5  # CuPy's TCPStoreProxy's
@@ -216,7 +226,7 @@ class _Link:
         self.reader.start()
         _send_frame(self.sock, self.lock, _HUB, rank, pickle.dumps(hello))
         self.roster = self.take(_HUB, "roster")
-        atexit.register(self.close)
+        _links.add(self)
 
     def _read(self):
         while True:
@@ -297,6 +307,7 @@ class NCCLBackend:
         for i, (h, d) in enumerate(self._link.roster):
             for j in range(i):
                 if self._link.roster[j] == (h, d):
+                    self._link.close()
                     e = NcclError(5)
                     e.add_note(f"NCCL WARN Duplicate GPU detected : rank {i} and rank {j} both on CUDA device {d} "
                                f"of host {h!r} (each rank needs its own GPU: set it from LOCAL_RANK)")
@@ -512,31 +523,26 @@ class NCCLBackend:
         groupEnd()
 
     def scatter(self, in_array, out_array, root=0, stream=None):
-        if in_array.shape[0] != self._n_devices:
-            raise RuntimeError(f"scatter requires in_array to have {self._n_devices}elements in its first "
-                               f"dimension, found {in_array.shape}")
-        self._check_contiguous(in_array)
-        self._check_contiguous(out_array)
-        q = self._get_stream(stream)
-        groupStart()
-        if root == self.rank:
-            for i in range(self._n_devices):
-                self._p2p("send", in_array[i], i, q)
-        self._p2p("recv", out_array, root, q)
-        groupEnd()
+        self._rooted("scatter", "in_array", in_array, out_array, root, stream)
 
     def gather(self, in_array, out_array, root=0, stream=None):
-        if out_array.shape[0] != self._n_devices:
-            raise RuntimeError(f"gather requires out_array to have {self._n_devices}elements in its first "
-                               f"dimension, found {out_array.shape}")
-        self._check_contiguous(in_array)
-        self._check_contiguous(out_array)
+        self._rooted("gather", "out_array", out_array, in_array, root, stream)
+
+    def _rooted(self, name, what, stacked, single, root, stream):
+        """cupyx's scatter (the root sends stacked[i] to rank i) and gather (it receives them), in one group."""
+        if stacked.shape[0] != self._n_devices:
+            raise RuntimeError(f"{name} requires {what} to have {self._n_devices}elements in its first "
+                               f"dimension, found {stacked.shape}")
+        pair = (stacked, single) if name == "scatter" else (single, stacked)
+        self._check_contiguous(pair[0])
+        self._check_contiguous(pair[1])
         q = self._get_stream(stream)
+        at_root, at_rank = ("send", "recv") if name == "scatter" else ("recv", "send")
         groupStart()
         if root == self.rank:
             for i in range(self._n_devices):
-                self._p2p("recv", out_array[i], i, q)
-        self._p2p("send", in_array, root, q)
+                self._p2p(at_root, stacked[i], i, q)
+        self._p2p(at_rank, single, root, q)
         groupEnd()
 
     def all_to_all(self, in_array, out_array, stream=None):
