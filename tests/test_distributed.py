@@ -1,7 +1,8 @@
-"""autograd_gpu.distributed on CPU ranks (the MPI backend, mpi4py over the `mpich` wheel's MPI), started by the
-launcher: the collectives against numpy at 2 and 3 ranks, DistributedDataParallel training equal to one process
-training on the concatenated batch, a failing rank ending the job; DistributedSampler against PyTorch's."""
-import json
+"""autograd_gpu.distributed started by the launcher, on CPU ranks (the MPI backend, mpi4py over the `mpich`
+wheel's MPI) and on CUDA ranks (the NCCL backend; on machines without a GPU the CuPy stand-in's simulated GPUs
+and NCCL, tests/cupy_sim/nccl.py): the collectives against numpy at 2 and 3 ranks, DistributedDataParallel
+training equal to one process training on the concatenated batch (on NCCL without a host synchronisation), a
+failing rank ending the job; DistributedSampler against PyTorch's. Several nodes: tests/test_distributed_nccl.py."""
 import subprocess
 import sys
 import time
@@ -18,107 +19,31 @@ from autograd_gpu.distributed import run
 from autograd_gpu.utils.data.distributed import DistributedSampler
 
 import distributed_cases as cases
+from distributed_cases import TIMEOUT, launch, results
 
-WORKER = Path(__file__).with_name("distributed_worker.py")
-TIMEOUT = 120
-
-
-def launch(nproc, scenario, outdir, timeout=TIMEOUT):
-    return subprocess.run([sys.executable, "-m", "autograd_gpu.distributed.run", "--nproc-per-node", str(nproc),
-                           str(WORKER), scenario, str(outdir)], capture_output=True, text=True, timeout=timeout)
+BACKENDS = ["mpi", "nccl"]
 
 
-def results(outdir, scenario, n):
-    for r in range(n):
-        yield np.load(outdir / f"{scenario}-{r}.npz"), json.loads((outdir / f"{scenario}-{r}.json").read_text())
-
-
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("n", [2, 3])
-def test_collectives_against_numpy(tmp_path, n):
-    proc = launch(n, "collectives", tmp_path)
+def test_collectives_against_numpy(tmp_path, n, backend):
+    proc = launch(n, "collectives", tmp_path, backend)
     assert proc.returncode == 0, proc.stderr
-    bases = np.stack([cases.base(r) for r in range(n)])
-    table = np.arange(n * 6, dtype=np.float64).reshape(n * 2, 3)
-    for rank, (got, info) in enumerate(results(tmp_path, "collectives", n)):
-        assert (info["rank"], info["world_size"], info["backend"]) == (rank, n, "mpi")
-        np.testing.assert_array_equal(got["all_reduce_SUM"], bases.sum(0))
-        np.testing.assert_allclose(got["all_reduce_AVG"], bases.sum(0) / n, rtol=1e-15)
-        np.testing.assert_array_equal(got["all_reduce_MAX"], bases.max(0))
-        np.testing.assert_array_equal(got["all_reduce_MIN"], bases.min(0))
-        np.testing.assert_array_equal(got["all_reduce_PRODUCT"], bases.prod(0))
-        np.testing.assert_array_equal(got["all_reduce_int"], bases.sum(0).astype(np.int64))
-        assert got["all_reduce_int"].dtype == np.int64
-        assert got["async_wait"].tolist() == [True, True]
-        np.testing.assert_array_equal(got["async_all_reduce"], bases.sum(0))
-        np.testing.assert_array_equal(got["broadcast"], bases[n - 1])
-        np.testing.assert_array_equal(got["all_gather"], bases)
-        np.testing.assert_array_equal(got["all_gather_into_tensor"], bases.reshape(n * 2, 3))
-        reduced = sum(table + r for r in range(n))
-        np.testing.assert_array_equal(got["reduce_scatter_tensor"], reduced[2 * rank:2 * rank + 2])
-        np.testing.assert_array_equal(got["reduce"], bases.max(0) if rank == 1 else bases[rank])
-        if rank == 0:
-            np.testing.assert_array_equal(got["gather"], bases)
-        else:
-            assert "gather" not in got
-        np.testing.assert_array_equal(got["scatter"], np.full((2, 3), 10.0 * rank))
-        np.testing.assert_array_equal(got["ring"], bases[(rank - 1) % n])
-        assert int(got["ring_sender"]) == (rank - 1) % n
-        assert {k: v for k, v in info.items() if k not in ("rank", "world_size", "backend")} == {
-            "all_gather_list": "RuntimeError", "all_gather_shape": "RuntimeError", "into_size": "RuntimeError",
-            "scatter_size": "RuntimeError", "not_a_tensor": "TypeError", "non_contiguous": "RuntimeError",
-            "bad_src": "ValueError", "send_self": "ValueError", "init_twice": "ValueError"}
+    cases.check_collectives(tmp_path, n, backend)
 
 
-def reference(name, n):
-    """One process training on the concatenated batches: what DDP at n ranks must reproduce."""
-    kind, _, micro = cases.DDP_CASES[name]
-    model = cases.make_model(kind, seed=0)
-    opt = torch.optim.SGD(model.parameters(), lr=cases.LR, momentum=0.9)
-    xs, ys = cases.data(n, micro=micro)
-    for step in range(cases.STEPS):
-        opt.zero_grad()
-        for m in range(micro):
-            x, y = torch.from_numpy(xs[step, m]), torch.from_numpy(ys[step, m])
-            if kind == "branchy":  # rank 0's part goes through `extra` too; the loss is the ranks' mean
-                rows = [slice(r * cases.B, (r + 1) * cases.B) for r in range(n)]
-                loss = sum(nn.functional.mse_loss(model(x[s], r == 0), y[s]) for r, s in enumerate(rows)) / n
-            else:
-                loss = nn.functional.mse_loss(model(x), y)
-            loss.backward()
-        opt.step()
-    return model
-
-
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("n", [2, 3])
-def test_ddp_training_equals_one_process_on_the_whole_batch(tmp_path, n):
-    proc = launch(n, "ddp", tmp_path)
+def test_ddp_training_equals_one_process_on_the_whole_batch(tmp_path, n, backend):
+    proc = launch(n, "ddp", tmp_path, backend)
     assert proc.returncode == 0, proc.stderr
-    ranks = list(results(tmp_path, "ddp", n))
-    for name, (kind, _, _) in cases.DDP_CASES.items():
-        ref = reference(name, n)
-        want = cases.params(ref)
-        want.update({f"buffer/{k}": v.numpy() for k, v in ref.named_buffers()})
-        start = cases.params(cases.make_model(kind, seed=0))
-        for got, info in ranks:
-            assert info[f"{name}_keys"] == ["module." + k for k in ref.state_dict()]
-            for k, v in want.items():
-                np.testing.assert_allclose(got[f"{name}/{k}"], v, rtol=1e-4, atol=2e-6, err_msg=f"{name}/{k}")
-            moved = [k for k, v in start.items() if not np.allclose(want[k], v)]
-            assert len(moved) >= len(start) - 2  # (`never`; a bias before a BatchNorm gets no gradient)
-            for k in moved:  # (so the test sees training, from rank 0's initial values on every rank)
-                assert not np.allclose(got[f"{name}/{k}"], start[k]), f"{name}/{k} did not train"
-        if kind == "branchy":
-            assert all(info["never_grad_is_none"] for _, info in ranks)
-            np.testing.assert_array_equal(ranks[0][0]["unused/never.weight"], want["never.weight"])
-    # buffers: each rank's own update, then rank 0's everywhere after the next forward
-    assert not np.allclose(ranks[0][0]["buffers/after_local_update"], ranks[1][0]["buffers/after_local_update"])
-    for got, _ in ranks:
-        np.testing.assert_array_equal(got["buffers/after_broadcast"], ranks[0][0]["buffers/after_local_update"])
+    cases.check_ddp(list(results(tmp_path, "ddp", n)), n)
 
 
-def test_a_failing_rank_ends_the_job_with_a_nonzero_exit(tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_failing_rank_ends_the_job_with_a_nonzero_exit(tmp_path, backend):
     t0 = time.monotonic()
-    proc = launch(2, "fail", tmp_path, timeout=90)
+    proc = launch(2, "fail", tmp_path, backend, timeout=90)
     assert proc.returncode != 0
     assert "rank 1 fails on purpose" in proc.stderr
     assert time.monotonic() - t0 < 60
@@ -181,21 +106,33 @@ def test_distributed_sampler_shuffles_with_seed_and_epoch():
         pt.utils.data.distributed.DistributedSampler(range(11), 3, 3)
 
 
-def test_gpu_checks_script_on_cpu_ranks():
-    """tools/ddp_check.py, which make gpu-check runs on NCCL, here on 2 MPI ranks."""
+def on_two_ranks(backend, *target):
+    """The launcher's run of `target` on 2 ranks: CPU ones for "mpi", simulated GPUs for "nccl"."""
+    sim = [str(cases.SIM)] if backend == "nccl" else []
+    return subprocess.run([sys.executable, "-m", "autograd_gpu.distributed.run", "--nproc-per-node", "2",
+                           "--master-port", str(cases.free_port()), *sim, *target], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gpu_checks_script(backend):
+    """tools/ddp_check.py, which make gpu-check runs on NCCL, here on 2 MPI ranks and on 2 simulated GPUs."""
     script = Path(__file__).resolve().parents[1] / "tools" / "ddp_check.py"
-    proc = subprocess.run([sys.executable, "-m", "autograd_gpu.distributed.run", "--nproc-per-node", "2", str(script),
-                           "--backend", "mpi", "--device", "cpu"], capture_output=True, text=True, timeout=TIMEOUT)
+    device = "cpu" if backend == "mpi" else "cuda"
+    proc = on_two_ranks(backend, str(script), "--backend", backend, "--device", device)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count(f"({backend}, {device}") == 2
     assert proc.stdout.count("collectives and DDP training ok") == 2
 
 
-def test_demo_ddp_on_two_cpu_ranks(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "autograd_gpu.distributed.run", "--nproc-per-node", "2", "-m",
-                           "autograd_gpu.demo", "--ddp", "--device", "cpu", "--model", "mlp", "--epochs", "1",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=TIMEOUT)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_demo_ddp_on_two_ranks(tmp_path, backend):
+    """The demo's --ddp: MPI ranks on CPUs, NCCL ranks on the GPUs (as make gpu-check runs it)."""
+    device = "cpu" if backend == "mpi" else "cuda"
+    proc = on_two_ranks(backend, "-m", "autograd_gpu.demo", "--ddp", "--device", device, "--model", "mlp",
+                        "--epochs", "1", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert "2 ranks (mpi)" in lines[0] and any(line.startswith("step time:") for line in lines)
+    assert f"2 ranks ({backend}) on {device}" in lines[0] and any(line.startswith("step time:") for line in lines)
     assert lines[-1].startswith("test accuracy: ") and float(lines[-1].split(": ")[1]) >= 0.7
     assert torch.load(tmp_path / "checkpoint.safetensors")["model_kind"] == "mlp"

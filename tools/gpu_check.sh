@@ -7,8 +7,9 @@
 #   3. the benchmark on cuda (python -m bench --device cuda), which writes bench/results/cuda-<date>.json/.png;
 #   4. data parallelism on NCCL, one rank per GPU present, started by the launcher: tools/ddp_check.py (the
 #      collectives against numpy, DistributedDataParallel with SyncBatchNorm against one process on the whole
-#      batch) and the demo with --ddp. (Without mpi4py on the machine, the suite leaves out
-#      tests/test_distributed.py, the MPI backend's CPU ranks, which CI runs.)
+#      batch) and the demo with --ddp: the real NCCL, which CI runs only on the CuPy stand-in's simulated one.
+#      (Without mpi4py on the machine, the suite leaves out tests/test_distributed.py, the MPI backend's CPU ranks
+#      and the simulated NCCL ranks on one node, which CI runs.)
 # The log goes to bench/results/cuda-<date>.log, and the last lines are one summary. Budget: ~8 minutes on one
 # H200 (suite ~2 min, demo ~0.5 min, bench ~4 min); each part has its own time limit so one hang cannot eat
 # the rest. Set QUICK=1 for the benchmark's seconds-long smoke run.

@@ -18,6 +18,7 @@ import importlib.util
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -89,8 +90,9 @@ def _under_mpiexec(exe, envs, target):
         return proc.wait()
 
 
-def _spawned(envs, target):
-    """Start one process per rank and watch them: the first to fail ends the others."""
+def _spawned(envs, target, link=None):
+    """Start one process per rank and watch them: the first to fail ends the others (and, through `link`, the
+    other nodes' ranks; a failure on another node ends this node's)."""
     procs = []
     for env in envs:
         procs.append(subprocess.Popen([sys.executable] + target, env={**os.environ, **env}, start_new_session=True))
@@ -100,13 +102,173 @@ def _spawned(envs, target):
             failed = [(r, c) for r, c in enumerate(codes) if c not in (None, 0)]
             if failed:
                 rank, code = failed[0]
+                code = code if code > 0 else 1
                 print(f"autograd_gpu.distributed.run: local rank {rank} failed with exit code {code}; "
                       "stopping the others", file=sys.stderr, flush=True)
+                if link is not None:
+                    link.report(code)
                 _stop(procs)
-                return code if code > 0 else 1
+                return code
+            if link is not None and link.poll():
+                node, code = link.failure
+                print(f"autograd_gpu.distributed.run: node {node} failed ({code}); stopping this node's ranks",
+                      file=sys.stderr, flush=True)
+                _stop(procs)
+                return 1
             if all(c == 0 for c in codes):
-                return 0
+                return link.finish() if link is not None else 0
             time.sleep(0.05)
+
+
+class _NodeLink:
+    """The launchers of a multi-node job, linked through node 0's at MASTER_ADDR:MASTER_PORT+1 (MASTER_PORT is
+    the ranks', for NCCL's store): a node whose ranks fail tells node 0, which tells the others, which stop
+    theirs (ranks blocked in a collective with a dead peer never return by themselves); a launcher that goes
+    away before reporting counts as failed. Node 0 ends once every node has reported."""
+
+    def __init__(self, nnodes, node_rank, addr, port):
+        self.nnodes, self.node_rank, self.addr = nnodes, node_rank, (addr, port)
+        self.failure = None  # (node, exit code)
+        self.peers = {}  # node 0: socket -> {"node", "buf", "done"}
+        self.done = set()  # node 0: the nodes that have reported
+        self.sock, self.buf, self.reported = None, b"", False
+        if node_rank == 0:
+            try:
+                self.server = socket.create_server(self.addr)
+            except OSError as e:
+                raise SystemExit(f"autograd_gpu.distributed.run: cannot listen on {addr}:{port} for the other "
+                                 f"nodes' launchers (--master-port + 1): {e}") from None
+            self.server.setblocking(False)
+
+    # ---- node 0
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except (BlockingIOError, OSError):
+                return
+            conn.setblocking(False)
+            self.peers[conn] = {"node": "?", "buf": b"", "done": False}
+
+    def _tell_all(self, node, code):
+        for conn in list(self.peers):
+            try:
+                conn.sendall(f"fail {node} {code}\n".encode())
+            except OSError:
+                pass
+
+    def _read_peers(self):
+        for conn, peer in list(self.peers.items()):
+            for line, eof in _lines(conn, peer):
+                if eof:
+                    del self.peers[conn]
+                    conn.close()
+                    if not peer["done"]:
+                        self._failed(peer["node"], 1)
+                    break
+                word, *rest = line.split()
+                if word == "hello":
+                    peer["node"] = int(rest[0])
+                elif word == "ok":
+                    peer["done"] = True
+                    self.done.add(peer["node"])
+                elif word == "fail":
+                    peer["done"] = True
+                    self.done.add(peer["node"])
+                    self._failed(peer["node"], int(rest[0]))
+
+    def _failed(self, node, code):
+        if self.failure is None:
+            self.failure = (node, code)
+            self._tell_all(node, code)
+
+    # ---- the other nodes
+    def _connect(self):
+        try:
+            self.sock = socket.create_connection(self.addr, timeout=0.2)
+        except OSError:
+            return False
+        self.sock.sendall(f"hello {self.node_rank}\n".encode())
+        self.sock.setblocking(False)
+        return True
+
+    def _read_node0(self):
+        state = {"buf": self.buf}
+        for line, eof in _lines(self.sock, state):
+            if eof:
+                self.sock.close()
+                self.sock = None
+                if not self.reported and self.failure is None:
+                    self.failure = (0, "its launcher went away")
+                break
+            word, node, code = line.split()
+            if word == "fail" and self.failure is None:
+                self.failure = (int(node), int(code))
+        self.buf = state["buf"]
+
+    # ---- both
+    def poll(self):
+        """Whether another node has failed."""
+        if self.node_rank == 0:
+            self._accept()
+            self._read_peers()
+        elif self.sock is not None or (not self.reported and self._connect()):
+            self._read_node0()
+        return self.failure is not None
+
+    def report(self, code):
+        """This node's ranks are done: 0, or the exit code of the first that failed."""
+        if self.node_rank == 0:
+            if code:
+                self._failed(0, code)
+            return
+        deadline = time.monotonic() + 30
+        while self.sock is None and not self._connect() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if self.sock is not None:
+            try:
+                self.sock.setblocking(True)
+                self.sock.sendall(b"ok\n" if code == 0 else f"fail {code}\n".encode())
+                self.sock.close()
+            except OSError:
+                pass
+        self.sock, self.reported = None, True
+
+    def finish(self):
+        """This node's ranks succeeded: report it; node 0 waits for every node's report. The job's exit code."""
+        self.report(0)
+        if self.node_rank != 0:
+            return 0
+        while self.failure is None and len(self.done) < self.nnodes - 1:
+            self.poll()
+            time.sleep(0.05)
+        self.server.close()
+        if self.failure is not None:
+            print(f"autograd_gpu.distributed.run: node {self.failure[0]} failed ({self.failure[1]})",
+                  file=sys.stderr, flush=True)
+            return 1
+        return 0
+
+
+def _lines(conn, state):
+    """(line, False) for each complete line readable now, then (None, True) if the stream has ended."""
+    eof = False
+    while True:
+        try:
+            chunk = conn.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            break
+        except OSError:
+            chunk = b""
+        if not chunk:
+            eof = True
+            break
+        state["buf"] += chunk
+    while b"\n" in state["buf"]:
+        line, state["buf"] = state["buf"].split(b"\n", 1)
+        yield line.decode(), False
+    if eof:
+        yield None, True
 
 
 def _stop(procs, grace=5.0):
@@ -129,21 +291,28 @@ def _signal_group(p, sig):
         pass
 
 
+class _Signalled(SystemExit):
+    pass
+
+
 class _forwarding_signals:
-    """SIGINT / SIGTERM to the launcher stop its processes (each in its own session) first."""
+    """SIGINT / SIGTERM to the launcher stop its processes (each in its own session) first.
+    NOTE: the handler only raises: stopping (which waits for the processes) inside it, while the interrupted
+    code is in Popen.wait(), would block for ever on the lock that wait() holds."""
 
     def __init__(self, procs):
         self.procs = procs
 
     def __enter__(self):
         def handler(signum, frame):
-            _stop(self.procs)
-            raise SystemExit(128 + signum)
+            raise _Signalled(128 + signum)
         self.saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         for s, h in self.saved.items():
             signal.signal(s, h)
+        if exc_type is not None and issubclass(exc_type, _Signalled):
+            _stop(self.procs)
 
 
 def main(argv=None):
@@ -157,7 +326,10 @@ def main(argv=None):
             env["OMP_NUM_THREADS"] = "1"
     target = (["-m"] if args.module else []) + [args.training_script] + args.training_script_args
     exe = _mpiexec() if args.nnodes == 1 else None
-    return _under_mpiexec(exe, envs, target) if exe else _spawned(envs, target)
+    if exe:
+        return _under_mpiexec(exe, envs, target)
+    link = _NodeLink(args.nnodes, args.node_rank, args.master_addr, args.master_port + 1) if args.nnodes > 1 else None
+    return _spawned(envs, target, link)
 
 
 if __name__ == "__main__":

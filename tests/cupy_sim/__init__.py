@@ -14,19 +14,25 @@ module, so the whole CUDA path runs in every CI run. What it models of CuPy 14:
   `cupyx.scatter_add` takes only 32/64-bit ints and floats, an op on an array of another device than the
   current one raises ValueError;
 - `RawModule` / `RawKernel`: the real kernels/*.cu built with g++ through tests/kernel_shim.h, arguments checked
-  against their C types, float32 subnormals flushed as with -ftz=true (see kernels.py).
-What it cannot model: timing, streams and asynchrony, real memory limits, NVRTC-only compile errors (the
+  against their C types, float32 subnormals flushed as with -ftz=true (see kernels.py);
+- `cuda.Stream` / `Event` / `get_current_stream`: work runs at once, but the order CUDA guarantees between
+  streams is tracked and checked for the buffers of collectives (streams.py);
+- `cupy.cuda.nccl` and `cupyx.distributed.NCCLBackend`, one process per rank, over TCP (nccl.py).
+What it cannot model: timing and asynchrony, real memory limits, NVRTC-only compile errors (the
 NVRTC compile test covers those), float rounding of the GPU's math library; nor, for a kernel that reaches its
 buffers through a table of addresses (the optimizers' multi-tensor kernels), the checks of those buffers' device
 and the flushing of their float32 subnormals.
 """
 import contextlib
 import functools
+import os
 import sys
 import types
 import weakref
 
 import numpy as np
+
+from . import nccl as _nccl, streams
 
 # ---------------------------------------------------------------- the real CuPy's names
 import cupy as _real  # imports on a CPU-only machine; only its names are read
@@ -40,7 +46,7 @@ _RUNTIME_NAMES = set(dir(_real.cuda.runtime))
 _LINALG_NAMES = set(dir(_real.linalg))
 del _real
 
-N_DEVICES = 2
+N_DEVICES = int(os.environ.get("CUPY_SIM_DEVICES", "2"))  # (a rank of the multi-process tests: its node's GPUs)
 MULTIPROCESSORS = 2  # few, so the library's grid-stride loops wrap
 
 
@@ -99,6 +105,7 @@ class Device:
 
     def synchronize(self):
         _transfer("Device.synchronize")
+        streams.host_waits_device(self.id)
 
     def __eq__(self, other):
         return isinstance(other, Device) and other.id == self.id
@@ -159,12 +166,18 @@ runtime.setDevice = _set_device
 runtime.deviceGetAttribute = _device_attr
 runtime.getDeviceProperties = lambda i: {"name": f"cupy-sim {Device(i).id}".encode(), "multiProcessorCount":
                                          MULTIPROCESSORS, "totalGlobalMem": 1 << 34}
-runtime.deviceSynchronize = lambda: _transfer("deviceSynchronize")
+runtime.deviceSynchronize = lambda: Device().synchronize()
 
 cuda = types.ModuleType("cupy.cuda")
 cuda.Device = Device
 cuda.runtime = runtime
 cuda.is_available = lambda: True
+cuda.Stream, cuda.Event, cuda.get_current_stream = streams.Stream, streams.Event, streams.get_current_stream
+cuda.stream = types.ModuleType("cupy.cuda.stream")
+cuda.stream.Stream, cuda.stream.Event = streams.Stream, streams.Event
+cuda.stream.get_current_stream = streams.get_current_stream
+streams._current_device[0] = lambda: _current[0]
+streams._sync_transfer[0] = lambda what: _transfer(what)
 
 # ---------------------------------------------------------------- arrays
 _owners = weakref.WeakValueDictionary()  # id(numpy owner) -> its ndarray
@@ -200,9 +213,23 @@ def _wrap(a, dev=None):
     return a
 
 
+def _root(x):
+    return x._owner if x._owner is not None else x
+
+
+def _touch(x, write=False):
+    """An access to x's memory from the current stream: ordered after the collectives using it?"""
+    root = x._owner if x._owner is not None else x
+    if root._mark is not None:
+        streams.check(root, x._dev, write)
+
+
 def _unwrap(x, devs, host_ok=False):
     if type(x) is ndarray:
         devs.add(x._dev)
+        root = x._owner if x._owner is not None else x
+        if root._mark is not None:
+            streams.check(root, x._dev, False)
         return x._a
     if isinstance(x, np.ndarray):
         if host_ok:
@@ -218,6 +245,7 @@ def _check_devices(devs):
         if d != _current[0]:
             raise ValueError(f"Array device must be same as the current device: array device = {d} while "
                              f"current = {_current[0]}")
+    streams.issue(_current[0])  # an operation queued on the current stream
 
 
 def _call(fn, args, kwargs, host_ok=False):
@@ -230,16 +258,18 @@ def _call(fn, args, kwargs, host_ok=False):
 
 # methods that make a view and launch no kernel: CuPy runs them on an array of any device
 _VIEW_METHODS = frozenset({"reshape", "view", "transpose", "swapaxes", "squeeze"})
+_INPLACE_METHODS = frozenset({"fill", "sort", "put", "partition"})
 
 
 class ndarray:
-    __slots__ = ("_a", "_dev", "_owner", "__weakref__")
+    __slots__ = ("_a", "_dev", "_owner", "_mark", "__weakref__")
     __array_priority__ = 100
 
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
         self._a = np.empty(shape, dtype, order=order)
         self._dev = _current[0]
         self._owner = None
+        self._mark = None  # streams._Mark: the collectives on other streams using this (an owner's) memory
         _owners[id(self._a)] = self
 
     @classmethod
@@ -251,6 +281,7 @@ class ndarray:
         _wrappers[id(a)] = self
         self._a = a
         self._dev = dev
+        self._mark = None
         if a.base is None:
             self._owner = None
             _owners[id(a)] = self
@@ -265,57 +296,63 @@ class ndarray:
         return self
 
     # -- host transfers
+    def _host_read(self, what):
+        _touch(self)
+        _transfer(what)
+        streams.host_waits_current(self._dev)  # (CuPy's copy to the host waits for the current stream)
+
     def __array__(self, *args, **kwargs):
         raise TypeError("Implicit conversion to a NumPy array is not allowed. Please use `.get()` to construct "
                         "a NumPy array explicitly.")
 
     def get(self, stream=None, order="C", out=None, blocking=True):
-        _transfer("ndarray.get")
+        self._host_read("ndarray.get")
         return self._a.copy(order=order)
 
     def item(self, *args):
-        _transfer("ndarray.item")
+        self._host_read("ndarray.item")
         return self._a.item(*args)
 
     def tolist(self):
-        _transfer("ndarray.tolist")
+        self._host_read("ndarray.tolist")
         return self._a.tolist()
 
     def __bool__(self):
-        _transfer("bool(ndarray)")
+        self._host_read("bool(ndarray)")
         return bool(self._a)
 
     def __int__(self):
-        _transfer("int(ndarray)")
+        self._host_read("int(ndarray)")
         return int(self._a)
 
     def __float__(self):
-        _transfer("float(ndarray)")
+        self._host_read("float(ndarray)")
         return float(self._a)
 
     def __complex__(self):
-        _transfer("complex(ndarray)")
+        self._host_read("complex(ndarray)")
         return complex(self._a)
 
     def __index__(self):
-        _transfer("index(ndarray)")
+        self._host_read("index(ndarray)")
         return self._a.__index__()
 
     def __repr__(self):
-        _transfer("repr(ndarray)")
+        self._host_read("repr(ndarray)")
         return repr(self._a).replace("array", "array", 1)
 
     def __str__(self):
-        _transfer("str(ndarray)")
+        self._host_read("str(ndarray)")
         return str(self._a)
 
     def __format__(self, spec):
-        _transfer("format(ndarray)")
+        self._host_read("format(ndarray)")
         return format(self._a, spec)
 
     def set(self, arr, stream=None):
         if not isinstance(arr, np.ndarray) or arr.shape != self.shape:
             raise ValueError("set() needs a numpy array of the same shape")
+        _touch(self, write=True)
         _upload()
         self._a[...] = arr
 
@@ -365,8 +402,11 @@ class ndarray:
             return _wrap(method, self._dev)
         dev = self._dev
         launches = name not in _VIEW_METHODS
+        this = self
 
         def call(*args, **kwargs):
+            if launches:
+                _touch(this, write=name in _INPLACE_METHODS)
             devs = {dev} if launches else set()
             args = [_unwrap(a, devs) for a in args]
             kwargs = {k: _unwrap(v, devs) for k, v in kwargs.items()}
@@ -381,6 +421,9 @@ class ndarray:
         if "out" in kwargs:
             out = kwargs["out"]
             kwargs["out"] = out if isinstance(out, tuple) else (out,)
+            for o in kwargs["out"]:
+                if type(o) is ndarray:
+                    _touch(o, write=True)
         result = _call(getattr(ufunc, method), inputs, kwargs)
         if "out" in kwargs:
             outs = kwargs["out"]
@@ -424,9 +467,13 @@ class ndarray:
         return tuple(out)
 
     def __getitem__(self, key):
-        return _wrap(self._a[self._key(key)], self._dev)
+        key = self._key(key)
+        if any(isinstance(k, np.ndarray) for k in (key if isinstance(key, tuple) else (key,))):
+            _touch(self)  # (a gather reads the memory; a view does not)
+        return _wrap(self._a[key], self._dev)
 
     def __setitem__(self, key, value):
+        _touch(self, write=True)
         devs = set()
         if isinstance(value, np.ndarray):
             _upload()
@@ -443,6 +490,7 @@ def _binary(ufunc, reflected=False):
 
 def _inplace(ufunc):
     def op(self, other):
+        _touch(self, write=True)
         devs = {self._dev}
         other = _unwrap(other, devs)
         _check_devices(devs)
@@ -648,6 +696,7 @@ def scatter_add(a, slices, value):
 
 cupyx = types.ModuleType("cupyx")
 cupyx.scatter_add = scatter_add
+cuda.nccl, cupyx.distributed = _nccl.nccl, _nccl.distributed
 cupyx.scipy = types.ModuleType("cupyx.scipy")
 cupyx.scipy.special = types.ModuleType("cupyx.scipy.special")
 assert hasattr(_real_x, "scatter_add")
@@ -671,6 +720,15 @@ def RawModule(code=None, path=None, options=(), backend="nvrtc", translate_cucom
     return _Module(code, options=options, name_expressions=name_expressions or (),
                    _array_type=ndarray, _current_device=lambda: _current[0])
 
+
+def _on_launch(pointers):
+    for a, written in pointers:
+        _touch(a, written)
+    streams.issue(_current[0])
+
+
+from . import kernels as _kernels  # noqa: E402
+_kernels.on_launch[0] = _on_launch
 
 lib = types.ModuleType("cupy.lib")
 lib.stride_tricks = types.ModuleType("cupy.lib.stride_tricks")
@@ -699,6 +757,8 @@ def install():
     from autograd_gpu import _device
     _device._cupy = cupy
     _device._cupyx = cupyx
-    # a user program's own `import cupy` (examples/custom_kernel_function.py) gets the stand-in too
-    sys.modules["cupy"], sys.modules["cupyx"] = cupy, cupyx
+    # a user program's own `import cupy` (examples/custom_kernel_function.py) gets the stand-in too, and so do
+    # `from cupy.cuda import nccl` and `import cupyx.distributed`
+    sys.modules.update({"cupy": cupy, "cupyx": cupyx, "cupy.cuda": cuda, "cupy.cuda.nccl": cuda.nccl,
+                        "cupy.cuda.stream": cuda.stream, "cupyx.distributed": cupyx.distributed})
     return cupy

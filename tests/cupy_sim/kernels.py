@@ -2,6 +2,7 @@
 with CUDA's rules: every argument checked against its C parameter type, the grid and block run as given."""
 import ctypes
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -12,10 +13,15 @@ from pathlib import Path
 import numpy as np
 
 SHIM = Path(__file__).parents[1] / "kernel_shim.h"
-_BUILD = Path(tempfile.mkdtemp(prefix="cupy_sim_kernels_"))
+_FLAGS = ["-std=c++17", "-O2", "-fPIC", "-shared", "-ffp-contract=off"]
+# the built libraries, shared with the processes this one starts (the ranks of the multi-process tests), which
+# then build nothing the parent has built already
+_BUILD = Path(os.environ.get("CUPY_SIM_BUILD_DIR") or tempfile.mkdtemp(prefix="cupy_sim_kernels_"))
+os.environ["CUPY_SIM_BUILD_DIR"] = str(_BUILD)
 _lock = threading.RLock()
 _libs = {}
 launches = {}  # kernel name expression -> launch count
+on_launch = [lambda pointers: None]  # set by the package: [(array, written)] of a launch, before it runs
 
 _C_DTYPES = {"float": np.float32, "double": np.float64, "bool": np.bool_, "long long": np.int64,
              "int": np.int32, "unsigned int": np.uint32, "unsigned char": np.uint8}
@@ -49,7 +55,7 @@ class RawKernel:
     def __call__(self, grid, block, args, *, shared_mem=0, stream=None):
         if len(args) != len(self._params):
             raise TypeError(f"{self.name} takes {len(self._params)} arguments, got {len(args)}")
-        c_args, keep, ftz = [], [], []
+        c_args, keep, ftz, pointers = [], [], [], []
         for a, (ctype, ptr, const, pname) in zip(args, self._params):
             want = _C_DTYPES[ctype]
             if ptr:
@@ -64,6 +70,7 @@ class RawKernel:
                 if not a._a.flags.c_contiguous:
                     raise ValueError(f"{self.name}: argument {pname} is not C-contiguous (the kernel would read "
                                      "it as if it were)")
+                pointers.append((a, not const))
                 buf = a._a
                 if ctype == "float":  # CuPy compiles with -ftz=true: float32 subnormals read as zero
                     if const:
@@ -79,6 +86,7 @@ class RawKernel:
                                     f"{type(a).__name__}: CuPy would pass a Python int as long long and a float "
                                     f"as double, whatever the parameter's type")
                 c_args.append(_C_CTYPES[ctype](a.item()))
+        on_launch[0](pointers)
         grid = grid[0] if isinstance(grid, tuple) else grid
         block = block[0] if isinstance(block, tuple) else block
         # NOTE: one launch at a time: the shim's blockIdx/threadIdx are process-wide, and ctypes drops the GIL
@@ -129,7 +137,7 @@ class RawModule:
 
 
 def _build(code, names, kernels):
-    key = hashlib.sha1((code + repr(names)).encode()).hexdigest()[:16]
+    key = hashlib.sha1((code + repr(names) + SHIM.read_text() + repr(_FLAGS)).encode()).hexdigest()[:16]
     with _lock:
         lib = _libs.get(key)
         if lib is not None:
@@ -144,14 +152,17 @@ def _build(code, names, kernels):
             target = f"{name}<{ctype}>" if ctype else name
             wrappers.append(f'extern "C" void shim_{name}_{ctype}(unsigned grid, unsigned block, {decl}) {{\n'
                             f'    ag_shim_launch(&{target}, grid, block, {", ".join(n for _, n in params)});\n}}\n')
-        src = _BUILD / f"{key}.cpp"
-        # (the loader inlines common.cuh, `#pragma once` and all: harmless here, so g++'s warning is dropped)
-        src.write_text(code.replace("#pragma once", "") + "\n" + "".join(wrappers))
         so = _BUILD / f"{key}.so"
-        gxx = shutil.which("g++")
-        if gxx is None:
-            raise RuntimeError("the CuPy stand-in needs g++ to build kernels/*.cu for the CPU")
-        subprocess.run([gxx, "-std=c++17", "-O2", "-fPIC", "-shared", "-ffp-contract=off", "-include", str(SHIM),
-                        str(src), "-o", str(so)], check=True)
+        if not so.exists():
+            part = f"{key}.{os.getpid()}"
+            src = _BUILD / f"{part}.cpp"
+            # (the loader inlines common.cuh, `#pragma once` and all: harmless here, so g++'s warning is dropped)
+            src.write_text(code.replace("#pragma once", "") + "\n" + "".join(wrappers))
+            gxx = shutil.which("g++")
+            if gxx is None:
+                raise RuntimeError("the CuPy stand-in needs g++ to build kernels/*.cu for the CPU")
+            subprocess.run([gxx, *_FLAGS, "-include", str(SHIM), str(src), "-o", str(_BUILD / f"{part}.so")],
+                           check=True)
+            os.replace(_BUILD / f"{part}.so", so)  # (atomic: a process building the same library meanwhile)
         lib = _libs[key] = ctypes.CDLL(str(so))
         return lib
