@@ -46,6 +46,9 @@ def test_a_failing_rank_ends_the_job_with_a_nonzero_exit(tmp_path, backend):
     proc = launch(2, "fail", tmp_path, backend, timeout=90)
     assert proc.returncode != 0
     assert "rank 1 fails on purpose" in proc.stderr
+    # (the launcher's summary: mpiexec may drop a rank's last output when it aborts, the summary is always there)
+    summary = proc.stderr[proc.stderr.index("autograd_gpu.distributed.run: rank 1 failed:"):]
+    assert "RuntimeError: rank 1 fails on purpose" in summary
     assert time.monotonic() - t0 < 60
 
 

@@ -11,6 +11,15 @@ import signal
 import sys
 import traceback
 
+ERROR_DIR = "AUTOGRAD_GPU_RUN_ERROR_DIR"  # where a failing rank writes its error for the launcher (run.py)
+
+
+def _record(text):
+    folder = os.environ.get(ERROR_DIR)
+    if folder:
+        with open(os.path.join(folder, f"{os.environ.get('RANK', '0')}.txt"), "w") as f:
+            f.write(text)
+
 
 def _code(e):
     if e.code is None:
@@ -18,6 +27,7 @@ def _code(e):
     if isinstance(e.code, int):
         return e.code
     print(e.code, file=sys.stderr)
+    _record(str(e.code))
     return 1
 
 
@@ -44,10 +54,14 @@ def main(argv):
     except SystemExit as e:
         code = _code(e)
         if code:
+            if isinstance(e.code, int):
+                _record(f"exit code {code}")
             _abort(code)
         raise
     except BaseException:
-        traceback.print_exc()
+        text = traceback.format_exc()
+        print(text, end="", file=sys.stderr)
+        _record(text)
         _abort(1)
 
 

@@ -21,7 +21,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+
+from ._worker import ERROR_DIR
 
 
 def _parser():
@@ -77,17 +80,26 @@ def _mpiexec():
 
 
 def _under_mpiexec(exe, envs, target):
-    cmd = [exe]
-    for i, env in enumerate(envs):
-        if i:
-            cmd.append(":")
-        cmd += ["-n", "1"]
-        for k, v in env.items():
-            cmd += ["-env", k, v]
-        cmd += [sys.executable, "-m", "autograd_gpu.distributed._worker"] + target
-    proc = subprocess.Popen(cmd, start_new_session=True)
-    with _forwarding_signals([proc]):
-        return proc.wait()
+    # NOTE: mpiexec may end before it has passed on the failing rank's last output (MPI_Abort races its stdio
+    # forwarding), so a failing rank also writes its error to a file (_worker.py), and the launcher prints those
+    # at the end, as torchrun's error summary
+    with tempfile.TemporaryDirectory(prefix="autograd_gpu_run_") as errors:
+        cmd = [exe]
+        for i, env in enumerate(envs):
+            if i:
+                cmd.append(":")
+            cmd += ["-n", "1"]
+            for k, v in dict(env, **{ERROR_DIR: errors}).items():
+                cmd += ["-env", k, v]
+            cmd += [sys.executable, "-m", "autograd_gpu.distributed._worker"] + target
+        proc = subprocess.Popen(cmd, start_new_session=True)
+        with _forwarding_signals([proc]):
+            code = proc.wait()
+        for name in sorted(os.listdir(errors)):
+            with open(os.path.join(errors, name)) as f:
+                print(f"autograd_gpu.distributed.run: rank {name.removesuffix('.txt')} failed:\n{f.read().rstrip()}",
+                      file=sys.stderr)
+    return code
 
 
 def _spawned(envs, target, link=None):
