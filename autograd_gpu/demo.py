@@ -366,7 +366,7 @@ def main_ddp(args):
         torch.cuda.synchronize()
     step_ms = 1000 * (time.perf_counter() - start) / max(1, steps - 1)
     if rank == 0:
-        print(f"step time: {step_ms:.2f} ms per step at {world} ranks ({steps} steps)")
+        print(f"step time: {step_ms:.2f} ms per step at {world} rank{'s' if world > 1 else ''} ({steps} steps)")
         os.makedirs(args.out, exist_ok=True)
         torch.save({"model": model.module.state_dict(), "epoch": args.epochs, "model_kind": args.model},
                    os.path.join(args.out, CHECKPOINT))
