@@ -1,6 +1,7 @@
 """Differential tests of PyTorch's value and error rules (issue 12): each snippet runs under PyTorch (CPU) and
 autograd_gpu (both devices); the results must be the same values, or the same exception type and message."""
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -228,3 +229,32 @@ def test_an_infinite_input_gets_the_clipped_slope_not_nan(loss, device):
         getattr(m.nn.functional, loss)(x, m.zeros(4, device=d)).backward()
         return x.grad
     _same(run, device)
+
+
+# ---- reductions over nothing, and variances without degrees of freedom: PyTorch's values and warnings ----------
+EMPTY_REDUCTIONS = {
+    "mean of an empty dim": lambda m, d: m.zeros(0, 3, device=d).mean(0),
+    "mean of nothing": lambda m, d: m.zeros(0, device=d).mean(),
+    "float16 mean of nothing": lambda m, d: m.zeros(0, 2, dtype=m.float16, device=d).mean(0),
+    "mse_loss of nothing": lambda m, d: m.nn.functional.mse_loss(m.zeros(0, device=d), m.zeros(0, device=d)),
+    "var of one": lambda m, d: m.ones(1, device=d).var(),
+    "var of nothing": lambda m, d: m.zeros(0, device=d).var(),
+    "var, correction = n": lambda m, d: m.tensor([1.0, 3.0], device=d).var(correction=2),
+    "std of one per row": lambda m, d: m.ones(2, 1, device=d).std(1),
+    "var_mean of one": lambda m, d: m.var_mean(m.ones(1, device=d))[0],
+    "std_mean of one": lambda m, d: m.std_mean(m.ones(1, device=d))[1],
+    "var of two, correction 0": lambda m, d: m.tensor([1.0, 3.0], device=d).var(correction=0),  # (no warning)
+}
+
+
+@pytest.mark.parametrize("name", EMPTY_REDUCTIONS)
+def test_empty_reductions_give_torchs_values_and_warnings(name, device):
+    """NaN (or inf) as PyTorch, with PyTorch's UserWarning where it warns, and never numpy's RuntimeWarning."""
+    fn = EMPTY_REDUCTIONS[name]
+    caught = {}
+    for m, d in ((ag, device), (torch, "cpu")):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            _same(fn, device) if m is ag else fn(m, d)
+        caught[m.__name__] = sorted({(type(x.message).__name__, str(x.message).split(" (Triggered")[0]) for x in w})
+    assert caught["autograd_gpu"] == caught["torch"]

@@ -1,7 +1,10 @@
 """Reductions over `dim` (an int, a tuple or None for all) with `keepdim`."""
 import builtins
 import operator
+import warnings
 from collections import namedtuple
+
+import numpy as np
 
 from .core import apply, defop, export
 from .. import _dtype
@@ -123,7 +126,15 @@ def _mean_bwd(ctx, g):
 
 
 def _mean_fwd(xp, x, dims, keepdim):
-    return xp.mean(x, axis=_axis(dims, x.ndim), keepdims=keepdim)
+    return _mean_of(xp, x, dims, keepdim)
+
+
+def _mean_of(xp, x, dims, keepdim):
+    """xp.mean over dims; NaN where nothing is reduced, without numpy's "Mean of empty slice" warning (PyTorch
+    is silent there)."""
+    if _count(x.shape, dims):
+        return xp.mean(x, axis=_axis(dims, x.ndim), keepdims=keepdim)
+    return xp.sum(x, axis=_axis(dims, x.ndim), keepdims=keepdim) * x.dtype.type("nan")
 
 
 MEAN = defop("mean", _mean_fwd, _mean_bwd, group="reduction", dtype="keep")
@@ -409,11 +420,13 @@ def _correction(unbiased, correction):
 
 def _var_fwd(xp, x, dims, keepdim, correction):
     n = _count(x.shape, dims)
-    m = xp.mean(x, axis=_axis(dims, x.ndim), keepdims=True)
-    d = x - m
+    d = x - _mean_of(xp, x, dims, True)
     s = xp.sum(d * d, axis=_axis(dims, x.ndim), keepdims=keepdim)
     denom = _max(n - correction, 0)
-    return s / denom if denom else s * float("nan") if n == 0 else s / x.dtype.type(0)
+    if denom:
+        return s / denom
+    with np.errstate(divide="ignore", invalid="ignore"):  # (0 / 0 is NaN, s / 0 inf, as PyTorch; it warns first)
+        return s / x.dtype.type(0)
 
 
 def _var_grad(ctx, g):
@@ -444,7 +457,15 @@ def _var_like(op, input, dim, unbiased, keepdim, correction):
     _check_dim_types(dim)
     if not input.is_floating_point():
         raise RuntimeError(f"std and var only support floating point and complex dtypes, got {input.dtype.name}")
-    return apply(op, input, dims=_dims(dim, input.ndim), keepdim=keepdim, correction=_correction(unbiased, correction))
+    return _var_apply(op, op.name, input, dim, keepdim, _correction(unbiased, correction))
+
+
+def _var_apply(op, name, input, dim, keepdim, correction):
+    dims = _dims(dim, input.ndim)
+    if _count(input.shape, dims) - correction <= 0:
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+                      "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=4)
+    return apply(op, input, dims=dims, keepdim=keepdim, correction=correction)
 
 
 @export
@@ -746,7 +767,7 @@ def logcumsumexp(input, dim=None, *, axis=None):
 def _var_mean_fwd(std):
     def fwd(xp, x, dims, keepdim, correction):
         v = _var_fwd(xp, x, dims, keepdim, correction)
-        m = xp.mean(x, axis=_axis(dims, x.ndim), keepdims=keepdim)
+        m = _mean_of(xp, x, dims, keepdim)
         return (xp.sqrt(v) if std else v), xp.asarray(m, dtype=x.dtype)
     return fwd
 
@@ -773,7 +794,7 @@ def _var_mean_like(op, name, input, dim, unbiased, keepdim, correction):
         dim, unbiased = None, dim
     if not input.is_floating_point():
         raise RuntimeError(f"{name} only support floating point and complex dtypes")
-    return apply(op, input, dims=_dims(dim, input.ndim), keepdim=keepdim, correction=_correction(unbiased, correction))
+    return _var_apply(op, name, input, dim, keepdim, _correction(unbiased, correction))
 
 
 @export(method=False)
