@@ -138,6 +138,28 @@ __device__ __forceinline__ void adadelta_update(long long i, T* __restrict__ p, 
     p[i] = pi + neg_lr * delta;
 }
 
+// NAdam's and RAdam's first lines: the decayed parameter, the gradient (L2 term, maximize) and Adam's two
+// moments of element i, the moments written back.
+template <typename T>
+struct ag_moments {
+    T p, g, m, v;
+};
+
+template <typename T>
+__device__ __forceinline__ ag_moments<T> ag_adam_moments(long long i, const T* __restrict__ p,
+                                                         const T* __restrict__ g, T* __restrict__ exp_avg,
+                                                         T* __restrict__ exp_avg_sq, T beta1_weight, T beta2,
+                                                         T one_minus_beta2, T weight_decay, T decay,
+                                                         T maximize) {
+    const T pi = p[i] * decay;
+    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
+    const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
+    const T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
+    exp_avg[i] = mi;
+    exp_avg_sq[i] = vi;
+    return {pi, gi, mi, vi};
+}
+
 // NAdam: m = lerp(m, g, 1 - beta1); v = v * beta2 + ((1 - beta2) * g) * g;
 // denom = sqrt(v / bias_correction2) + eps; p += (grad_coef * g) / denom, then
 // p += (exp_avg_coef * m) / denom (two roundings of p, as torch's two addcdiv_).
@@ -148,12 +170,9 @@ __device__ __forceinline__ void nadam_update(long long i, T* __restrict__ p, con
                                              T beta1_weight, T beta2, T one_minus_beta2, T weight_decay,
                                              T decay, T eps, T bias_correction2, T grad_coef,
                                              T exp_avg_coef, T maximize) {
-    const T pi = p[i] * decay;
-    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
-    const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
-    const T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
-    exp_avg[i] = mi;
-    exp_avg_sq[i] = vi;
+    const ag_moments<T> a = ag_adam_moments(i, p, g, exp_avg, exp_avg_sq, beta1_weight, beta2, one_minus_beta2,
+                                            weight_decay, decay, maximize);
+    const T pi = a.p, gi = a.g, mi = a.m, vi = a.v;
     const T denom = ag_sqrt(vi / bias_correction2) + eps;
     const T q = pi + (grad_coef * gi) / denom;
     p[i] = q + (exp_avg_coef * mi) / denom;
@@ -168,12 +187,9 @@ __device__ __forceinline__ void radam_update(long long i, T* __restrict__ p, con
                                              T beta1_weight, T beta2, T one_minus_beta2, T weight_decay,
                                              T decay, T eps, T lr, T bias_correction1,
                                              T bias_correction2_sqrt, T rect, T rectify, T maximize) {
-    const T pi = p[i] * decay;
-    const T gi = ag_grad(g[i], pi, weight_decay, maximize);
-    const T mi = ag_lerp(exp_avg[i], gi, beta1_weight);
-    const T vi = exp_avg_sq[i] * beta2 + (one_minus_beta2 * gi) * gi;
-    exp_avg[i] = mi;
-    exp_avg_sq[i] = vi;
+    const ag_moments<T> a = ag_adam_moments(i, p, g, exp_avg, exp_avg_sq, beta1_weight, beta2, one_minus_beta2,
+                                            weight_decay, decay, maximize);
+    const T pi = a.p, gi = a.g, mi = a.m, vi = a.v;
     const T step = (mi / bias_correction1) * lr;
     p[i] = rectify != T(0) ? pi - step * ((T(1) / (ag_sqrt(vi) + eps)) * bias_correction2_sqrt) * rect
                            : pi - step;
