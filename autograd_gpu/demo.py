@@ -7,7 +7,8 @@ Needs the demo extra: ``pip install 'autograd-gpu[demo]'`` (scikit-learn, tqdm, 
 
 ``--model gpt`` trains a small character-level GPT instead, on the opening of Shakespeare's Coriolanus that
 ships with the package (``autograd_gpu/data/tiny_shakespeare.txt``), for ``--steps`` steps; it writes the
-checkpoint and the loss curve the same way and prints a text it generates last.
+checkpoint and the loss curve the same way and prints a text it generates last. ``--model lstm`` does the same
+with a character-level LSTM.
 """
 import argparse
 import math
@@ -78,28 +79,28 @@ def save_curves(history, path):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m autograd_gpu.demo", description=__doc__.split("\n")[0])
-    p.add_argument("--model", choices=("cnn", "mlp", "gpt"), default="cnn")
+    p.add_argument("--model", choices=("cnn", "mlp", "gpt", "lstm"), default="cnn")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default: 3e-3; 1e-2 for gpt)")
+    p.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default: 3e-3; 1e-2 for gpt and lstm)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="'cuda' or 'cpu' (default: cuda when available)")
     p.add_argument("--out", default="out", help="folder for the checkpoint and the curves (default: out/)")
-    gpt = p.add_argument_group("--model gpt")
+    gpt = p.add_argument_group("--model gpt, --model lstm")
     gpt.add_argument("--steps", type=int, default=200, help="training steps (default: 200)")
     gpt.add_argument("--block-size", type=int, default=32, help="characters of context (default: 32)")
     gpt.add_argument("--sample-length", type=int, default=300, help="characters to generate (default: 300)")
     p.add_argument("--ddp", action="store_true", help="data-parallel, one rank per process (see main_ddp)")
     args = p.parse_args(argv)
     if args.lr is None:
-        args.lr = 1e-2 if args.model == "gpt" else 3e-3
+        args.lr = 1e-2 if args.model in ("gpt", "lstm") else 3e-3
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.model == "gpt":
-        return main_gpt(args)
+    if args.model in ("gpt", "lstm"):
+        return main_text(args)
     if args.ddp:
         return main_ddp(args)
     try:
@@ -161,7 +162,7 @@ def main(argv=None):
     print(f"test accuracy: {history['test_acc'][-1]:.4f}")
 
 
-# ---- --model gpt: a character-level GPT on a text that ships with the package ---------------------------
+# ---- --model gpt, --model lstm: a character-level language model on a text that ships with the package ---
 class GPT(nn.Module):
     """Token and position embeddings, pre-norm Transformer blocks with a causal mask, a LayerNorm and a linear
     head over the characters: logits (N, T, vocab_size) for (N, T) character indices."""
@@ -182,6 +183,34 @@ class GPT(nn.Module):
         x = self.token(idx) + self.position(torch.arange(t, device=idx.device))
         mask = nn.Transformer.generate_square_subsequent_mask(t, device=idx.device, dtype=x.dtype)
         return self.head(self.norm(self.blocks(x, mask=mask, is_causal=True)))
+
+    def next_logits(self, idx, state=None):
+        """(logits (N, vocab_size) of the character after idx (N, T), None): the last block_size characters."""
+        return self(idx[:, -self.block_size:])[:, -1], None
+
+
+class CharLSTM(nn.Module):
+    """A character embedding, a stacked LSTM and a linear head: logits (N, T, vocab_size) for (N, T) indices."""
+
+    def __init__(self, vocab_size, embedding_dim=64, hidden_size=128, num_layers=2):
+        super().__init__()
+        self.token = nn.Embedding(vocab_size, embedding_dim)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers=num_layers, batch_first=True)
+        self.head = nn.Linear(hidden_size, vocab_size)
+
+    def run(self, idx, state=None):
+        """(logits, (h, c)): the LSTM started from `state` (zeros when None)."""
+        out, state = self.lstm(self.token(idx), state)
+        return self.head(out), state
+
+    def forward(self, idx):
+        return self.run(idx)[0]
+
+    def next_logits(self, idx, state=None):
+        """(logits of the character after idx, the LSTM's state there): given the state after idx[:, :-1], only
+        the last character is fed."""
+        logits, state = self.run(idx if state is None else idx[:, -1:], state)
+        return logits[:, -1], state
 
 
 def load_text():
@@ -222,9 +251,10 @@ def get_batch(data, batch_size, block_size, generator):
 def generate(model, context, length, temperature=0.8, top_k=10, generator=None):
     """context (N, T) indices followed by `length` more, each drawn from the softmax over the top_k logits."""
     model.eval()
-    out = context
+    out, state = context, None
     for _ in range(length):
-        logits = model(out[:, -model.block_size:])[:, -1, :] / temperature
+        logits, state = model.next_logits(out, state)
+        logits = logits / temperature
         if top_k is not None:
             kth = torch.topk(logits, min(top_k, logits.shape[-1])).values[:, -1:]
             logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -233,17 +263,31 @@ def generate(model, context, length, temperature=0.8, top_k=10, generator=None):
     return out
 
 
+def char_loss(model, x, y):
+    """The mean cross-entropy of the model's next-character logits for x against y."""
+    return nn.functional.cross_entropy(model(x).flatten(0, 1), y.flatten())
+
+
+def train_step(model, optimizer, x, y):
+    """One Adam step on the batch; its loss, detached (on the device)."""
+    model.train()
+    loss = char_loss(model, x, y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 @torch.no_grad()
 def estimate_loss(model, data, batch_size, block_size, generator, batches=4):
     model.eval()
     total = torch.zeros((), device=data.device)
     for _ in range(batches):
-        x, y = get_batch(data, batch_size, block_size, generator)
-        total += nn.functional.cross_entropy(model(x).flatten(0, 1), y.flatten())
+        total += char_loss(model, *get_batch(data, batch_size, block_size, generator))
     return total.item() / batches
 
 
-def save_loss_curve(history, path):
+def save_loss_curve(history, path, title):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -251,14 +295,14 @@ def save_loss_curve(history, path):
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(history["step"], history["train_loss"], marker="o", label="train (mean since the last point)")
     ax.plot(history["step"], history["val_loss"], marker="o", label="validation")
-    ax.set(title="character-level GPT", xlabel="step", ylabel="cross-entropy (nats per character)")
+    ax.set(title=title, xlabel="step", ylabel="cross-entropy (nats per character)")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def main_gpt(args):
+def main_text(args):
     try:
         import matplotlib  # noqa: F401
         from tqdm import tqdm
@@ -275,10 +319,12 @@ def main_gpt(args):
     train_data, val_data = data[:split], data[split:]
     generator = torch.Generator().manual_seed(args.seed)
 
-    model = GPT(len(codec.chars), block_size=args.block_size).to(device)
+    name = args.model.upper()
+    model = (GPT(len(codec.chars), block_size=args.block_size) if args.model == "gpt" else
+             CharLSTM(len(codec.chars))).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"training a {n_params:,}-parameter GPT on {len(text):,} characters of Shakespeare "
+    print(f"training a {n_params:,}-parameter {name} on {len(text):,} characters of Shakespeare "
           f"({len(codec.chars)} distinct) on {device}")
 
     history = {"step": [], "train_loss": [], "val_loss": []}
@@ -287,13 +333,7 @@ def main_gpt(args):
     start = time.perf_counter()
     bar = tqdm(range(1, args.steps + 1), desc="training", leave=False)
     for step in bar:
-        model.train()
-        x, y = get_batch(train_data, args.batch_size, args.block_size, generator)
-        loss = nn.functional.cross_entropy(model(x).flatten(0, 1), y.flatten())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        running += loss.detach()  # on the device: read once per interval
+        running += train_step(model, optimizer, *get_batch(train_data, args.batch_size, args.block_size, generator))
         seen += 1
         if step % interval == 0 or step == args.steps:
             history["step"].append(step)
@@ -309,8 +349,8 @@ def main_gpt(args):
     os.makedirs(args.out, exist_ok=True)
     checkpoint = os.path.join(args.out, CHECKPOINT)
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": args.steps,
-                "model_kind": "gpt", "block_size": args.block_size, "chars": codec.as_tensor()}, checkpoint)
-    save_loss_curve(history, os.path.join(args.out, CURVES))
+                "model_kind": args.model, "block_size": args.block_size, "chars": codec.as_tensor()}, checkpoint)
+    save_loss_curve(history, os.path.join(args.out, CURVES), f"character-level {name}")
     print(f"trained in {elapsed:.1f} s; wrote {checkpoint} and {os.path.join(args.out, CURVES)}")
     print(f"validation loss: {history['val_loss'][-1]:.4f} ({history['val_loss'][-1] / math.log(2):.2f} bits per "
           "character)")
@@ -319,6 +359,8 @@ def main_gpt(args):
                       generator=torch.Generator(device=device).manual_seed(args.seed))
     print("sample:")
     print(codec.decode(sample[0]))
+
+
 def main_ddp(args):
     """The demo, data-parallel: `python -m autograd_gpu.distributed.run --nproc-per-node 2 -m autograd_gpu.demo
     --ddp`. Each rank trains on its DistributedSampler shard (--batch-size rows per rank and step) of a

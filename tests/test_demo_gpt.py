@@ -1,24 +1,28 @@
-"""`python -m autograd_gpu.demo --model gpt`, run short: it trains on the text that ships with the package, its
-loss falls, it writes a loss curve and a checkpoint, and the checkpoint loads back into a fresh model that
-generates the very sample the demo printed."""
+"""`python -m autograd_gpu.demo --model gpt` (and `--model lstm`), run short: it trains on the text that ships
+with the package, its loss falls, it writes a loss curve and a checkpoint, and the checkpoint loads back into a
+fresh model that generates the very sample the demo printed."""
 import re
 import subprocess
 import sys
 
+import pytest
+
 import autograd_gpu as torch
 from autograd_gpu import demo
 
-TINY = ["--model", "gpt", "--steps", "20", "--batch-size", "8", "--block-size", "16", "--sample-length", "40"]
+TINY = ["--steps", "20", "--batch-size", "8", "--block-size", "16", "--sample-length", "40"]
+MODELS = {"gpt": lambda vocab: demo.GPT(vocab, block_size=16), "lstm": demo.CharLSTM}
 
 
-def test_gpt_demo_trains_writes_a_checkpoint_and_samples(tmp_path):
+@pytest.mark.parametrize("kind", MODELS)
+def test_text_demo_trains_writes_a_checkpoint_and_samples(tmp_path, kind):
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "autograd_gpu.demo", *TINY, "--out", str(out)], capture_output=True,
-                         text=True, timeout=300)
+    run = subprocess.run([sys.executable, "-m", "autograd_gpu.demo", "--model", kind, *TINY, "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     report, sample = run.stdout.split("\nsample:\n")
     lines = report.splitlines()
-    assert "GPT on 39,908 characters" in lines[0] and lines[0].endswith("on cpu")
+    assert f"{kind.upper()} on 39,908 characters" in lines[0] and lines[0].endswith("on cpu")
     losses = [float(m.group(1)) for m in re.finditer(r"train loss (\d+\.\d+)", report)]
     assert len(losses) == 10 and losses[-1] < losses[0] - 0.5, losses  # from ln(58) = 4.06 down
     assert re.fullmatch(r"validation loss: \d\.\d{4} \(\d\.\d\d bits per character\)", lines[-1]), report
@@ -27,10 +31,10 @@ def test_gpt_demo_trains_writes_a_checkpoint_and_samples(tmp_path):
     assert (out / demo.CURVES).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     ckpt = torch.load(out / demo.CHECKPOINT, map_location="cpu")
-    assert ckpt["model_kind"] == "gpt" and ckpt["step"] == 20 and ckpt["block_size"] == 16
+    assert ckpt["model_kind"] == kind and ckpt["step"] == 20 and ckpt["block_size"] == 16
     codec = demo.CharCodec.from_tensor(ckpt["chars"])
     assert codec.chars == "".join(sorted(set(demo.load_text())))
-    model = demo.GPT(len(codec.chars), block_size=16)
+    model = MODELS[kind](len(codec.chars))
     model.load_state_dict(ckpt["model"])
     optimizer = torch.optim.Adam(model.parameters())
     optimizer.load_state_dict(ckpt["optimizer"])
@@ -40,13 +44,15 @@ def test_gpt_demo_trains_writes_a_checkpoint_and_samples(tmp_path):
     assert codec.decode(again[0]) == sample
 
 
-def test_gpt_demo_on_cuda(tmp_path, capsys):
+@pytest.mark.parametrize("kind", MODELS)
+def test_text_demo_on_cuda(tmp_path, capsys, kind):
     """On the GPU, or on the CuPy stand-in without one."""
-    demo.main([*TINY, "--steps", "2", "--sample-length", "10", "--device", "cuda", "--out", str(tmp_path)])
+    demo.main(["--model", kind, *TINY, "--steps", "2", "--sample-length", "10", "--device", "cuda", "--out",
+               str(tmp_path)])
     report, sample = capsys.readouterr().out.split("\nsample:\n")
     assert report.splitlines()[0].endswith("on cuda") and len(sample) == 1 + 10 + 1
     ckpt = torch.load(tmp_path / demo.CHECKPOINT, map_location="cpu")
-    assert all(v.device.type == "cpu" for v in ckpt["model"].values())
+    assert ckpt["model_kind"] == kind and all(v.device.type == "cpu" for v in ckpt["model"].values())
 
 
 def test_generate_with_top_k_1_is_greedy():
