@@ -39,7 +39,7 @@ def _mul_bwd(ctx, g):
 
 
 # (each operand is saved only when the other needs a gradient: its own gradient does not read it)
-MUL = defop("mul", lambda xp, a, b: a * b, _mul_bwd, save=((0, 1), (1, 0)), group="arithmetic")
+MUL = defop("mul", lambda xp, a, b: a * b, _mul_bwd, save=((0, 1), (1, 0)), group="arithmetic", opmath=True)
 
 
 _DIV_GRAD = kernel_grad("div_bwd", lambda xp, g, a, b: (g / b, -g * ((a / b) / b)), node="DivBackwardBackward0")
@@ -52,7 +52,7 @@ def _div_bwd(ctx, g):
 
 
 DIV = defop("div", lambda xp, a, b: a / b, _div_bwd, save=((0, 1), 1), group="arithmetic", kernel="div_bwd",
-            dtype="float")
+            dtype="float", opmath=True)
 def _kind(x):
     return x.dtype.kind if hasattr(x, "dtype") else np.dtype(type(x)).kind
 
@@ -68,7 +68,7 @@ def _integer_division(fn):
 
 
 FLOOR_DIVIDE = defop("floor_divide", _integer_division(lambda xp, a, b: xp.floor_divide(a, b)),
-                     group="arithmetic")
+                     group="arithmetic", opmath=True)
 
 
 def _rounded_quotient_bwd(mode):
@@ -175,10 +175,10 @@ def _zero_grads(ctx, g):
 FLOOR_DIV_MODES = {
     "floor": defop("div_floor", _integer_division(lambda xp, a, b: xp.floor_divide(a, b)), _zero_grads,
                    node="DivBackward2",
-                   group="arithmetic", public=False),
+                   group="arithmetic", public=False, opmath=True),
     "trunc": defop("div_trunc", _integer_division(lambda xp, a, b: _trunc_div(xp, a, b)), _zero_grads,
                    node="DivBackward2",
-                   group="arithmetic", public=False),
+                   group="arithmetic", public=False, opmath=True),
 }
 
 
@@ -568,12 +568,17 @@ def xlogy(input, other):
     return apply(XLOGY, input, other) if _is_t(other) else apply(XLOGY_OTHER, input, other=other)
 
 
-# lerp(a, b, w) = a + w (b - a), computed as PyTorch does: from b's side when |w| >= 1/2
+# lerp(a, b, w) = a + w (b - a), computed as PyTorch does: from b's side when |w| >= 1/2, and in float32 for
+# float16 (its opmath type; the dispatcher rounds the result once)
 def _lerp_fwd(xp, a, b, weight):
+    if a.dtype.itemsize == 2:
+        a, b = a.astype(np.float32), b.astype(np.float32)
     return a + weight * (b - a) if abs(weight) < 0.5 else b - (b - a) * (1 - weight)
 
 
 def _lerp_tensor_fwd(xp, a, b, w):
+    if a.dtype.itemsize == 2:
+        a, b, w = a.astype(np.float32), b.astype(np.float32), w.astype(np.float32)
     return xp.where(xp.abs(w) < 0.5, a + w * (b - a), b - (b - a) * (1 - w))
 
 

@@ -24,9 +24,9 @@ DTYPE_RULES = ("promote", "float", "compare", "keep")
 
 class Op:
     __slots__ = ("name", "forward", "backward", "save", "node_name", "group", "kernel", "dtype", "view",
-                 "nout", "node_cls", "differentiable", "public", "save_plan", "fast", "autocast")
+                 "nout", "node_cls", "differentiable", "public", "save_plan", "fast", "autocast", "opmath")
 
-    def __init__(self, name, forward, backward, save, node, group, kernel, dtype, view, nout, public):
+    def __init__(self, name, forward, backward, save, node, group, kernel, dtype, view, nout, public, opmath):
         assert dtype in DTYPE_RULES, dtype
         self.name, self.forward, self.backward = name, forward, backward
         # (index, is_output, when) per saved value: "out", "out1", ... name an output, an int a positional input,
@@ -43,19 +43,23 @@ class Op:
         # apply's fast path may run it: one result whose dtype is its floating inputs' dtype
         self.fast = not view and nout == 1 and dtype != "compare"
         self.autocast = None  # {"cpu"/"cuda": cast policy} under autocast (set from amp's op lists)
+        self.opmath = opmath
 
     def __repr__(self):
         return f"<op {self.name}>"
 
 
 def defop(name, forward, backward=None, *, save=(), node=None, group, kernel=None, dtype="promote",
-          view=False, nout=1, public=True):
+          view=False, nout=1, public=True, opmath=False):
     """Declare a primitive. `save` lists positional-input indices and/or "out" (the result); `group` is its
-    section of the op table (README); `kernel` the CUDA kernel of its backward (from a kernel_grad)."""
+    section of the op table (README); `kernel` the CUDA kernel of its backward (from a kernel_grad).
+    `opmath`: a float16/bfloat16 result whose second operand is a number or a 0-d tensor is computed in
+    float32 from that operand's own value and rounded once (PyTorch's CPU mul and div read such a scalar with
+    original_scalar_value<opmath_t>; other ops round it to the result's dtype first, as numpy does)."""
     kernel = getattr(getattr(backward, "kernel", None), "name", kernel)
     if node is None and backward is not None:
         node = "".join(p.capitalize() for p in name.strip("_").split("_")) + "Backward0"
-    op = Op(name, forward, backward, save, node, group, kernel, dtype, view, nout, public)
+    op = Op(name, forward, backward, save, node, group, kernel, dtype, view, nout, public, opmath)
     assert name not in OP_TABLE, f"op {name} declared twice"
     OP_TABLE[name] = op
     return op
@@ -283,11 +287,14 @@ def apply(op, a=_NO_INPUT, b=_NO_INPUT, /, *more, **params):
                 if tb is Tensor:
                     vb = db = b._data
                     if b._base is not None or (db.dtype is not dt and db.dtype != dt) \
-                            or type(db) is not type(da) or (type(da) is not np.ndarray and da.device != db.device):
+                            or type(db) is not type(da) or (type(da) is not np.ndarray and da.device != db.device) \
+                            or (op.opmath and db.size == 1 and dt.itemsize == 2):
                         return _apply(op, (a, b), params)
                 elif tb is float or (tb is int and -_INT64 <= b < _INT64):
                     # (float16 computes in float32, as PyTorch's: a big int is no inf before the product)
                     vb = b if dt.itemsize > 2 or -65504 <= b <= 65504 else np.float32(b)
+                    if dt.itemsize == 2 and op.opmath:
+                        da = da.astype(np.float32)  # (the scalar unrounded: float32 as numpy reads it)
                 else:
                     return _apply(op, (a, b), params)
             try:  # (no *args: a call with a starred tuple costs ~0.15 us)
@@ -405,6 +412,8 @@ def _apply(op, inputs, params):
             npdt = fdt
             if fdt.itemsize == 2:  # (float16 computes in float32, as PyTorch's: a big int is no inf before)
                 arrays = [np.float32(a) if type(a) is int and not -65504 <= a <= 65504 else a for a in arrays]
+                if op.opmath and len(arrays) == 2:
+                    arrays = _opmath_operands(arrays, npdt)
         else:
             # a Python number keeps a floating tensor's dtype (and an int tensor's, for ints)
             if same and kind in "iu" and not float_scalar and rule != "float":
@@ -417,7 +426,9 @@ def _apply(op, inputs, params):
                 dt = _dtype.get_default_dtype()
                 same = False
             npdt = dt.np
-            if not same:
+            if op.opmath and len(arrays) == 2 and npdt.itemsize == 2 and _dtype.is_floating(npdt):
+                arrays = _opmath_operands(arrays, npdt)
+            elif not same:
                 arrays = [a.astype(npdt) if hasattr(a, "dtype") and a.dtype != npdt else a for a in arrays]
     try:
         if fd is None or type(fd) is np.ndarray:
@@ -456,6 +467,19 @@ def _apply(op, inputs, params):
 
 
 _INT64 = 1 << 63
+
+
+def _opmath_operands(arrays, npdt):
+    """The two operands of an `opmath` op whose result is of the 2-byte float dtype npdt, as PyTorch's CPU kernel
+    takes them: with a number or a 1-element array second (its TensorIterator's is_scalar(2)), both in float32
+    (the first rounded to npdt before, the second not: trunc(a / b) is not rounded to npdt before the trunc);
+    otherwise both in npdt."""
+    a, b = arrays
+    if not hasattr(a, "ndim") or (hasattr(b, "ndim") and b.size != 1):
+        return [x.astype(npdt) if hasattr(x, "dtype") and x.dtype != npdt else x for x in arrays]
+    if a.dtype != npdt:
+        a = a.astype(npdt)
+    return [a.astype(np.float32), b.astype(np.float32) if hasattr(b, "dtype") else b]
 
 
 def _check_big_int(x, inputs):

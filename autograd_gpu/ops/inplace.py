@@ -6,6 +6,7 @@ import builtins
 import numpy as np
 
 from ..tensor import NO_GRAD_VIEW_INPLACE, SCALAR_TYPE_NAMES, Tensor
+from .._dtype import is_floating
 from ..autograd import grad_mode
 from .core import defop, record
 from ..tensor import _replay
@@ -31,10 +32,14 @@ def _check_inplace_allowed(t):
 _CAST_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2}
 
 
+def _cast_order(np_dtype):
+    return 2 if is_floating(np_dtype) else _CAST_ORDER[np_dtype.kind]  # (bfloat16's kind is "V")
+
+
 def _write(t, out):
     """Copy out's data into t's memory (broadcasting and casting as PyTorch's in-place rules allow)."""
     src = out._data
-    if _CAST_ORDER[src.dtype.kind] > _CAST_ORDER[t._data.dtype.kind]:
+    if _cast_order(src.dtype) > _cast_order(t._data.dtype):
         raise RuntimeError(f"result type {SCALAR_TYPE_NAMES[src.dtype.name]} can't be cast to the desired output "
                            f"type {SCALAR_TYPE_NAMES[t._data.dtype.name]}")
     if builtins.any(st == 0 and n > 1 for st, n in zip(t._data.strides, t._data.shape)):
