@@ -1185,6 +1185,45 @@ for _sa, _sb in BINARY_SHAPES:
                    name=f"sweep{list(_sa)}{list(_sb)}"))
 
 
+# top-level torch functions: addcmul/addcdiv, diff, dist, gcd/lcm, fix, argwhere, ...
+CASES += [
+    C("addcmul", lambda m, x, a, b: m.addcmul(x, a, b), rand(*M), rand(*M), rand(*M), name="same"),
+    C("addcmul", lambda m, x, a, b: x.addcmul(a, b, value=-0.5), rand(*V), rand(3, 1), rand(*M), name="broadcast"),
+    C("addcmul", lambda m, x, a, b: m.addcmul(x, a, b, value=2), rand(*M), ng(rand(*M)), rand(*V), name="one-grad"),
+    C("addcmul", lambda m, x, a, b: m.addcmul(x, a, b, value=2), ng([1, 2], I64), ng([3, 4], I64), ng([5, -6], I32),
+      name="int"),
+    C("addcmul", lambda m, x, a, b: m.addcmul(x, a, b, value=0.5), ng([1, 2], I64), ng([3, 4], I64), ng([5, 6], I64),
+      name="int-float-value"),
+    C("addcmul", lambda m, x, a, b: x.clone().addcmul_(a, b, value=3), rand(*M), rand(*M), rand(*V),
+      name="inplace"),
+    C("addcdiv", lambda m, x, a, b: m.addcdiv(x, a, b), rand(*M), rand(*M), away(*M), name="same"),
+    C("addcdiv", lambda m, x, a, b: x.addcdiv(a, b, value=-0.5), rand(*V), rand(3, 1), away(*M), name="broadcast"),
+    C("addcdiv", lambda m, x, a, b: m.addcdiv(x, a, b, value=2), ng([1, 2], I64), ng([3.0, 4.0]), ng([2, 8], I64),
+      name="int-input"),
+    C("addcdiv", lambda m, x, a, b: x.clone().addcdiv_(a, b, value=3), rand(*M), rand(*M), away(*V), name="inplace"),
+    C("sub", lambda m, x: m.diff(x), rand(*M), name="diff"),
+    C("sub", lambda m, x: x.diff(n=2, dim=0), rand(4, 3), name="diff-n2-dim0"),
+    C("sub", lambda m, x, a, b: m.diff(x, dim=1, prepend=a, append=b), rand(*M), rand(3, 1), rand(3, 2),
+      name="diff-prepend-append"),
+    C("sub", lambda m, x: m.diff(x, n=5), rand(*V), name="diff-n-past-size"),
+    C("sub", lambda m, x, a: m.diff(x, prepend=a), ng([1, 4, 9], I32), ng([2], I64), name="diff-int-promote"),
+    C("logical_xor", lambda m, x: m.diff(x), ng([True, False, False, True]), name="diff-bool"),
+    C("dist", lambda m, x, y: m.dist(x, y), rand(*M), rand(*M), name="p2"),
+    C("dist", lambda m, x, y: x.dist(y, 3), rand(*M), rand(*V), name="p3-broadcast"),
+    C("dist", lambda m, x, y: m.dist(x, y, p=1), rand(*V) + 3, rand(*V), name="p1"),
+    C("dist", lambda m, x, y: m.dist(x, y, float("inf")), distinct(*M), ng(np.zeros(M)), name="inf"),
+    C("dist", lambda m, x, y: m.dist(x, y, 0.5), away(*V), ng(np.zeros(V)), name="p-half"),
+    C("dist", lambda m, x, y: m.dist(x, y, 0), ng([0.5, 0.0, 1.0]), ng([0.5, 1.0, 0.0]), name="p0"),
+    C("gcd", lambda m, x, y: m.gcd(x, y), ng([12, -18, 0, 7], I64), ng([8, 0, 0, -21], I32), name="int"),
+    C("gcd", lambda m, x, y: x.gcd(y), ng([[12], [9]], I32), ng([4, 6], I32), name="broadcast"),
+    C("lcm", lambda m, x, y: m.lcm(x, y), ng([4, -6, 0, 7], I64), ng([6, 4, 5, 3], I64), name="int"),
+    C("lcm", lambda m, x, y: x.lcm(y), ng([[2], [3]], np.int16), ng([4, 5], np.int16), name="broadcast-int16"),
+    C("trunc", lambda m, x: m.fix(x), frac_away(*M), name="fix"),
+    C("trunc", lambda m, x: x.fix(), frac_away(*V), name="fix-method"),
+    C("trunc", lambda m, x: x.clone().fix_(), frac_away(*V), name="fix-inplace"),
+]
+
+
 # issue 11, torch.linalg: its own file (tests/linalg_cases.py), which reads the helpers above
 from linalg_cases import LINALG_CASES  # noqa: E402
 

@@ -512,6 +512,24 @@ ERRORS = [
     ("sum repeated dim", lambda m, x, i: x.sum((0, 0))),
     ("slice step zero", lambda m, x, i: x[::0]),
     ("negative slice step", lambda m, x, i: x[::-1]),
+    ("addcmul shape mismatch", lambda m, x, i: m.addcmul(x, x, m.ones(3))),
+    ("addcmul number tensor2", lambda m, x, i: m.addcmul(x, x, 2.0)),
+    ("addcmul of bools", lambda m, x, i: m.addcmul(i > 1, i > 1, i > 1, value=True)),
+    ("addcdiv of ints", lambda m, x, i: m.addcdiv(x, i, i)),
+    ("diff of 0-d", lambda m, x, i: m.diff(x[0, 0])),
+    ("diff negative n", lambda m, x, i: x.diff(n=-1)),
+    ("diff bad dim", lambda m, x, i: x.diff(dim=2)),
+    ("diff prepend ndim", lambda m, x, i: x.diff(prepend=i)),
+    ("diff prepend number", lambda m, x, i: x.diff(prepend=1.0)),
+    ("diff append shape", lambda m, x, i: x.diff(append=m.ones(2, 1))),
+    ("dist of ints", lambda m, x, i: m.dist(i, i)),
+    ("dist shape mismatch", lambda m, x, i: m.dist(x, m.ones(2))),
+    ("dist number other", lambda m, x, i: m.dist(x, 2.0)),
+    ("gcd of floats", lambda m, x, i: m.gcd(x, x)),
+    ("gcd of bools", lambda m, x, i: m.gcd(i > 1, i > 1)),
+    ("gcd number other", lambda m, x, i: m.gcd(i, 2)),
+    ("lcm of floats", lambda m, x, i: i.lcm(x)),
+    ("can_cast of a tensor", lambda m, x, i: m.can_cast(x, m.float32)),
 ]
 
 
@@ -534,3 +552,32 @@ def test_norm_grad_at_zero_elements(p):
     xs.norm(p, dim=1).sum().backward()
     xt.norm(p, dim=1).sum().backward()
     assert_same(xs.grad, xt.grad)
+
+
+@pytest.mark.parametrize("x", [[[0, 1], [2, 0]], [0.0, 0.5, -1.0], 3.0, 0, [[True, False]], [[]]])
+def test_argwhere_matches_torch(x, device):
+    ours, theirs = ag.argwhere(ag.tensor(x, device=device)), torch.argwhere(torch.tensor(x))
+    assert ours.dtype == ag.int64 and ours.device.type == ("cpu" if device == "cpu" else "cuda")
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.cpu().numpy(), theirs.numpy())
+    np.testing.assert_array_equal(ag.tensor(x, device=device).argwhere().cpu().numpy(), theirs.numpy())
+
+
+_DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64")
+
+
+@pytest.mark.parametrize("a", _DTYPES)
+def test_can_cast_matches_torch(a):
+    for b in _DTYPES:
+        assert ag.can_cast(getattr(ag, a), getattr(ag, b)) == torch.can_cast(getattr(torch, a), getattr(torch, b)), (a, b)
+
+
+@pytest.mark.parametrize("a,b", [(lambda m: m.tensor([1]), 1.0), (lambda m: m.tensor([1], dtype=m.int32), 5),
+                                 (lambda m: m.tensor(1.0, dtype=m.float64), lambda m: m.tensor([1], dtype=m.int32)),
+                                 (2, 3.0), (True, 2), (lambda m: m.tensor([True]), lambda m: m.tensor(2, dtype=m.int8)),
+                                 (lambda m: m.tensor([1.0], dtype=m.float16), lambda m: m.tensor([1.0],
+                                                                                              dtype=m.bfloat16))])
+def test_result_type_matches_torch(a, b):
+    def make(v, m):
+        return v(m) if callable(v) else v
+    assert str(ag.result_type(make(a, ag), make(b, ag))) == str(torch.result_type(make(a, torch), make(b, torch)))

@@ -7,9 +7,10 @@ from ..autograd import grad_mode
 from ..tensor import _C_TYPE_NAMES, SCALAR_TYPE_NAMES, Tensor, _legacy_type_name
 from .core import _check_big_int, _wrap_int, apply, autocast_inputs, defop, export
 from .kernel_grad import kernel_grad
-from .shape import broadcast_shapes
+from .reduction import _dim
+from .shape import broadcast_shapes, cat
 from .. import _device, _dtype
-from .indexing import nonzero
+from .indexing import narrow, nonzero
 
 
 def _is_t(x):
@@ -605,6 +606,143 @@ def lerp(input, end, weight):
     if _is_t(weight):
         return apply(LERP_TENSOR, input, end, weight)
     return apply(LERP, input, end, weight=weight)
+
+
+# addcmul / addcdiv: input + value * t1 * t2 (or t1 / t2), all three broadcast and promoted together
+def _addc_bwd(div):
+    def backward(ctx, g):
+        v = ctx.params.get("value", 1)
+        t1, t2 = ctx.saved
+        need = ctx.needs_input_grad
+        gv = g if v == 1 else g * v
+        if div:
+            return g, (gv / t2 if need[1] else None), (-gv * t1 / (t2 * t2) if need[2] else None)
+        return g, (gv * t2 if need[1] else None), (gv * t1 if need[2] else None)
+    return backward
+
+
+ADDCMUL = defop("addcmul", lambda xp, a, t1, t2, value=1: a + value * (t1 * t2), _addc_bwd(False),
+                save=((1, 2), (2, 1)), group="arithmetic")
+ADDCDIV = defop("addcdiv", lambda xp, a, t1, t2, value=1: a + value * (t1 / t2), _addc_bwd(True), save=(1, 2),
+                group="arithmetic")
+
+
+def _addc(op, input, tensor1, tensor2, value):
+    for k, (name, t) in enumerate((("tensor1", tensor1), ("tensor2", tensor2))):
+        if not _is_t(t):
+            raise TypeError(f"{op.name}(): argument '{name}' (position {k + 2}) must be Tensor, not "
+                            f"{type(t).__name__}")
+    dt = _dtype.result_type((input, tensor1, tensor2))
+    if op is ADDCDIV and tensor1._data.dtype.kind in "biu" and tensor2._data.dtype.kind in "biu":
+        raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future release addcdiv "
+                           "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can "
+                           "be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "
+                           "integer inputs and as (input + value * tensor1 / tensor2) for float inputs.")
+    if dt == _dtype.bool:
+        raise _dtype.not_implemented(f"{op.name}_cpu_out", dt)
+    if not dt.is_floating_point:
+        value = int(value)  # (PyTorch casts value to the integer result type)
+    return apply(op, input, tensor1, tensor2) if value == 1 else apply(op, input, tensor1, tensor2, value=value)
+
+
+@export(inplace=True)
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 * tensor2.
+
+    >>> torch.addcmul(torch.ones(2), torch.tensor([1., 2.]), torch.tensor([3., 4.]), value=0.5)
+    tensor([2.5000, 5.0000])
+    """
+    return _addc(ADDCMUL, input, tensor1, tensor2, value)
+
+
+@export(inplace=True)
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 / tensor2.
+
+    >>> torch.addcdiv(torch.ones(2), torch.tensor([1., 2.]), torch.tensor([2., 4.]), value=2)
+    tensor([2., 2.])
+    """
+    return _addc(ADDCDIV, input, tensor1, tensor2, value)
+
+
+# gcd / lcm: integers only (numpy's, both non-negative as PyTorch's); no gradient
+_GCD_LCM = {n: defop(n, (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(n), group="binary")
+            for n in ("gcd", "lcm")}
+
+
+def _gcd_lcm(name, input, other):
+    if not _is_t(other):
+        raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    dt = _dtype.result_type((input, other))
+    if dt.is_floating_point or dt == _dtype.bool:
+        raise _dtype.not_implemented(f"{name}_cpu", dt)
+    return apply(_GCD_LCM[name], input, other)
+
+
+@export(inplace=True)
+def gcd(input, other):
+    return _gcd_lcm("gcd", input, other)
+
+
+@export(inplace=True)
+def lcm(input, other):
+    return _gcd_lcm("lcm", input, other)
+
+
+@export(method=False)
+def result_type(tensor, other):
+    """The dtype an op over `tensor` and `other` (tensors or Python numbers) computes in.
+
+    >>> torch.result_type(torch.tensor([1]), 1.0)
+    torch.float32
+    """
+    return _dtype.result_type((tensor, other))
+
+
+@export(method=False)
+def can_cast(from_, to):
+    """Whether PyTorch's casting rules allow `from_` -> `to`: never floating to integral, nor non-bool to bool."""
+    for k, (name, d) in enumerate((("from_", from_), ("to", to))):
+        if not isinstance(d, _dtype.dtype):
+            raise TypeError(f"can_cast(): argument '{name}' (position {k + 1}) must be torch.dtype, not "
+                            f"{type(d).__name__}")
+    if from_.is_floating_point and not to.is_floating_point:
+        return False
+    return not (from_ != _dtype.bool and to == _dtype.bool)
+
+
+# diff: out[i] = x[i + 1] - x[i] along dim, n times (logical_xor for bool); a composite, as PyTorch's
+@export
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    d = _dim(dim, input.ndim)
+    parts = []
+    for name, t in (("prepend", prepend), ("append", append)):
+        if t is None:
+            continue
+        if not _is_t(t):
+            raise TypeError(f"diff(): argument '{name}' must be Tensor, not {type(t).__name__}")
+        if t.ndim != input.ndim:
+            raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+        for k in range(input.ndim):
+            if k != d and t.shape[k] != input.shape[k]:
+                raise RuntimeError("diff expects the shape of tensor to prepend or append to match that of input "
+                                   f"except along the differencing dimension; input.size({k}) = {input.shape[k]}, "
+                                   f"but got tensor.size({k}) = {t.shape[k]}")
+    if prepend is not None or append is not None:
+        input = cat([t for t in (prepend, input, append) if t is not None], d)
+    if n == 0:
+        return input.clone()
+    for _ in range(n):
+        m = input.shape[d]
+        if m == 0:
+            break
+        hi, lo = narrow(input, d, 1, m - 1), narrow(input, d, 0, m - 1)
+        input = logical_xor(hi, lo) if input.dtype == _dtype.bool else hi - lo
+    return input
 
 
 # heaviside(x, values): 0 below 0, values at 0, 1 above (and 0 for NaN, as PyTorch's x > 0); no gradient

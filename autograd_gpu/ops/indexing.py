@@ -1108,6 +1108,12 @@ def nonzero(input, *, as_tuple=False):
 
 
 @export
+def argwhere(input):
+    """The indices of the nonzero elements, one row each: nonzero(input)."""
+    return nonzero(input)
+
+
+@export
 def take_along_dim(input, indices, dim=None):
     index_arg("take_along_dim", indices, "indices", 2)
     if indices._data.dtype != np.int64:

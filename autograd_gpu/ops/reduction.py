@@ -533,7 +533,10 @@ def _norm_fwd(xp, x, p, dims, keepdim):
 def _norm_bwd(ctx, g):
     x, out = ctx.saved
     prm = ctx.params
-    p, dims, keepdim = prm["p"], prm["dims"], prm["keepdim"]
+    return _norm_grad(x, out, g, prm["p"], prm["dims"], prm["keepdim"])
+
+
+def _norm_grad(x, out, g, p, dims, keepdim):
     ge = _expand_back(g, x.shape, dims, keepdim)
     ye = _expand_back(out, x.shape, dims, keepdim)
     from .arithmetic import where  # layering: a cycle in the ops (arithmetic -> shape -> reduction)
@@ -578,6 +581,35 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
                            f"{_dtype.SCALAR_TYPE_NAMES[input.dtype.name]}")
     return apply(NORM, input, p=float(p), dims=_dims(dim, input.ndim), keepdim=keepdim)
+
+
+# dist(a, b, p): the p-norm of a - b over all elements (PyTorch's own node, DistBackward0)
+def _dist_bwd(ctx, g):
+    a, b, out = ctx.saved
+    x = a - b
+    gx = _norm_grad(x, out, g, ctx.params["p"], tuple(range(x.ndim)), False)
+    return (None, None) if gx is None else (gx, -gx)
+
+
+def _dist_fwd(xp, a, b, p):
+    x = a - b
+    return _norm_fwd(xp, x, p, tuple(range(x.ndim)), False)
+
+
+DIST = defop("dist", _dist_fwd, _dist_bwd, save=(0, 1, "out"), group="reduction", dtype="float")
+
+
+@export
+def dist(input, other, p=2):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"dist(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    if not isinstance(p, (int, float)) or isinstance(p, bool):
+        raise TypeError(f"dist(): argument 'p' (position 3) must be Number, not {type(p).__name__}")
+    dt = _dtype.result_type((input, other))
+    if not dt.is_floating_point:
+        raise RuntimeError("norm(): input dtype should be either floating point or complex. Got "
+                           f"{_dtype.SCALAR_TYPE_NAMES[dt.name]} instead.")
+    return apply(DIST, input, other, p=float(p))
 
 
 # ---- cumulative: cumsum, cumprod, cummax / cummin, logcumsumexp -----------------------------------------

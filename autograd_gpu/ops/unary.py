@@ -113,7 +113,9 @@ sign = unary("sign", lambda xp, x: xp.sign(x), _zero_grad, dtype="keep")
 sgn = unary("sgn", lambda xp, x: xp.sign(x), _zero_grad, dtype="keep")  # (sign, for real tensors)
 floor = unary("floor", lambda xp, x: xp.floor(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, dtype="keep")
 ceil = unary("ceil", lambda xp, x: xp.ceil(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, dtype="keep")
-trunc = unary("trunc", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, dtype="keep")
+trunc = unary("trunc", lambda xp, x: xp.trunc(x) if x.dtype.kind == "f" else x.copy(), _zero_grad, dtype="keep",
+              aliases=("fix",))
+fix = trunc
 frac = unary("frac", lambda xp, x: x - xp.trunc(x), lambda ctx, g: g, dtype="keep")
 def _round_fwd(xp, x, decimals=0):
     return xp.round(x, decimals) if x.dtype.kind == "f" else x.copy()
