@@ -1221,6 +1221,41 @@ CASES += [
     C("trunc", lambda m, x: m.fix(x), frac_away(*M), name="fix"),
     C("trunc", lambda m, x: x.fix(), frac_away(*V), name="fix-method"),
     C("trunc", lambda m, x: x.clone().fix_(), frac_away(*V), name="fix-inplace"),
+    C("vdot", lambda m, x, y: m.vdot(x, y), rand(*V), rand(*V), name="vector"),
+    C("vdot", lambda m, x, y: x.vdot(y), rand(*V), ng(rand(*V)), name="method-one-grad"),
+    C("vdot", lambda m, x, y: m.vdot(x, y), ng([1, 2, 3], I64), ng([4, -5, 6], I64), name="int"),
+    C("addr", lambda m, c, x, y: m.addr(c, x, y), rand(3, 4), rand(3), rand(4), name="matrix"),
+    C("addr", lambda m, c, x, y: c.addr(x, y, beta=0.5, alpha=-2), rand(4), rand(3), rand(4), name="broadcast-scaled"),
+    C("addr", lambda m, c, x, y: m.addr(c, x, y, beta=0), ng([[np.nan]]), rand(2), rand(3), name="beta0-nan"),
+    C("addr", lambda m, c, x, y: m.addr(c, x, y, alpha=2), ng([[1], [2]], I64), ng([3, 4], I64), ng([5, 6, 7], I32),
+      name="int"),
+    C("addr", lambda m, c, x, y: m.addr(c, x, y), ng([[True, False]]), ng([True, False]), ng([False, False]),
+      name="bool"),
+    C("addr", lambda m, c, x, y: c.clone().addr_(x, y, alpha=3), rand(3, 4), rand(3), rand(4), name="inplace"),
+    C("mm", lambda m, x: m.cov(x), rand(3, 5), name="cov"),
+    C("mm", lambda m, x: x.cov(correction=0), rand(5), name="cov-vector"),
+    C("mm", lambda m, x, f, a: m.cov(x, fweights=f, aweights=a), rand(2, 4), ng([1, 2, 1, 3], I64), pos(4),
+      name="cov-weights"),
+    C("mm", lambda m, x, f: m.cov(x, correction=0, fweights=f), rand(2, 3), ng([2, 1, 1], I32), name="cov-fweights"),
+    C("mm", lambda m, x, f: m.cov(x, fweights=f), ng([[1, 2, 4], [0, 3, 3]], I64), ng([2, 1, 1], I64), name="cov-int"),
+    C("clamp", lambda m, x: m.corrcoef(x), rand(3, 6), name="corrcoef"),
+    C("div", lambda m, x: x.corrcoef(), rand(5), name="corrcoef-vector"),
+    C("sum", lambda m, y: m.trapezoid(y), rand(3, 5), name="trapezoid", node_differs="torch's ends in a "
+      "MulBackward1 (a Tensor-Scalar mul); ours in a MulBackward0"),
+    C("sum", lambda m, y: m.trapz(y, dx=0.5, dim=0), rand(3, 5), name="trapz-dx", node_differs="torch's ends in a "
+      "MulBackward1 (a Tensor-Scalar mul); ours in a MulBackward0"),
+    C("sum", lambda m, y, x: m.trapezoid(y, x), rand(3, 5), rand(5), name="trapezoid-x", node_differs="torch's "
+      "ends in a DivBackward1 (a Tensor-Scalar div); ours in a DivBackward0"),
+    C("sum", lambda m, y, x: m.trapz(y, x, dim=0), rand(3, 2), rand(3, 2), name="trapz-x-2d", node_differs="torch's "
+      "ends in a DivBackward1 (a Tensor-Scalar div); ours in a DivBackward0"),
+    C("sum", lambda m, y: m.trapezoid(y), ng([1, 2, 4], I64), name="trapezoid-int"),
+    C("sum", lambda m, y: m.trapezoid(y), ng(np.zeros((3, 0))), name="trapezoid-empty"),
+    # rows 0 and 2 above maxnorm 1.5 (p=2), row 1 below: both branches
+    C("renorm", lambda m, x: m.renorm(x, 2, 0, 1.5), np.array([[1.0, 2.0, -0.5], [0.3, -0.4, 0.5], [-2.0, 1.0, 1.0]]),
+      name="p2-dim0"),
+    C("renorm", lambda m, x: x.renorm(1, 1, 2.0), np.array([[1.0, 0.2], [-2.0, 0.3], [0.7, -0.4]]), name="p1-dim1"),
+    C("renorm", lambda m, x: m.renorm(x, 3, -1, 1.0), rand(2, 3, 2) * 2, name="p3-3d"),
+    C("renorm", lambda m, x: x.clone().renorm_(2, 0, 1.0), rand(3, 4) * 2, name="inplace"),
 ]
 
 

@@ -950,6 +950,7 @@ SQUEEZE_ROW = defop("matmul_squeeze_row", lambda xp, x: x[0], lambda ctx, g: g.u
                     node="SqueezeBackward4", group="matmul", dtype="keep", public=False)
 DOT = defop("dot", lambda xp, a, b: xp.dot(a, b), lambda ctx, g: (g * ctx.saved[1], g * ctx.saved[0]),
             save=(0, 1), group="matmul")
+VDOT = defop("vdot", DOT.forward, DOT.backward, save=(0, 1), group="matmul")
 MV = defop("mv", lambda xp, a, b: a @ b,
            lambda ctx, g: (g.unsqueeze(1) * ctx.saved[1] if ctx.needs_input_grad[0] else None,
                            ctx.saved[0].t().mv(g) if ctx.needs_input_grad[1] else None),
@@ -1022,6 +1023,19 @@ def bmm(input, mat2):
 @export
 def dot(input, other):
     input, other = autocast_inputs(DOT, input, other)
+    _check_dot(input, other)
+    return apply(DOT, input, other)
+
+
+@export
+def vdot(input, other):
+    """The dot product of two 1-D tensors (for real tensors the same as dot; its own node, VdotBackward0)."""
+    input, other = autocast_inputs(VDOT, input, other)
+    _check_dot(input, other)
+    return apply(VDOT, input, other)
+
+
+def _check_dot(input, other):
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
     if input.shape[0] != other.shape[0]:
@@ -1034,7 +1048,6 @@ def dot(input, other):
                            f"{_dtype.SCALAR_TYPE_NAMES[other.dtype.name]}")
     if input._data.dtype.kind == "b":
         raise _dtype.not_implemented("dot", input.dtype)
-    return apply(DOT, input, other)
 
 
 @export

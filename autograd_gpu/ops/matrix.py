@@ -1,6 +1,6 @@
 """Matrix structure and contractions: triangles and diagonals (tril, diagonal, diag_embed, trace), products
-built on mm/bmm (addmv, addbmm, baddbmm, tensordot, einsum, kron, outer), cross, block_diag, cdist and the
-grid builders (meshgrid, cartesian_prod). Ops PyTorch records as one node are rows here; the rest are
+built on mm/bmm (addmv, addbmm, baddbmm, tensordot, einsum, kron, outer), cross, block_diag, cdist, the
+grid builders (meshgrid, cartesian_prod) and cov / corrcoef / trapezoid. Ops PyTorch records as one node are rows here; the rest are
 composites of differentiable ops whose last node is the one PyTorch records."""
 import builtins
 import math
@@ -15,6 +15,7 @@ from .arithmetic import bmm, mm, mul, where
 from .core import apply, autocast_inputs, defop, export
 from .reduction import _dim, _dims
 from .shape import RESHAPE, broadcast_shapes, cat, stack
+from .unary import clamp
 
 _max, _min = builtins.max, builtins.min
 
@@ -327,6 +328,35 @@ def outer(input, vec2):
         if v.ndim != 1:
             raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
     return mul(input.reshape(-1, 1), vec2)
+
+
+def _addr_bwd(ctx, g):
+    beta, alpha = ctx.params["beta"], ctx.params["alpha"]
+    v1, v2 = ctx.saved
+    need = ctx.needs_input_grad
+    return (_scaled(g, beta) if need[0] else None,
+            _scaled(g.mv(v2), alpha) if need[1] else None,
+            _scaled(g.t().mv(v1), alpha) if need[2] else None)
+
+
+ADDR = defop("addr", lambda xp, c, v1, v2, beta=1, alpha=1: _add_scaled(xp, c, xp.multiply.outer(v1, v2), beta, alpha),
+             _addr_bwd, save=(1, 2), group="matmul")
+
+
+@export(inplace=True)
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """beta * input + alpha * outer(vec1, vec2), input broadcast to the outer product's shape."""
+    for name, v in (("vec1", vec1), ("vec2", vec2)):
+        if v.ndim != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.ndim}-D")
+    _check_expand(input, (vec1.shape[0], vec2.shape[0]))
+    dt = _dtype.result_type((input, vec1, vec2))
+    if not dt.is_floating_point:
+        for name, s in (("beta", beta), ("alpha", alpha)):
+            if isinstance(s, float):
+                raise RuntimeError(f"For integral input tensors, argument {name} must not be a floating point "
+                                   "number.")
+    return apply(ADDR, input, vec1, vec2, beta=beta, alpha=alpha)
 
 
 @export(method=False)
@@ -758,3 +788,104 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         e2 = x2.expand(batch + (r2, x2.shape[-1]))
         return _euclidean_mm(e1, e2).view(batch + (r1, r2))
     return apply(CDIST, x1, x2, p=float(p))
+
+
+# ---- cov / corrcoef / trapezoid: composites, as PyTorch's (aten/src/ATen/native/Correlation.cpp,
+# TensorTransformations: trapezoid) ----------------------------------------------------------------------
+def _cov_weights(name, w, n, integral):
+    if w.ndim > 1:
+        raise RuntimeError(f"cov(): expected {name} to have one or fewer dimensions but got {name} with {w.ndim} "
+                           "dimensions")
+    if (w.dtype.is_floating_point or w.dtype == _dtype.bool) == integral:
+        kind = "integral" if integral else "floating point"
+        raise RuntimeError(f"cov(): expected {name} to have {kind} dtype but got {name} with "
+                           f"{SCALAR_TYPE_NAMES[w.dtype.name]} dtype")
+    if w.numel() != n:
+        raise RuntimeError(f"cov(): expected {name} to have the same numel as there are observations in the input "
+                           f"but got {w.numel()} != {n}")
+
+
+@export
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    """The covariance of the rows (variables) of `input` over its columns (observations).
+
+    NOTE: weights are not checked for negative values or a zero sum (that would read them on the host), and a
+    weighted count of degrees of freedom <= 0 gives inf/nan rather than PyTorch's warning and zeroed factor."""
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.ndim} dimensions")
+    if input.dtype == _dtype.bool:
+        raise RuntimeError("cov(): bool dtype is not supported for input")
+    x = input.reshape(1, -1) if input.ndim < 2 else input
+    n = x.shape[1]
+    w = None
+    if fweights is not None:
+        _cov_weights("fweights", fweights, n, True)
+        w = fweights
+    if aweights is not None:
+        _cov_weights("aweights", aweights, n, False)
+        w = aweights if w is None else w * aweights
+    if w is None:
+        w_sum = n
+        norm = n - correction
+        if norm <= 0:
+            warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number "
+                          "of observations.")
+            norm = 0
+    else:
+        w_sum = w.sum()
+        if correction != 0 and aweights is not None:
+            norm = w_sum - correction * (w * aweights).sum() / w_sum
+        else:
+            norm = w_sum - correction
+    avg = (x if w is None else x * w).sum(1) / w_sum
+    x = x - avg.unsqueeze(1)
+    c = mm(x, (x if w is None else x * w).t())
+    return (c / norm).squeeze()
+
+
+@export
+def corrcoef(input):
+    """Pearson's correlation coefficients of the rows of `input` (cov normalised by the standard deviations)."""
+    if input.ndim > 2:
+        raise RuntimeError(f"corrcoef(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.ndim} dimensions")
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    std = c.diagonal().sqrt()
+    c = c / std.view(-1, 1)
+    c = c / std.view(1, -1)
+    return clamp(c, -1, 1)
+
+
+@export(method=False, aliases=("trapz",))
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The integral of y along `dim` by the trapezoidal rule, at spacing `dx` (default 1) or at sample points `x`."""
+    if isinstance(x, Tensor) and dx is not None:
+        raise TypeError("trapezoid() received an invalid combination of arguments - got (Tensor, Tensor, dx=...), "
+                        "but expected one of: (Tensor y, Tensor x, *, int dim = -1) or (Tensor y, *, Number dx = 1, "
+                        "int dim = -1)")
+    if x is not None and not isinstance(x, Tensor):
+        raise TypeError(f"trapezoid(): argument 'x' (position 2) must be Tensor, not {type(x).__name__}")
+    d = _dim(dim, y.ndim)
+    if y.dtype == _dtype.bool or (x is not None and x.dtype == _dtype.bool):
+        which = "`y`" if y.dtype == _dtype.bool else "`x`"
+        raise RuntimeError(f"trapezoid: received a bool input for {which}, but bool is not supported")
+    n = y.shape[d]
+    if x is not None:
+        if x.ndim == 1:
+            if x.shape[0] != n:
+                raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
+            x = x.view([n if k == d else 1 for k in range(y.ndim)])
+        elif x.ndim < y.ndim:
+            x = x.view((1,) * (y.ndim - x.ndim) + tuple(x.shape))
+        if x.shape[d] != n:
+            raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
+    if n == 0:
+        return y.sum(d) * 0  # (PyTorch: zeros of the reduced shape)
+    lo, hi = y.narrow(d, 0, n - 1), y.narrow(d, 1, n - 1)
+    if x is None:
+        return (y.sum(d) - (y.select(d, 0) + y.select(d, -1)) * 0.5) * (1 if dx is None else dx)
+    spacing = x.narrow(d, 1, n - 1) - x.narrow(d, 0, n - 1)
+    return (spacing * (lo + hi)).sum(d) / 2

@@ -612,6 +612,42 @@ def dist(input, other, p=2):
     return apply(DIST, input, other, p=float(p))
 
 
+# renorm: each slice along `dim` whose p-norm exceeds maxnorm scaled down to maxnorm (PyTorch's 1e-7 guard)
+def _renorm_fwd(xp, x, p, dim, maxnorm):
+    dims = tuple(k for k in range(x.ndim) if k != dim)
+    n = _norm_fwd(xp, x, p, dims, True)
+    return x * xp.where(n > maxnorm, maxnorm / (n + 1e-7), 1).astype(x.dtype)
+
+
+def _renorm_bwd(ctx, g):
+    from .arithmetic import where  # layering: as in _norm_bwd
+    x, = ctx.saved
+    p, dim, maxnorm = ctx.params["p"], ctx.params["dim"], ctx.params["maxnorm"]
+    dims = tuple(k for k in range(x.ndim) if k != dim)
+    n = apply(NORM, x, p=p, dims=dims, keepdim=True)
+    nb = _norm_grad(x, n, (x * g).sum(dims, keepdim=True), p, dims, True)
+    inv = (n + 1e-7).reciprocal()
+    return where(n > maxnorm, inv * maxnorm * g - (inv * inv * maxnorm) * nb, g)
+
+
+RENORM = defop("renorm", _renorm_fwd, _renorm_bwd, save=(0,), group="reduction", dtype="keep")
+
+
+@export(inplace=True)
+def renorm(input, p, dim, maxnorm):
+    if input.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions")
+    d = _dim(dim, input.ndim)
+    if not p > 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+    if not input.is_floating_point():
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{_dtype.SCALAR_TYPE_NAMES[input.dtype.name]}")
+    return apply(RENORM, input, p=float(p), dim=d, maxnorm=maxnorm)
+
+
 # ---- cumulative: cumsum, cumprod, cummax / cummin, logcumsumexp -----------------------------------------
 def _cum_dim(input, dim):
     if dim is None:
