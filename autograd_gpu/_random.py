@@ -115,3 +115,25 @@ def permutation(n, dev, generator=None):
         # NOTE: cupy.random.Generator has no permutation(): the order that sorts n uniform keys is a uniform
         # random permutation (float64 keys: ties are vanishingly rare), made on the device without a sync
         return rng.random(n, dtype=np.float64).argsort().astype(np.int64)
+
+
+# the default CPU generator's state as bytes: numpy's PCG64 state (128-bit state and increment) and its buffered
+# 32-bit half draw; a numpy Generator keeps nothing else, so these 40 bytes restore its stream exactly
+STATE_BYTES = 40
+
+
+def get_cpu_state():
+    st = _rng(_device.device("cpu"), None).bit_generator.state
+    raw = (st["state"]["state"].to_bytes(16, "little") + st["state"]["inc"].to_bytes(16, "little")
+           + int(st["has_uint32"]).to_bytes(4, "little") + int(st["uinteger"]).to_bytes(4, "little"))
+    return np.frombuffer(raw, np.uint8).copy()
+
+
+def set_cpu_state(raw):
+    raw = bytes(raw)
+    rng = _rng(_device.device("cpu"), None)
+    rng.bit_generator.state = {"bit_generator": "PCG64",
+                               "state": {"state": int.from_bytes(raw[:16], "little"),
+                                         "inc": int.from_bytes(raw[16:32], "little")},
+                               "has_uint32": int.from_bytes(raw[32:36], "little"),
+                               "uinteger": int.from_bytes(raw[36:40], "little")}

@@ -1256,6 +1256,12 @@ CASES += [
     C("renorm", lambda m, x: x.renorm(1, 1, 2.0), np.array([[1.0, 0.2], [-2.0, 0.3], [0.7, -0.4]]), name="p1-dim1"),
     C("renorm", lambda m, x: m.renorm(x, 3, -1, 1.0), rand(2, 3, 2) * 2, name="p3-3d"),
     C("renorm", lambda m, x: x.clone().renorm_(2, 0, 1.0), rand(3, 4) * 2, name="inplace"),
+    C("histc", lambda m, x: m.histc(x, 4), ng([1.0, 2.0, 1.0, 4.0, 2.5, -1.0, 3.0]), name="data-range"),
+    C("histc", lambda m, x: x.histc(bins=5, min=-0.5, max=0.5), ng(rand(3, 4)), name="range-outside-ignored"),
+    C("histc", lambda m, x: m.histc(x, 3, 2, 2), ng([5.0, 5.0, 5.0]), name="one-point"),
+    C("histc", lambda m, x: m.histc(x, 3), ng(np.zeros(0)), name="empty"),
+    C("histc", lambda m, x: m.histc(x, 2, 0, 1), ng([0.5, np.nan, 1.0, 0.0]), name="nan-and-edges"),
+    C("histc", lambda m, x: m.histc(x, 10), ng(rand(20)), name="default-range"),
 ]
 
 

@@ -552,6 +552,10 @@ ERRORS = [
     ("renorm negative maxnorm", lambda m, x, i: x.renorm(2, 0, -1)),
     ("renorm bad dim", lambda m, x, i: x.renorm(2, 2, 1)),
     ("renorm of ints", lambda m, x, i: m.renorm(i.view(2, 2), 2, 0, 1)),
+    ("histc of ints", lambda m, x, i: m.histc(i, 2)),
+    ("histc zero bins", lambda m, x, i: x.histc(0)),
+    ("histc min above max", lambda m, x, i: x.histc(2, 3, 1)),
+    ("histc range not finite", lambda m, x, i: m.histc(m.tensor([1.0, float("inf")]), 2)),
 ]
 
 

@@ -397,3 +397,31 @@ def test_gpu_draws_make_no_host_sync(name):
     with _no_host_sync():
         y = SAMPLERS[name]("cuda", None)
     assert y.device.type == "cuda"
+
+
+def test_rng_state_restores_the_cpu_stream():
+    ag.manual_seed(3)
+    ag.rand(5)
+    ag.randn(3)  # (normal draws may leave a buffered half draw: the state keeps it)
+    state = ag.get_rng_state()
+    assert state.dtype == ag.uint8 and state.device.type == "cpu" and state.ndim == 1
+    want = [ag.rand(4).numpy(), ag.randint(0, 100, (6,)).numpy(), ag.randn(3).numpy(), ag.randperm(7).numpy()]
+    ag.manual_seed(99)
+    ag.rand(10)
+    ag.set_rng_state(state)
+    got = [ag.rand(4).numpy(), ag.randint(0, 100, (6,)).numpy(), ag.randn(3).numpy(), ag.randperm(7).numpy()]
+    for w, g in zip(want, got):
+        np.testing.assert_array_equal(w, g)
+    before = ag.get_rng_state()
+    kept = before.numpy().copy()
+    before[0] = before[0] + 1  # the returned tensor is a copy: changing it changes no generator
+    np.testing.assert_array_equal(ag.get_rng_state().numpy(), kept)
+
+
+@pytest.mark.parametrize("bad", [lambda m: m.zeros(3, dtype=m.uint8), lambda m: m.zeros(5056),
+                                 lambda m: [1, 2]], ids=["size", "dtype", "list"])
+def test_set_rng_state_bad_input_types_match_torch(bad):
+    with pytest.raises(Exception) as theirs:
+        torch.set_rng_state(bad(torch))
+    with pytest.raises(type(theirs.value)):
+        ag.set_rng_state(bad(ag))

@@ -363,3 +363,23 @@ def binomial(count, prob, generator=None):
         p = xp.broadcast_to(prob._data, shape).astype(np.float64)
         draws = _random.draw("binomial", count.device, generator, n, p, size=shape)
     return Tensor._make(draws.astype(count._data.dtype, copy=False))
+
+
+@export(method=False)
+def get_rng_state():
+    """The default CPU generator's state, a uint8 tensor for set_rng_state (numpy's PCG64 state: 40 bytes, not
+    PyTorch's 5056-byte Mersenne Twister state)."""
+    return Tensor._make(_random.get_cpu_state())
+
+
+@export(method=False)
+def set_rng_state(new_state):
+    """Restore the default CPU generator's state from get_rng_state's tensor."""
+    if not isinstance(new_state, Tensor):
+        raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+    if new_state.dtype != _dtype.uint8 or not _on_cpu(new_state):
+        raise TypeError("RNG state must be a torch.ByteTensor")
+    if new_state.numel() != _random.STATE_BYTES:
+        raise RuntimeError(f"Expected a CPUGeneratorImplState of size {_random.STATE_BYTES} but found the input RNG "
+                           f"state size to be {new_state.numel()}")
+    _random.set_cpu_state(new_state._data.reshape(-1).tobytes())

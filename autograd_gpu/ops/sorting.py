@@ -1,4 +1,5 @@
-"""Sorting and selection: sort, argsort, msort, topk, kthvalue, median, mode, searchsorted, bucketize, unique.
+"""Sorting and selection: sort, argsort, msort, topk, kthvalue, median, mode, searchsorted, bucketize, unique;
+histc.
 
 The selecting ops return (values, indices) as PyTorch's torch.return_types named tuples; their backward sends
 each value's gradient to the input position its index names (scatter-add, so repeated indices accumulate).
@@ -6,9 +7,11 @@ each value's gradient to the input position its index names (scatter-add, so rep
 import operator
 from collections import namedtuple
 
+import numpy as np
+
 from .core import apply, defop, export
 from .. import _dtype
-from .indexing import gather, scatter_zeros
+from .indexing import add_at, gather, scatter_zeros
 from .reduction import _UNSET, _dim, _dims, _no_none_dim
 from ..tensor import Tensor
 
@@ -391,3 +394,39 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", axis=
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", axis=None):
     """quantile, ignoring NaNs (a slice of NaNs only gives NaN)."""
     return _quantile("nanquantile", input, q, dim if axis is None else axis, keepdim, interpolation, True)
+
+
+# histc: counts in `bins` equal bins over [min, max] (the data's range when min == max, widened by 1 each side if
+# that is one point), elements outside (and nan) not counted; PyTorch's linear bin index, the max in the last bin
+def _histc_fwd(xp, x, bins, lo, hi):
+    x = x.reshape(-1)
+    if lo == hi and x.size:
+        lo, hi = x.min(), x.max()
+        if xp is np and not (np.isfinite(lo) and np.isfinite(hi)):  # (on the GPU this would read the data)
+            raise RuntimeError(f"torch.histc: range of [{lo:g}, {hi:g}] is not finite")
+    lo, hi = xp.asarray(lo, x.dtype), xp.asarray(hi, x.dtype)
+    same = lo == hi
+    lo, hi = xp.where(same, lo - 1, lo), xp.where(same, hi + 1, hi)
+    inside = (x >= lo) & (x <= hi)
+    pos = ((x - lo) * bins / (hi - lo))
+    pos = xp.where(inside, pos, bins + 1).astype(np.int64)  # (bin bins + 1: not counted)
+    pos = xp.where(pos == bins, bins - 1, pos)
+    out = xp.zeros(bins + 2, x.dtype)
+    add_at(xp, out, pos, xp.ones(pos.shape, x.dtype))
+    return out[:bins]
+
+
+HISTC = defop("histc", _histc_fwd, group="sorting", dtype="keep")
+
+
+@export
+def histc(input, bins=100, min=0, max=0):
+    """The histogram of `input` in `bins` equal bins between `min` and `max` (the data's min and max if equal)."""
+    if not input.is_floating_point():
+        raise _dtype.not_implemented("histogram_cpu", input.dtype)
+    bins = operator.index(bins)
+    if bins <= 0:
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+    if min > max:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    return apply(HISTC, input, bins=bins, lo=min, hi=max)
