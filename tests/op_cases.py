@@ -1237,6 +1237,7 @@ CASES += [
     C("mm", lambda m, x, f, a: m.cov(x, fweights=f, aweights=a), rand(2, 4), ng([1, 2, 1, 3], I64), pos(4),
       name="cov-weights"),
     C("mm", lambda m, x, f: m.cov(x, correction=0, fweights=f), rand(2, 3), ng([2, 1, 1], I32), name="cov-fweights"),
+    C("mm", lambda m, x, a: m.cov(x, correction=0, aweights=a), rand(2, 3), pos(3), name="cov-aweights"),
     C("mm", lambda m, x, f: m.cov(x, fweights=f), ng([[1, 2, 4], [0, 3, 3]], I64), ng([2, 1, 1], I64), name="cov-int"),
     C("clamp", lambda m, x: m.corrcoef(x), rand(3, 6), name="corrcoef"),
     C("div", lambda m, x: x.corrcoef(), rand(5), name="corrcoef-vector"),

@@ -67,6 +67,12 @@ CASES = {
     "pow": (lambda t, f, x: x ** 2, [(3, 4)], (0,), "fp32"),
     "softplus": (lambda t, f, x: f.softplus(x), [(3, 4)], (0,), "fp32"),
     "dot-promote": (lambda t, f, a, b: t.dot(a, b), [(4,), (4,)], (0,), "fp32-by-promotion"),  # (CUDA only)
+    "vdot-promote": (lambda t, f, a, b: t.vdot(a, b), [(4,), (4,)], (0,), "fp32-by-promotion"),  # (CUDA only)
+    "addcmul-promote": (lambda t, f, x, a, b: t.addcmul(x, a, b), [(3, 4), (3, 4), (4,)], (1,), None),
+    "addcdiv-promote": (lambda t, f, x, a, b: t.addcdiv(x, a, b), [(3, 4), (3, 4), (4,)], (0,), None),
+    "addr": (lambda t, f, c, a, b: t.addr(c, a, b), [(3, 2), (3,), (2,)], (), "low"),
+    "dist": (lambda t, f, a, b: t.dist(a, b), [(3, 4), (3, 4)], (0, 1), "fp32"),
+    "renorm": (lambda t, f, x: x.renorm(2, 0, 1.0), [(3, 4)], (0,), "fp32"),
     # on neither list: the dtype promotion gives
     "relu": (lambda t, f, x: t.relu(x), [(3, 4)], (0,), None),
     "add-mixed": (lambda t, f, a, b: a + b, [(3, 4), (3, 4)], (0,), None),
@@ -87,7 +93,8 @@ def _run_case(lib, f, device_type, dtype, name, arrays, device=None):
 
 
 @pytest.mark.parametrize("low", sorted(LOW))
-@pytest.mark.parametrize("name", sorted(set(CASES) - {"dot-promote"}))  # (PyTorch's CPU dot refuses two dtypes)
+@pytest.mark.parametrize("name", sorted(set(CASES) - {"dot-promote", "vdot-promote"}))  # (PyTorch's CPU dot refuses
+# two dtypes)
 def test_cpu_autocast_dtypes_match_torch(name, low):
     rng = np.random.default_rng(0)
     arrays = [_pair(rng, *s) for s in CASES[name][1]]

@@ -541,6 +541,9 @@ ERRORS = [
     ("cov float fweights", lambda m, x, i: m.cov(x, fweights=x[0])),
     ("cov int aweights", lambda m, x, i: m.cov(x, aweights=i)),
     ("cov fweights numel", lambda m, x, i: m.cov(x, fweights=i[:2])),
+    ("cov negative fweights", lambda m, x, i: m.cov(x, fweights=i - 1)),
+    ("cov negative aweights", lambda m, x, i: m.cov(x, aweights=x[0] - 1)),
+    ("cov weights sum to zero", lambda m, x, i: m.cov(x, fweights=i * 0)),
     ("corrcoef of 3-d", lambda m, x, i: m.corrcoef(m.ones(2, 2, 2))),
     ("trapezoid x size", lambda m, x, i: m.trapezoid(x, m.ones(3))),
     ("trapezoid of bools", lambda m, x, i: m.trapezoid(i > 1)),
@@ -607,3 +610,12 @@ def test_result_type_matches_torch(a, b):
     def make(v, m):
         return v(m) if callable(v) else v
     assert str(ag.result_type(make(a, ag), make(b, ag))) == str(torch.result_type(make(a, torch), make(b, torch)))
+
+
+def test_cov_weighted_without_degrees_of_freedom_warns_and_divides_by_zero_as_torch():
+    x, f = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]), np.array([1, 2, 0])
+    with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
+        ours = ag.cov(ag.tensor(x), fweights=ag.tensor(f), correction=5)
+    with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
+        theirs = torch.cov(torch.tensor(x), fweights=torch.tensor(f), correction=5)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

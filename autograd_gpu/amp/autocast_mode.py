@@ -29,16 +29,16 @@ __all__ = ["autocast", "is_autocast_available"]
 _CONV = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 CUDA_OPS = {
     "lower_precision_fp": _CONV + ("addmm", "addmv", "matmul", "matmul_2d_batched", "matmul_squeeze_row", "mm",
-                                   "mv", "addbmm", "baddbmm", "bmm"),
+                                   "mv", "addbmm", "baddbmm", "bmm", "addr"),
     "fp32": ("acos", "asin", "cosh", "erfinv", "exp", "expm1", "log", "log10", "log2", "log1p", "reciprocal",
              "rsqrt", "sinh", "tan", "pow", "pow_scalar", "rpow", "softplus", "nll_loss", "nll_loss2d",
-             "binary_cross_entropy_with_logits", "cdist", "logsumexp", "norm",
+             "binary_cross_entropy_with_logits", "cdist", "dist", "renorm", "logsumexp", "norm",
              "upsample_nearest1d", "upsample_nearest_exact1d", "upsample_nearest2d", "upsample_nearest_exact2d",
              "upsample_nearest3d", "upsample_nearest_exact3d", "upsample_linear1d", "upsample_bilinear2d",
              "upsample_trilinear3d", "upsample_bicubic2d",
              # fp32_set_opt_dtype
              "prod", "prod_dim", "softmax", "log_softmax", "cumprod", "cumsum", "sum", "sum_dim"),
-    "promote": ("atan2", "cross", "dot", "index_put", "scatter_add"),
+    "promote": ("addcdiv", "addcmul", "atan2", "cross", "dot", "vdot", "index_put", "scatter_add"),
 }
 CPU_OPS = {
     "lower_precision_fp": _CONV + ("bmm", "mm", "baddbmm", "addmm", "addbmm", "matmul", "matmul_2d_batched",

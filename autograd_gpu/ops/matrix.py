@@ -803,14 +803,16 @@ def _cov_weights(name, w, n, integral):
     if w.numel() != n:
         raise RuntimeError(f"cov(): expected {name} to have the same numel as there are observations in the input "
                            f"but got {w.numel()} != {n}")
+    if type(w._data) is np.ndarray and (w._data < 0).any():  # (the CPU only: on the GPU a host sync)
+        raise RuntimeError(f"cov(): {name} cannot be negative")
 
 
 @export
 def cov(input, *, correction=1, fweights=None, aweights=None):
     """The covariance of the rows (variables) of `input` over its columns (observations).
 
-    NOTE: weights are not checked for negative values or a zero sum (that would read them on the host), and a
-    weighted count of degrees of freedom <= 0 gives inf/nan rather than PyTorch's warning and zeroed factor."""
+    NOTE: as PyTorch's CPU kernel, negative weights and weights summing to 0 raise and weighted degrees of freedom
+    <= 0 warn, on the CPU only: on the GPU those checks would read the weights on the host."""
     if input.ndim > 2:
         raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
                            f"{input.ndim} dimensions")
@@ -838,6 +840,14 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
             norm = w_sum - correction * (w * aweights).sum() / w_sum
         else:
             norm = w_sum - correction
+        on_cpu = type(w._data) is np.ndarray
+        if on_cpu and not w_sum._data:
+            raise RuntimeError("cov(): weights sum to zero, can't be normalized")
+        dof_gone = norm <= 0
+        if on_cpu and dof_gone._data:
+            warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number "
+                          "of observations.")
+        norm = where(dof_gone, 0, norm)
     avg = (x if w is None else x * w).sum(1) / w_sum
     x = x - avg.unsqueeze(1)
     c = mm(x, (x if w is None else x * w).t())
