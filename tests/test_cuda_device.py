@@ -276,3 +276,24 @@ def test_train_steps_on_the_second_gpu_while_the_first_is_current(net, opt):
                if isinstance(s, ag.Tensor) and s.ndim)
     step.model.eval()
     assert np.isfinite(step.model(step.x).sum().item()) and losses[-1] != losses[0]
+
+
+@pytest.mark.skipif(not SIM, reason="counting host transfers needs the CuPy stand-in")
+def test_top_level_math_ops_never_synchronise():
+    """addcmul ... histc (ops/arithmetic, reduction, matrix, sorting): forward and backward read nothing back."""
+    rng = np.random.default_rng(0)
+    x, y = (ag.tensor(rng.uniform(0.5, 1.5, (3, 4)), device="cuda", requires_grad=True) for _ in range(2))
+    v, w = (ag.tensor(rng.uniform(0.5, 1.5, 4), device="cuda", requires_grad=True) for _ in range(2))
+    f = ag.tensor([1, 2, 1, 3], device="cuda")
+    runs = [lambda: ag.addcmul(x, y, v, value=2), lambda: ag.addcdiv(x, y, v, value=-1),
+            lambda: ag.diff(x, n=2, prepend=y), lambda: ag.dist(x, v, 3), lambda: ag.vdot(v, w),
+            lambda: ag.addr(x, v[:3], w), lambda: ag.cov(x, fweights=f, aweights=w), lambda: ag.corrcoef(x),
+            lambda: ag.trapezoid(x, v), lambda: ag.renorm(x, 2, 0, 1.0)]
+    before = cupy.transfers["count"]
+    with cupy.no_host_sync():
+        for run in runs:
+            run().sum().backward()
+        ag.histc(x.detach(), 5)
+        ag.gcd(f, f * 2)
+    assert cupy.transfers["count"] == before
+    assert x.grad.device.type == "cuda" and v.grad.device.type == "cuda"
