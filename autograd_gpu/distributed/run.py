@@ -195,6 +195,17 @@ class _NodeLink:
             self._tell_all(node, code)
 
     # ---- the other nodes
+    def join(self, timeout=60.0):
+        """Before this node starts its ranks: reach node 0's launcher (so that it knows this node, whatever happens
+        to it next); node 0 has nothing to wait for."""
+        deadline = time.monotonic() + timeout
+        while self.node_rank != 0 and not self._connect():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"autograd_gpu.distributed.run: node 0's launcher at {self.addr[0]}:{self.addr[1]} "
+                                 f"(--master-addr, --master-port + 1) did not answer in {timeout:.0f} s: start it, "
+                                 "or check the address and that the port is open")
+            time.sleep(0.2)
+
     def _connect(self):
         try:
             self.sock = socket.create_connection(self.addr, timeout=0.2)
@@ -341,6 +352,8 @@ def main(argv=None):
     if exe:
         return _under_mpiexec(exe, envs, target)
     link = _NodeLink(args.nnodes, args.node_rank, args.master_addr, args.master_port + 1) if args.nnodes > 1 else None
+    if link is not None:
+        link.join()
     return _spawned(envs, target, link)
 
 
