@@ -38,6 +38,9 @@ from .amp.autocast_mode import (autocast, clear_autocast_cache, get_autocast_dty
 
 # the op table's public functions: abs, add, ..., where (each row's module declares them with ops.core.export)
 globals().update({_name: _export.fn for _name, _export in _EXPORTS.items() if _export.function})
+# torch's top-level spellings of nn.functional ops and in-place methods: conv2d, dropout, relu_, abs_, ...
+from ._toplevel import EXPORTS as _TOPLEVEL  # noqa: E402
+globals().update(_TOPLEVEL)
 
 __version__ = "0.1.0"
 
