@@ -239,3 +239,64 @@ def number_arg(v, fn, arg):
         return python_number(v)
     name = t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
     raise TypeError(f"{fn}(): argument '{arg}' must be Number, not {name}")
+
+
+def _info_dtype(fn, type):
+    if type is builtins.float or type is builtins.int or type is builtins.bool:
+        return to_dtype(type)
+    if not isinstance(type, dtype):
+        raise TypeError(f"{fn}(): argument 'type' (position 1) must be torch.dtype, not {builtins.type(type).__name__}")
+    return type
+
+
+class finfo:
+    """torch.finfo: the numerical properties of a floating dtype (default: the default dtype).
+
+    >>> finfo(float16).max
+    65504.0
+    """
+    __hash__ = None
+
+    def __init__(self, type=None):
+        d = get_default_dtype() if type is None else _info_dtype("finfo", type)
+        if not d.is_floating_point:
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
+                            "'torch.finfo'")
+        f = ml_dtypes.finfo(d.np)  # (numpy's finfo for numpy's types, ml_dtypes' for bfloat16)
+        self.bits = d.itemsize * 8
+        self.eps, self.max, self.min = builtins.float(f.eps), builtins.float(f.max), builtins.float(f.min)
+        self.tiny = self.smallest_normal = builtins.float(f.smallest_normal)
+        self.resolution = 10.0 ** -f.precision  # (PyTorch: 10 ** -digits10, exact in float64 as here)
+        self.dtype = d.name
+
+    def __eq__(self, other):
+        return isinstance(other, finfo) and self.dtype == other.dtype
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """torch.iinfo: the range of an integer dtype.
+
+    >>> iinfo(uint8).max
+    255
+    """
+    __hash__ = None
+
+    def __init__(self, type):
+        d = _info_dtype("iinfo", type)
+        if d is bool:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if d._cat != _INT:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle "
+                            "'torch.iinfo'")
+        i = np.iinfo(d.np)
+        self.bits, self.max, self.min, self.dtype = d.itemsize * 8, builtins.int(i.max), builtins.int(i.min), d.name
+
+    def __eq__(self, other):
+        return isinstance(other, iinfo) and self.dtype == other.dtype
+
+    def __repr__(self):
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -117,6 +117,22 @@ class Tensor:
     def is_floating_point(self):
         return _dtype.is_floating(self._data.dtype)
 
+    def is_complex(self):
+        return False  # (no complex dtypes here)
+
+    def is_signed(self):
+        return _dtype.from_numpy_dtype(self._data.dtype).is_signed
+
+    def is_nonzero(self):
+        if self._data.size == 0:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous")
+        return self.__bool__()
+
+    def is_same_size(self, other):
+        if not isinstance(other, Tensor):
+            raise TypeError(f"is_same_size(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+        return self._data.shape == other._data.shape
+
     def is_contiguous(self, memory_format=None):
         return bool(self._data.flags.c_contiguous)
 

@@ -6,6 +6,7 @@ import threading
 class _State(threading.local):
     def __init__(self):
         self.enabled = True
+        self.inference = False
 
 
 _state = _State()
@@ -95,3 +96,26 @@ class inference_mode(_GradModeContext):
 
     def __init__(self, mode=True):
         self._mode = not mode
+
+    def __enter__(self):
+        super().__enter__()
+        self._prev_inference = _state.inference
+        _state.inference = not self._mode
+
+    def __exit__(self, *exc):
+        _state.inference = self._prev_inference
+        return super().__exit__(*exc)
+
+    def __call__(self, fn):
+        mode = not self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def is_inference_mode_enabled():
+    """Whether an inference_mode block is active (here it only means grad recording is off inside it)."""
+    return _state.inference
