@@ -24,14 +24,15 @@ hangs, as on a GPU). A dead peer leaves the others waiting, as NCCL does: the la
 """
 import atexit
 import collections
+import json
 import os
-import pickle
 import socket
 import struct
 import threading
 import time
 import weakref
 
+import ml_dtypes
 import numpy as np
 
 from . import streams
@@ -105,6 +106,50 @@ _FRAME = struct.Struct("!iiQ")  # destination rank (-1: the server), source rank
 _HUB = -1
 
 
+# NOTE: values go over the wire as JSON (tuples, lists, numbers, strings, None) with numpy arrays as raw bytes after
+# it, never pickled: nothing received is run as code
+def _encode(value):
+    arrays = []
+
+    def enc(o):
+        if o is None or isinstance(o, (bool, int, float, str)):
+            return o
+        if isinstance(o, (tuple, list)):
+            return {"tuple" if isinstance(o, tuple) else "list": [enc(x) for x in o]}
+        if isinstance(o, (np.ndarray, np.generic)):
+            arrays.append(np.array(o, order="C"))  # (ascontiguousarray would make a 0-d array 1-d)
+            return {"array" if isinstance(o, np.ndarray) else "scalar": len(arrays) - 1}
+        raise TypeError(f"the stand-in's wire does not carry {type(o).__name__}")
+    head = json.dumps({"value": enc(value), "arrays": [(a.dtype.name, a.shape) for a in arrays]}).encode()
+    return struct.pack("!Q", len(head)) + head + b"".join(a.tobytes() for a in arrays)
+
+
+def _dtype_named(name):
+    return np.dtype(getattr(ml_dtypes, name)) if hasattr(ml_dtypes, name) else np.dtype(name)
+
+
+def _decode(payload):
+    (n,), at = struct.unpack_from("!Q", payload), 8
+    head = json.loads(payload[at:at + n])
+    at += n
+    arrays = []
+    for name, shape in head["arrays"]:
+        dtype = _dtype_named(name)
+        size = dtype.itemsize * int(np.prod(shape, dtype=np.int64))
+        arrays.append(np.frombuffer(payload, dtype, offset=at, count=size // dtype.itemsize).reshape(shape).copy())
+        at += size
+
+    def dec(o):
+        if not isinstance(o, dict):
+            return o
+        (kind, v), = o.items()
+        if kind in ("tuple", "list"):
+            items = [dec(x) for x in v]
+            return tuple(items) if kind == "tuple" else items
+        return arrays[v] if kind == "array" else arrays[v][()]
+    return dec(head["value"])
+
+
 def _send_frame(sock, lock, dst, src, payload):
     with lock:
         sock.sendall(_FRAME.pack(dst, src, len(payload)) + payload)
@@ -160,9 +205,9 @@ class _Hub:
         _, rank, payload = frame
         with self.cv:
             self.conns[rank], self.locks[rank] = conn, threading.Lock()
-            self.hellos[rank] = pickle.loads(payload)
+            self.hellos[rank] = _decode(payload)
             if len(self.hellos) == self.n:
-                roster = pickle.dumps([self.hellos[r] for r in range(self.n)])
+                roster = _encode([self.hellos[r] for r in range(self.n)])
                 for r in range(self.n):
                     _send_frame(self.conns[r], self.locks[r], r, _HUB, roster)
             self.cv.notify_all()
@@ -224,7 +269,7 @@ class _Link:
         self.eof = False
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        _send_frame(self.sock, self.lock, _HUB, rank, pickle.dumps(hello))
+        _send_frame(self.sock, self.lock, _HUB, rank, _encode(hello))
         self.roster = self.take(_HUB, "roster")
         _links.add(self)
 
@@ -235,9 +280,9 @@ class _Link:
                 break
             _, src, payload = frame
             if src == _HUB:
-                key, value = "roster", pickle.loads(payload)
+                key, value = "roster", _decode(payload)
             else:
-                key, value = pickle.loads(payload)
+                key, value = _decode(payload)
             with self.cv:
                 self.box[(src, key)].append(value)
                 self.cv.notify_all()
@@ -246,7 +291,7 @@ class _Link:
             self.cv.notify_all()
 
     def send(self, dst, key, value):
-        _send_frame(self.sock, self.lock, dst, self.rank, pickle.dumps((key, value), protocol=5))
+        _send_frame(self.sock, self.lock, dst, self.rank, _encode((key, value)))
 
     def take(self, src, key):
         """The next value `src` sent under `key`; waits for it as long as it takes (NCCL has no timeout)."""
